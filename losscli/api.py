@@ -1,0 +1,107 @@
+"""The Python API, which the CLI itself calls: read, interpret, evaluate, report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from losscli.engine import PerSampleSink, estimate, evaluate
+from losscli.errors import UsageError
+from losscli.inputs import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.losses import Reduce
+from losscli.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
+from losscli.results import FileInfo, LossResult, Report, WorstRow
+from losscli.spec import LossSpec, parse_spec
+
+REDUCTIONS = ("mean", "sum")
+
+
+def parse_specs(texts: Sequence[str], reduction: str) -> list[LossSpec]:
+    """Parse every ``--loss`` and check it against the reduction."""
+    if not texts:
+        raise UsageError("give at least one --loss (see 'losscli losses' for the list)")
+    if reduction not in REDUCTIONS:
+        raise UsageError(f"--reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+    specs = [parse_spec(t) for t in texts]
+    for spec in specs:
+        if reduction == "sum" and spec.loss.reduce is not Reduce.MEAN:
+            raise UsageError(f"{spec.text} is a root of a mean and has no sum reduction; "
+                             "use --reduction mean or --loss mse")
+    return specs
+
+
+def _options(specs: list[LossSpec], base: Options) -> Options:
+    kinded = [s.loss for s in specs if s.loss.needs_kind]
+    return Options(
+        pred_cols=base.pred_cols, label_cols=base.label_cols, id_col=base.id_col,
+        kind=base.kind, nan=base.nan, allow_unmatched=base.allow_unmatched,
+        needs_kind=bool(kinded), independent_columns=bool(kinded) and all(
+            loss.independent_columns for loss in kinded),
+    )
+
+
+def _file_info(src: Source, cols: list[str] | None) -> FileInfo:
+    return FileInfo(src.name, src.format.lstrip("."), tuple(cols) if cols is not None else None)
+
+
+def run(preds_src: Source, labels_src: Source, specs: list[LossSpec], options: Options, *,
+        reduction: str = "mean", top: int = 10, sink: PerSampleSink | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Report:
+    """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
+    plan: Plan = plan_inputs(preds_src, labels_src, _options(specs, options))
+    stream = BatchStream(preds_src, labels_src, plan, chunk_rows)
+    ev = evaluate(stream, specs, plan, top=top, sink=sink)
+    if ev.n_samples == 0:
+        from losscli.errors import InputError
+
+        raise InputError("no rows left to evaluate (every row was skipped for NaN values)")
+    results = []
+    for spec, m in zip(specs, ev.moments, strict=True):
+        est = estimate(m, spec.loss.reduce, reduction)
+        results.append(LossResult(
+            loss=spec.text, name=spec.loss.name, value=est.value, n=m.n - m.ignored,
+            std=est.std, ci_low=est.ci_low, ci_high=est.ci_high, reduction=reduction,
+            reference=spec.loss.reference, params=dict(spec.params), ignored=m.ignored,
+        ))
+    notes = list(plan.notes)
+    if stream.skipped:
+        notes.append((f"skipped {stream.skipped} rows", "NaN or infinite values; --nan skip"))
+    worst = tuple(WorstRow(r["row"], r["id"], r["label"], r["prediction"], r["p_true"],
+                           tuple(r["losses"])) for r in ev.worst.rows)
+    return Report(
+        preds=_file_info(preds_src, plan.pred_cols),
+        labels=_file_info(labels_src, plan.label_cols),
+        n_samples=ev.n_samples, n_skipped=stream.skipped, task=plan.task.value,
+        classes=tuple(plan.classes), kind=None if plan.kind is None else plan.kind.value,
+        interpretation=tuple((n.what, n.why) if hasattr(n, "what") else n for n in notes),
+        results=tuple(results), worst=worst,
+    )
+
+
+def compute_files(preds: Path, labels: Path, losses: Sequence[str], options: Options, *,
+                  reduction: str = "mean", top: int = 10, sink: PerSampleSink | None = None,
+                  preds_key: str | None = None, labels_key: str | None = None,
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Report:
+    """``losscli compute`` as a function: paths in, a ``Report`` out."""
+    specs = parse_specs(losses, reduction)
+    preds_src = open_source(preds, key=preds_key, chunk_rows=chunk_rows)
+    labels_src = open_source(labels, key=labels_key, chunk_rows=chunk_rows)
+    if options.id_col is None and not isinstance(preds_src, TableSource) and options.pred_cols:
+        raise UsageError("--pred-cols needs a table; the predictions are an array")
+    return run(preds_src, labels_src, specs, options, reduction=reduction, top=top, sink=sink,
+               chunk_rows=chunk_rows)
+
+
+def compute(spec: str, preds: Any, labels: Any, *, logits: bool | None = None,
+            reduction: str = "mean") -> LossResult:
+    """One loss on in-memory arrays, read exactly as the CLI reads files.
+
+    >>> compute("mse", [0.9, 0.2, 0.4], [1, 0, 1]).value  # doctest: +ELLIPSIS
+    0.13666666666...
+    """
+    specs = parse_specs([spec], reduction)
+    kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
+    report = run(array_source("preds", preds), array_source("labels", labels), specs,
+                 Options(kind=kind), reduction=reduction, top=0)
+    return report.results[0]

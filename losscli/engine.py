@@ -1,0 +1,355 @@
+"""The engine: per-sample losses chunk by chunk, reduced by mergeable accumulators.
+
+The same code serves a file held in memory (one chunk), a file streamed in chunks, and
+partitions evaluated elsewhere whose accumulators are merged at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import DomainError, InputError, UsageError
+from losscli.inputs import PROB_SUM_TOL, Batch, Kind, LabelMode, Plan, Task
+from losscli.losses import PerSample, Reduce, Target
+from losscli.losses.numerics import log_softmax, one_hot
+from losscli.spec import LossSpec
+
+Z95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
+
+
+# --------------------------------------------------------------------------- accumulators
+
+
+@dataclass
+class Moments:
+    """Mergeable sums for a (weighted) mean and its uncertainty.
+
+    Holds n, Σv, Σw and the centred co-moments of (v, w) so that merging chunks (Chan et al.)
+    never subtracts large sums. v are the per-sample values, w their weights (1 if none).
+    """
+
+    n: int = 0
+    sum_v: float = 0.0
+    sum_w: float = 0.0
+    mean_v: float = 0.0
+    mean_w: float = 0.0
+    m_vv: float = 0.0
+    m_ww: float = 0.0
+    m_vw: float = 0.0
+    ignored: int = 0  # samples with weight 0 (ignore_index)
+
+    def update(self, values: np.ndarray, weights: np.ndarray | None) -> None:
+        n = len(values)
+        if n == 0:
+            return
+        w = np.ones(n) if weights is None else weights
+        mv, mw = float(values.mean()), float(w.mean())
+        with np.errstate(invalid="ignore"):
+            dv, dw = values - mv, w - mw
+            chunk = Moments(
+                n=n, sum_v=float(values.sum()), sum_w=float(w.sum()), mean_v=mv, mean_w=mw,
+                m_vv=float(dv @ dv), m_ww=float(dw @ dw), m_vw=float(dv @ dw),
+                ignored=int((w == 0).sum()),
+            )
+        self.merge(chunk)
+
+    def merge(self, other: Moments) -> None:
+        if other.n == 0:
+            return
+        if self.n == 0:
+            self.__dict__.update(other.__dict__)
+            return
+        n = self.n + other.n
+        dv, dw = other.mean_v - self.mean_v, other.mean_w - self.mean_w
+        f = self.n * other.n / n
+        self.m_vv += other.m_vv + dv * dv * f
+        self.m_ww += other.m_ww + dw * dw * f
+        self.m_vw += other.m_vw + dv * dw * f
+        self.mean_v += dv * other.n / n
+        self.mean_w += dw * other.n / n
+        self.sum_v += other.sum_v
+        self.sum_w += other.sum_w
+        self.ignored += other.ignored
+        self.n = n
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    value: float
+    std: float
+    ci_low: float
+    ci_high: float
+
+
+def estimate(m: Moments, reduce: Reduce, reduction: str) -> Estimate:
+    """The reduced value, the per-sample std and a 95% normal-approximation interval."""
+    nan = float("nan")
+    if m.sum_w == 0:
+        raise InputError("every row is ignored (ignore_index), so the mean is undefined; "
+                         "check ignore_index and the labels")
+    if reduction == "sum":
+        value = m.sum_v
+        sd = math.sqrt(m.m_vv / (m.n - 1)) if m.n > 1 else nan
+        half = Z95 * math.sqrt(m.n) * sd
+        return Estimate(value, sd, value - half, value + half)
+    ratio = m.sum_v / m.sum_w
+    if m.n > 1 and math.isfinite(ratio):
+        # Linearised std of the ratio estimator Σv/Σw; the plain sample std when w = 1.
+        spread = max(m.m_vv - 2 * ratio * m.m_vw + ratio * ratio * m.m_ww, 0.0)
+        sd = math.sqrt(spread / (m.n - 1)) / m.mean_w
+    else:
+        sd = nan
+    half = Z95 * sd / math.sqrt(m.n)
+    if reduce is Reduce.SQRT_MEAN:
+        root = math.sqrt(ratio)
+        # Interval by transforming the mean's bounds; std by the delta method.
+        return Estimate(root, sd / (2 * root) if root > 0 else nan,
+                        math.sqrt(max(ratio - half, 0.0)), math.sqrt(ratio + half))
+    return Estimate(ratio, sd, ratio - half, ratio + half)
+
+
+@dataclass
+class Worst:
+    """A bounded set of the rows with the highest per-sample value of the first loss."""
+
+    k: int
+    keys: np.ndarray = field(default_factory=lambda: np.empty(0))
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def update(self, key: np.ndarray, describe: Callable[[np.ndarray], list[dict[str, Any]]]
+               ) -> None:
+        if self.k <= 0 or not len(key):
+            return
+        ranked = np.where(np.isnan(key), -np.inf, key)
+        take = min(self.k, len(ranked))
+        idx = np.argpartition(-ranked, take - 1)[:take] if take < len(ranked) else np.arange(
+            len(ranked))
+        self.merge(Worst(self.k, ranked[idx], describe(idx)))
+
+    def merge(self, other: Worst) -> None:
+        keys = np.concatenate([self.keys, other.keys])
+        rows = self.rows + other.rows
+        order = sorted(range(len(rows)), key=lambda i: (-keys[i], rows[i]["row"]))[: self.k]
+        self.keys, self.rows = keys[order], [rows[i] for i in order]
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def _bad(batch: Batch, mask: np.ndarray) -> np.ndarray:
+    return mask if mask.ndim == 1 else mask.reshape(len(batch), -1).any(axis=1)
+
+
+def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) -> None:
+    """Probabilities must lie in [0, 1] (and rows of a distribution sum to 1)."""
+    preds = batch.preds
+    error = UsageError if plan.kind_auto else InputError
+    fix = ("pass --logits if these are scores" if plan.kind_auto
+           else "pass --logits if these are logits, or fix the probabilities")
+    outside = (preds < 0) | (preds > 1)
+    if outside.any():
+        value = preds[outside][0]
+        raise error(f"predictions read as probabilities, but {batch.where(_bad(batch, outside))}"
+                    f" holds {value:.6g}, outside [0, 1]; {fix}")
+    if per_row_sum and preds.ndim >= 2:
+        sums = preds.sum(axis=1)
+        off = np.abs(sums - 1.0) > PROB_SUM_TOL
+        if off.any():
+            raise error(f"predictions read as probabilities, but rows do not sum to 1 at "
+                        f"{batch.where(_bad(batch, off))} (e.g. {sums[off][0]:.6g}); {fix}")
+
+
+def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: int
+                  ) -> np.ndarray:
+    """Check class indices are in 0..C-1 (or equal ignore_index when the loss has one)."""
+    ignore = spec.value_of("ignore_index") if spec.loss.param("ignore_index") else None
+    bad = ((labels < 0) | (labels >= n_classes)) & (labels != ignore)
+    if bad.any():
+        value = int(labels[bad][0])
+        extra = f" or ignore_index={ignore}" if ignore is not None else ""
+        raise InputError(f"label {value} at {batch.where(_bad(batch, bad))} is out of range for "
+                         f"{n_classes} classes (expected 0..{n_classes - 1}{extra})")
+    return labels
+
+
+def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
+    labels = batch.labels
+    negative = (labels < 0).any(axis=1)
+    if negative.any():
+        raise InputError(f"soft labels must be >= 0; {batch.where(negative)} has a negative "
+                         "value")
+    if spec.loss.target is Target.DISTRIBUTIONS:
+        off = np.abs(labels.sum(axis=1) - 1.0) > PROB_SUM_TOL
+        if off.any():
+            raise InputError(f"{spec.text}: label rows must be distributions summing to 1; "
+                             f"{batch.where(off)} sums to {labels.sum(axis=1)[off][0]:.6g}")
+    return labels
+
+
+def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """(preds, labels) in the shapes the loss's target expects, checked."""
+    loss, task = spec.loss, plan.task
+    if loss.target is Target.VALUES:
+        if task is Task.DENSE or batch.raw is None:
+            raise UsageError(f"{spec.text} compares numbers with numbers, but the labels are "
+                             "class names or maps; use a classification loss such as ce")
+        if batch.preds.shape != batch.raw.shape:
+            cols = (1 if batch.preds.ndim == 1 else batch.preds.shape[1],
+                    1 if batch.raw.ndim == 1 else batch.raw.shape[1])
+            raise UsageError(f"{spec.text} compares each prediction column with a label column, "
+                             f"but there are {cols[0]} prediction and {cols[1]} label columns; "
+                             "for class labels use ce, hinge or kl")
+        return batch.preds, batch.raw
+    if loss.needs_kind and plan.kind is Kind.PROBS:
+        _check_probs(spec, batch, plan, per_row_sum=not loss.independent_columns)
+    n_classes = plan.n_scores
+    if loss.target is Target.DISTRIBUTIONS:
+        if batch.preds.ndim != 2 or n_classes < 2:
+            raise UsageError(f"{spec.text} compares distributions and needs one prediction "
+                             "column per class (at least two)")
+        if plan.label_mode is LabelMode.SOFT:
+            return batch.preds, _soft_labels(spec, batch)
+        labels = _index_labels(spec, batch, batch.labels, n_classes)
+        return batch.preds, one_hot(labels, n_classes)
+    if task is Task.BINARY:
+        return batch.preds, batch.labels
+    if task is Task.REGRESSION:
+        raw = batch.raw
+        if loss.needs_kind and raw is not None and ((raw >= 0) & (raw <= 1)).all():
+            return batch.preds, raw
+        raise UsageError(f"{spec.text} needs class labels, but the labels have more than two "
+                         "values; for numeric targets use mse, mae or huber")
+    if task is Task.DISTRIBUTION:
+        return batch.preds, _soft_labels(spec, batch)
+    if task is Task.DENSE:
+        return batch.preds, _index_labels(spec, batch, batch.labels, n_classes)
+    return batch.preds, _index_labels(spec, batch, batch.labels, n_classes)
+
+
+def per_sample(spec: LossSpec, batch: Batch, plan: Plan) -> PerSample:
+    """The loss's per-sample terms for a batch; dense maps pool their positions per sample."""
+    preds, labels = prepare(spec, batch, plan)
+    kwargs: dict[str, Any] = dict(spec.params)
+    if spec.loss.needs_kind:
+        kwargs["logits"] = plan.kind is Kind.LOGITS
+    dense = plan.task is Task.DENSE and spec.loss.target is not Target.VALUES
+    if dense:
+        n, c = preds.shape[:2]
+        preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
+        labels = labels.reshape(-1)
+    try:
+        terms = spec.loss.fn(preds, labels, **kwargs)
+    except DomainError as exc:
+        raise InputError(f"{exc.problem} ({batch.where(_bad(batch, np.asarray(exc.bad)))}); "
+                         f"{exc.fix}") from None
+    if not dense:
+        return terms
+    weights = np.ones(len(terms.values)) if terms.weights is None else terms.weights
+    return PerSample(terms.values.reshape(n, -1).sum(axis=1), weights.reshape(n, -1).sum(axis=1))
+
+
+def display_values(spec: LossSpec, terms: PerSample) -> np.ndarray:
+    """A sample's own loss: value / weight (NaN where the weight is 0); root for RMSE."""
+    if terms.weights is None:
+        shown = terms.values
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shown = np.where(terms.weights > 0, terms.values / terms.weights, np.nan)
+    return np.sqrt(shown) if spec.loss.reduce is Reduce.SQRT_MEAN else shown
+
+
+# --------------------------------------------------------------------------- describing rows
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def describe_rows(batch: Batch, plan: Plan, idx: np.ndarray) -> list[dict[str, Any]]:
+    """Label, prediction and the probability given to the true class for some rows."""
+    preds, labels = batch.preds[idx], batch.labels[idx]
+    out: list[dict[str, Any]] = []
+    probs: np.ndarray | None = None
+    if plan.kind is not None and plan.task in (Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION):
+        if plan.kind is Kind.LOGITS:
+            probs = (1 / (1 + np.exp(-preds)) if preds.ndim == 1
+                     else np.exp(log_softmax(preds, axis=1)))
+        else:
+            probs = preds
+    for j, i in enumerate(idx):
+        row: dict[str, Any] = {
+            "row": int(batch.rows[i]),
+            "id": None if batch.ids is None else str(batch.ids[i]),
+            "p_true": None,
+        }
+        if plan.task is Task.DENSE:
+            counted = labels[j] < plan.n_scores
+            hit = (preds[j].argmax(axis=0) == labels[j])[counted]
+            row["label"] = f"{int(counted.sum())} px"
+            row["prediction"] = f"pixel acc {hit.mean():.3f}" if hit.size else "no pixels"
+        elif plan.task is Task.BINARY:
+            row["label"] = str(plan.classes[int(labels[j])])
+            row["prediction"] = _fmt(preds[j])
+            if probs is not None:
+                row["p_true"] = float(probs[j] if labels[j] == 1 else 1 - probs[j])
+        elif plan.task is Task.MULTICLASS:
+            y = int(labels[j])
+            row["label"] = plan.classes[y] if 0 <= y < plan.n_scores else str(y)
+            row["prediction"] = plan.classes[int(np.argmax(preds[j]))]
+            if probs is not None and 0 <= y < plan.n_scores:
+                row["p_true"] = float(probs[j, y])
+        elif plan.task is Task.DISTRIBUTION:
+            row["label"] = "argmax " + plan.classes[int(np.argmax(labels[j]))]
+            row["prediction"] = "argmax " + plan.classes[int(np.argmax(preds[j]))]
+        else:
+            row["label"] = _fmt(float(np.ravel(labels[j])[0])) if np.ndim(labels[j]) == 0 or \
+                np.size(labels[j]) == 1 else "[" + ", ".join(map(_fmt, labels[j])) + "]"
+            row["prediction"] = _fmt(float(np.ravel(preds[j])[0])) if np.size(preds[j]) == 1 \
+                else "[" + ", ".join(map(_fmt, preds[j])) + "]"
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- the loop
+
+PerSampleSink = Callable[[Batch, dict[str, np.ndarray]], None]
+
+
+@dataclass
+class Evaluation:
+    """What one pass over the data leaves: one Moments per loss and the worst rows."""
+
+    moments: list[Moments]
+    worst: Worst
+    n_samples: int = 0
+
+
+def evaluate(batches: Iterable[Batch], specs: list[LossSpec], plan: Plan, *, top: int = 10,
+             sink: PerSampleSink | None = None) -> Evaluation:
+    """One pass over aligned batches, updating every loss's accumulator."""
+    result = Evaluation([Moments() for _ in specs], Worst(top))
+    for batch in batches:
+        shown: dict[str, np.ndarray] = {}
+        for spec, moments in zip(specs, result.moments, strict=True):
+            terms = per_sample(spec, batch, plan)
+            moments.update(terms.values, terms.weights)
+            shown[spec.text] = display_values(spec, terms)
+        result.n_samples += len(batch)
+        values = list(shown.values())
+
+        def describe(idx: np.ndarray, batch: Batch = batch, values: list = values
+                     ) -> list[dict[str, Any]]:
+            rows = describe_rows(batch, plan, idx)
+            for row, i in zip(rows, idx, strict=True):
+                row["losses"] = [float(v[i]) for v in values]
+            return rows
+
+        result.worst.update(values[0], describe)
+        if sink is not None:
+            sink(batch, shown)
+    return result

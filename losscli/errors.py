@@ -1,0 +1,47 @@
+"""The exception family of losscli; each error carries the exit code the CLI maps it to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes (a contract: CI scripts depend on them)."""
+
+    OK = 0
+    CHECK_FAILED = 1
+    USAGE = 2
+    INPUT = 3
+    INTERNAL = 4
+
+
+class LossCliError(Exception):
+    """Base of every error losscli raises on purpose. The message is shown to the user as is."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class UsageError(LossCliError):
+    """The command line is wrong: unknown loss, bad parameter, conflicting flags, ambiguity."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputError(LossCliError):
+    """The files are wrong: missing, unreadable, malformed, mismatched, out of range, NaN."""
+
+    exit_code = ExitCode.INPUT
+
+
+class DomainError(InputError):
+    """Some rows of a chunk hold values outside a loss's domain.
+
+    ``bad`` is a boolean mask over the chunk's rows; the engine turns it into row numbers
+    (or ids) so the message can name the first offending rows.
+    """
+
+    def __init__(self, problem: str, fix: str, bad: object) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
+        self.fix = fix
+        self.bad = bad

@@ -1,0 +1,594 @@
+"""Input interpretation: decide once how the two files are read, and say why.
+
+``plan_inputs`` looks at both sources (their columns and first chunk) and returns a ``Plan``:
+which columns are predictions and labels, the task, the classes, and whether scores are
+logits or probabilities. ``batches`` then streams aligned, converted ``Batch`` objects.
+Every decision is recorded as a ``Note`` with its reason, for the output to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import InputError, UsageError
+from losscli.readers import ArraySource, Source, TableChunk, TableSource
+
+# Rows of probabilities must sum to 1 within this absolute tolerance (values written to
+# text with 6 decimals over many classes drift by ~1e-6 per class).
+PROB_SUM_TOL = 1e-4
+_SHOW_ROWS = 5
+
+
+class Task(StrEnum):
+    REGRESSION = "regression"
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    DISTRIBUTION = "distribution"  # several label columns: soft labels or multi-output values
+    DENSE = "dense"  # (N, C, d1, ...) scores against (N, d1, ...) class maps
+
+
+class Kind(StrEnum):
+    LOGITS = "logits"
+    PROBS = "probs"
+
+
+class LabelMode(StrEnum):
+    VALUES = "values"  # numbers, compared as they are
+    INDEX = "index"  # integer class indices
+    NAME = "name"  # class names matching prediction headers
+    BINARY = "binary"  # two values mapped to 0 / 1
+    SOFT = "soft"  # one column per class
+
+
+class NanPolicy(StrEnum):
+    ERROR = "error"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One interpretation decision and the reason for it."""
+
+    what: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The user's say over interpretation (all optional)."""
+
+    pred_cols: tuple[str, ...] | None = None
+    label_cols: tuple[str, ...] | None = None
+    id_col: str | None = None
+    kind: Kind | None = None
+    nan: NanPolicy = NanPolicy.ERROR
+    allow_unmatched: bool = False
+    # Whether the kind must be decided, and whether every loss that needs it reads columns as
+    # independent probabilities (bce) rather than one distribution per row (ce, kl).
+    needs_kind: bool = False
+    independent_columns: bool = False
+
+
+@dataclass
+class Plan:
+    """How the inputs are read: the outcome of ``plan_inputs``."""
+
+    task: Task
+    label_mode: LabelMode
+    pred_cols: list[str] | None  # None for array sources
+    label_cols: list[str] | None
+    id_col: str | None
+    n_scores: int  # prediction columns (classes for classification)
+    classes: list[str]
+    kind: Kind | None
+    kind_auto: bool
+    nan: NanPolicy
+    binary_values: tuple[Any, Any] | None = None  # (negative, positive) raw label values
+    notes: list[Note] = field(default_factory=list)
+    allow_unmatched: bool = False
+
+
+@dataclass
+class Batch:
+    """Aligned rows of both files, converted for the losses."""
+
+    preds: np.ndarray  # float64: (n,), (n, C) or (n, C, d1, ...)
+    labels: np.ndarray  # per the plan's label mode: float64 values, int64 indices, soft (n, C)
+    raw: np.ndarray | None  # numeric labels as given (float64), for value losses
+    rows: np.ndarray  # int64 row numbers in the predictions file (from 0)
+    ids: np.ndarray | None
+
+    def __len__(self) -> int:
+        return int(self.preds.shape[0])
+
+    def where(self, rows: np.ndarray) -> str:
+        """Names the rows of a boolean mask or index list: 'rows 3, 7' or 'ids a, b'."""
+        idx = np.flatnonzero(rows) if rows.dtype == bool else rows
+        count = len(idx)
+        shown = idx[:_SHOW_ROWS]
+        if self.ids is not None:
+            items = ", ".join(str(self.ids[i]) for i in shown)
+            label = "id" if count == 1 else "ids"
+        else:
+            items = ", ".join(str(int(self.rows[i])) for i in shown)
+            label = "row" if count == 1 else "rows"
+        more = f" and {count - len(shown)} more" if count > len(shown) else ""
+        return f"{label} {items}{more}"
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _table_pred_cols(src: TableSource, opts: Options, notes: list[Note]) -> list[str]:
+    if opts.pred_cols:
+        missing = [c for c in opts.pred_cols if c not in src.columns]
+        if missing:
+            raise UsageError(
+                f"{src.name}: no column {', '.join(map(repr, missing))}; "
+                f"columns are: {', '.join(src.columns)}"
+            )
+        text = [c for c in opts.pred_cols if not src.numeric[c]]
+        if text:
+            raise InputError(f"{src.name}: prediction column {text[0]!r} is not numeric")
+        return list(opts.pred_cols)
+    cols = [c for c in src.columns if c != opts.id_col]
+    text = [c for c in cols if not src.numeric[c]]
+    numeric = [c for c in cols if src.numeric[c]]
+    if not numeric:
+        raise InputError(
+            f"{src.name}: no numeric prediction column (found {', '.join(text) or 'none'}); "
+            "predictions must be numbers"
+        )
+    if text:
+        notes.append(Note(f"ignored non-numeric column {', '.join(text)} in {src.name}",
+                          "prediction columns are the numeric ones"))
+    return numeric
+
+
+def _table_label_cols(src: TableSource, opts: Options, n_scores: int) -> list[str]:
+    if opts.label_cols:
+        missing = [c for c in opts.label_cols if c not in src.columns]
+        if missing:
+            raise UsageError(
+                f"{src.name}: no column {', '.join(map(repr, missing))}; "
+                f"columns are: {', '.join(src.columns)}"
+            )
+        return list(opts.label_cols)
+    cols = [c for c in src.columns if c != opts.id_col]
+    if not cols:
+        raise InputError(f"{src.name}: no label column besides the id column {opts.id_col!r}")
+    if len(cols) > 1 and (not all(src.numeric[c] for c in cols) or len(cols) != n_scores):
+        raise UsageError(
+            f"{src.name} has {len(cols)} columns ({', '.join(cols)}) and it is not clear which "
+            "is the label; pass --label-col NAME (or --id-col NAME for an id column)"
+        )
+    return cols
+
+
+def _first_chunk(src: Source, columns: list[str] | None) -> Any:
+    it = src.chunks() if isinstance(src, ArraySource) else src.chunks(columns or [])
+    for chunk in it:
+        return chunk
+    raise InputError(f"{src.name}: the file has no rows")
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _stack(chunk: TableChunk, cols: list[str]) -> np.ndarray:
+    """Table columns as a float64 matrix (one column -> 1-D)."""
+    if len(cols) == 1:
+        return np.asarray(chunk[cols[0]], dtype=np.float64)
+    return np.column_stack([np.asarray(chunk[c], dtype=np.float64) for c in cols])
+
+
+def _decide_kind(preds: np.ndarray, opts: Options, notes: list[Note]) -> Kind:
+    """Logits or probabilities, from the first chunk of predictions (see ARCHITECTURE.md)."""
+    finite = preds[np.isfinite(preds)] if preds.size else preds
+    outside = (finite < 0) | (finite > 1)
+    if outside.any():
+        notes.append(Note("predictions read as logits",
+                          f"values outside [0, 1] (e.g. {finite[outside][0]:.6g})"))
+        return Kind.LOGITS
+    if preds.ndim == 1 or opts.independent_columns:
+        notes.append(Note("predictions read as probabilities", "every value is in [0, 1]"))
+        return Kind.PROBS
+    sums = preds.reshape(preds.shape[0], preds.shape[1], -1).sum(axis=1)
+    off = np.abs(sums - 1.0) > PROB_SUM_TOL
+    if off.any():
+        first = np.argwhere(off)[0]
+        raise UsageError(
+            "cannot tell whether the predictions are logits or probabilities: every value is "
+            f"in [0, 1] but rows do not sum to 1 (row {first[0]} sums to "
+            f"{sums[tuple(first)]:.6g}); pass --logits or --probs"
+        )
+    notes.append(Note("predictions read as probabilities",
+                      "every value is in [0, 1] and every row sums to 1"))
+    return Kind.PROBS
+
+
+def _binary_values(values: np.ndarray, name: str) -> tuple[Any, Any] | None:
+    """(negative, positive) when labels take at most two values; None for regression."""
+    distinct = np.unique(values[~_missing(values)]) if values.size else values
+    if len(distinct) > 2:
+        return None
+    present = {float(v) for v in distinct} if values.dtype != object else set(distinct)
+    if values.dtype != object:
+        if present <= {0.0, 1.0}:
+            return (0.0, 1.0)
+        if present <= {-1.0, 1.0}:
+            return (-1.0, 1.0)
+    if len(distinct) == 2:
+        return (distinct[0], distinct[1])
+    raise InputError(
+        f"{name}: every label is {distinct[0]!r}; a binary task needs to know both classes "
+        "(labels 0/1 or -1/+1)"
+    )
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    if values.dtype == object:
+        return np.array([v is None for v in values], dtype=bool)
+    return ~np.isfinite(values)
+
+
+def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
+    """Decide how to read the two sources, from their columns and first chunks."""
+    notes: list[Note] = []
+    if opts.id_col is not None:
+        for src in (preds_src, labels_src):
+            if not isinstance(src, TableSource):
+                raise UsageError(f"--id-col needs tables; {src.name} is an array")
+            if opts.id_col not in src.columns:
+                raise UsageError(
+                    f"{src.name}: no id column {opts.id_col!r}; columns are: "
+                    f"{', '.join(src.columns)}"
+                )
+    pred_cols: list[str] | None = None
+    label_cols: list[str] | None = None
+    if isinstance(preds_src, TableSource):
+        pred_cols = _table_pred_cols(preds_src, opts, notes)
+        preds0 = _stack(_first_chunk(preds_src, pred_cols), pred_cols)
+    else:
+        preds0 = np.asarray(_first_chunk(preds_src, None))
+        if preds0.dtype.kind not in "biuf":
+            raise InputError(f"{preds_src.name}: predictions must be numbers, got {preds0.dtype}")
+        preds0 = preds0.astype(np.float64)
+    n_scores = 1 if preds0.ndim == 1 else int(preds0.shape[1])
+    if isinstance(labels_src, TableSource):
+        label_cols = _table_label_cols(labels_src, opts, n_scores)
+        chunk = _first_chunk(labels_src, label_cols)
+        labels0 = chunk[label_cols[0]] if len(label_cols) == 1 else np.column_stack(
+            [chunk[c] for c in label_cols])
+        label_numeric = all(labels_src.numeric[c] for c in label_cols)
+    else:
+        labels0 = np.asarray(_first_chunk(labels_src, None))
+        label_numeric = labels0.dtype.kind in "biuf"
+        if not label_numeric:
+            labels0 = labels0.astype(object)
+    if isinstance(preds_src, TableSource) and opts.id_col is None and isinstance(
+            labels_src, TableSource):
+        shared = [c for c in preds_src.columns
+                  if c in labels_src.columns and not preds_src.numeric[c]]
+        if shared:
+            notes.append(Note("rows aligned by position",
+                              f"no --id-col given (both files have a column {shared[0]!r})"))
+    classes = list(pred_cols) if pred_cols else [str(i) for i in range(n_scores)]
+    task, mode, binary_values = _decide_task(
+        preds0, labels0, label_numeric, n_scores, pred_cols, label_cols, labels_src.name, notes)
+    if mode is LabelMode.SOFT and pred_cols and label_cols and isinstance(
+            labels_src, TableSource) and labels_src.has_header and label_cols != pred_cols:
+        if set(label_cols) != set(pred_cols):
+            raise InputError(
+                f"label columns ({', '.join(label_cols)}) do not match the prediction columns "
+                f"({', '.join(pred_cols)}); soft labels need one column per class, same names"
+            )
+        label_cols = list(pred_cols)
+        notes.append(Note("label columns reordered to the prediction columns' order",
+                          "soft labels are matched to classes by column name"))
+    if task is Task.BINARY:
+        classes = [str(v) for v in binary_values] if binary_values else classes
+    kind: Kind | None = opts.kind
+    if opts.needs_kind and kind is None:
+        kind = _decide_kind(preds0, opts, notes)
+    elif kind is not None:
+        notes.append(Note(f"predictions read as {'logits' if kind is Kind.LOGITS else 'probabilities'}",
+                          f"--{kind.value} given"))
+    return Plan(task, mode, pred_cols, label_cols, opts.id_col, n_scores, classes, kind,
+                opts.kind is None, opts.nan, binary_values, notes, opts.allow_unmatched)
+
+
+def _decide_task(
+    preds0: np.ndarray, labels0: np.ndarray, numeric: bool, n_scores: int,
+    pred_cols: list[str] | None, label_cols: list[str] | None, name: str, notes: list[Note],
+) -> tuple[Task, LabelMode, tuple[Any, Any] | None]:
+    if preds0.ndim >= 3:
+        if not numeric or labels0.ndim != preds0.ndim - 1:
+            raise InputError(
+                f"dense predictions {tuple(preds0.shape[1:])} per sample need integer class "
+                f"maps of shape {tuple(preds0.shape[2:])} per sample; got labels of shape "
+                f"{tuple(labels0.shape[1:])}"
+            )
+        notes.append(Note(f"dense task: {n_scores} classes on axis 1",
+                          "predictions (N, C, d1, ...) against labels (N, d1, ...), as in torch"))
+        return Task.DENSE, LabelMode.INDEX, None
+    n_label_cols = 1 if labels0.ndim == 1 else int(labels0.shape[1])
+    if n_label_cols > 1:
+        if n_label_cols != n_scores:
+            raise InputError(
+                f"{n_label_cols} label columns against {n_scores} prediction columns; soft "
+                "labels and multi-output targets need one label column per prediction column"
+            )
+        if not numeric:
+            raise InputError(f"{name}: label columns must be numbers")
+        notes.append(Note(f"{n_label_cols} label columns read as a distribution per row "
+                          "(soft labels) or one target per output",
+                          "several label columns"))
+        return Task.DISTRIBUTION, LabelMode.SOFT, None
+    if not numeric:
+        if n_scores == 1:
+            values = _binary_values(labels0, name)
+            if values is None:
+                raise InputError(
+                    f"{name}: labels are text with more than two values but there is one "
+                    "prediction column; multiclass needs one prediction column per class"
+                )
+            notes.append(Note(f"binary task: {values[1]!r} is the positive class",
+                              "two label values; the larger in sorted order is positive "
+                              "(as scikit-learn)"))
+            return Task.BINARY, LabelMode.BINARY, values
+        if pred_cols is None:
+            raise InputError(
+                f"{name}: labels are class names but the predictions have no column names to "
+                "match them; give class indices 0..C-1 or a table with class-named columns"
+            )
+        notes.append(Note(f"multiclass task: {n_scores} classes", "labels are class names "
+                          "matched to the prediction columns"))
+        return Task.MULTICLASS, LabelMode.NAME, None
+    if n_scores == 1:
+        values = _binary_values(labels0.astype(np.float64), name)
+        if values is None:
+            notes.append(Note("regression task", "one prediction column and labels with "
+                              "more than two values"))
+            return Task.REGRESSION, LabelMode.VALUES, None
+        why = "one prediction column and labels in {0, 1}"
+        if values != (0.0, 1.0):
+            why = (f"one prediction column and two label values; {values[0]:g} is negative, "
+                   f"{values[1]:g} positive")
+        notes.append(Note("binary task", why))
+        return Task.BINARY, LabelMode.BINARY, values
+    finite = labels0[np.isfinite(labels0)]
+    if (finite != np.round(finite)).any():
+        raise InputError(
+            f"{name}: labels are not whole numbers but there are {n_scores} prediction columns; "
+            f"give class indices 0..{n_scores - 1} or class names"
+        )
+    named = f" ({', '.join(pred_cols[:3])}{', ...' if n_scores > 3 else ''})" if pred_cols else ""
+    notes.append(Note(f"multiclass task: {n_scores} classes{named}",
+                      "labels are class indices into the prediction columns"))
+    return Task.MULTICLASS, LabelMode.INDEX, None
+
+
+# --------------------------------------------------------------------------- streaming
+
+Chunk = TableChunk | np.ndarray
+
+
+def _chunk_len(chunk: Chunk) -> int:
+    if isinstance(chunk, dict):
+        return len(next(iter(chunk.values())))
+    return int(chunk.shape[0])
+
+
+def _chunk_slice(chunk: Chunk, start: int, stop: int | None = None) -> Chunk:
+    if isinstance(chunk, dict):
+        return {k: v[start:stop] for k, v in chunk.items()}
+    return chunk[start:stop]
+
+
+def _iter_chunks(src: Source, cols: list[str] | None) -> Iterator[Chunk]:
+    if isinstance(src, ArraySource):
+        yield from src.chunks()
+    else:
+        yield from src.chunks(cols or [])
+
+
+def _next_nonempty(it: Iterator[Chunk]) -> Chunk | None:
+    for chunk in it:
+        if _chunk_len(chunk):
+            return chunk
+    return None
+
+
+def _row_aligned(a: Source, a_cols: list[str] | None, b: Source, b_cols: list[str] | None
+                 ) -> Iterator[tuple[Chunk, Chunk]]:
+    """Pairs of equally long chunks of two sources read in row order; errors on a length gap."""
+    if a.n_rows is not None and b.n_rows is not None and a.n_rows != b.n_rows:
+        raise InputError(_length_message(a, a.n_rows, b, b.n_rows))
+    it_a, it_b = _iter_chunks(a, a_cols), _iter_chunks(b, b_cols)
+    left_a: Chunk | None = None
+    left_b: Chunk | None = None
+    seen = 0
+    while True:
+        left_a = left_a if left_a is not None and _chunk_len(left_a) else _next_nonempty(it_a)
+        left_b = left_b if left_b is not None and _chunk_len(left_b) else _next_nonempty(it_b)
+        if left_a is None and left_b is None:
+            return
+        if left_a is None or left_b is None:
+            rest_a = sum(map(_chunk_len, it_a)) + (_chunk_len(left_a) if left_a is not None else 0)
+            rest_b = sum(map(_chunk_len, it_b)) + (_chunk_len(left_b) if left_b is not None else 0)
+            raise InputError(_length_message(a, seen + rest_a, b, seen + rest_b))
+        take = min(_chunk_len(left_a), _chunk_len(left_b))
+        yield _chunk_slice(left_a, 0, take), _chunk_slice(left_b, 0, take)
+        seen += take
+        left_a, left_b = _chunk_slice(left_a, take), _chunk_slice(left_b, take)
+
+
+def _length_message(a: Source, n_a: int, b: Source, n_b: int) -> str:
+    return (f"{a.name} has {n_a} rows but {b.name} has {n_b}; rows are matched by position, so "
+            "both files need one row per sample (or pass --id-col NAME to match by id)")
+
+
+def _read_all(src: Source, cols: list[str]) -> TableChunk:
+    parts = list(_iter_chunks(src, cols))
+    if not parts:
+        raise InputError(f"{src.name}: the file has no rows")
+    return {c: np.concatenate([p[c] for p in parts]) for c in cols}  # type: ignore[index]
+
+
+def _id_values(values: np.ndarray) -> np.ndarray:
+    """Ids as read; whole-number float ids (numeric CSV columns) become int64 for display."""
+    if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all():
+        return values.astype(np.int64)
+    return values
+
+
+def _id_aligned(preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int
+                ) -> Iterator[tuple[Chunk, Chunk, np.ndarray, np.ndarray]]:
+    """Chunks of both files matched by id, in the predictions file's order."""
+    import pandas as pd
+
+    id_col = plan.id_col
+    assert id_col is not None and plan.pred_cols is not None and plan.label_cols is not None
+    preds = _read_all(preds_src, [*plan.pred_cols, id_col])
+    labels = _read_all(labels_src, [*plan.label_cols, id_col])
+    ids_p, ids_l = _id_values(preds[id_col]), _id_values(labels[id_col])
+    for src, ids in ((preds_src, ids_p), (labels_src, ids_l)):
+        index = pd.Index(ids)
+        if index.hasnans:
+            raise InputError(f"{src.name}: the id column {id_col!r} has empty values")
+        dup = index.duplicated()
+        if dup.any():
+            shown = ", ".join(map(str, pd.unique(ids[dup])[:_SHOW_ROWS]))
+            raise InputError(f"{src.name}: duplicate ids in {id_col!r}: {shown} "
+                             f"({int(dup.sum())} duplicates); each id must appear once")
+    position = pd.Index(ids_l).get_indexer(ids_p)
+    only_p = ids_p[position < 0]
+    only_l = ids_l[~pd.Index(ids_l).isin(ids_p)]
+    if len(only_p) or len(only_l):
+        parts = [f"{len(ids)} ids only in {src.name} (e.g. {', '.join(map(str, ids[:3]))})"
+                 for src, ids in ((preds_src, only_p), (labels_src, only_l)) if len(ids)]
+        if not plan.allow_unmatched:
+            raise InputError(f"{'; '.join(parts)}; pass --join inner to evaluate the ids "
+                             "present in both files")
+        plan.notes.append(Note(f"evaluated the {int((position >= 0).sum())} ids in both files",
+                               f"--join inner; {'; '.join(parts)}"))
+    keep = np.flatnonzero(position >= 0)
+    if not len(keep):
+        raise InputError(f"no id appears in both {preds_src.name} and {labels_src.name}")
+    for start in range(0, len(keep), chunk_rows):
+        sel = keep[start : start + chunk_rows]
+        yield ({c: preds[c][sel] for c in plan.pred_cols},
+               {c: labels[c][position[sel]] for c in plan.label_cols}, sel, ids_p[sel])
+
+
+class BatchStream:
+    """Iterates aligned ``Batch`` objects; ``skipped`` counts rows dropped by ``--nan skip``."""
+
+    def __init__(self, preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int):
+        self.preds_src, self.labels_src, self.plan = preds_src, labels_src, plan
+        self.chunk_rows = chunk_rows
+        self.skipped = 0
+        self.n_rows = 0
+        self._name_index = {name: i for i, name in enumerate(plan.classes)}
+
+    def __iter__(self) -> Iterator[Batch]:
+        plan = self.plan
+        if plan.id_col is not None:
+            for pc, lc, rows, ids in _id_aligned(self.preds_src, self.labels_src, plan,
+                                                 self.chunk_rows):
+                yield from self._convert(pc, lc, rows, ids)
+            return
+        start = 0
+        for pc, lc in _row_aligned(self.preds_src, plan.pred_cols, self.labels_src,
+                                   plan.label_cols):
+            n = _chunk_len(pc)
+            yield from self._convert(pc, lc, np.arange(start, start + n), None)
+            start += n
+
+    def _convert(self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None
+                 ) -> Iterator[Batch]:
+        plan = self.plan
+        preds = _stack(pc, plan.pred_cols) if isinstance(pc, dict) and plan.pred_cols else pc
+        preds = np.asarray(preds)
+        if preds.dtype.kind not in "biuf":
+            raise InputError(f"{self.preds_src.name}: predictions must be numbers")
+        preds = preds.astype(np.float64, copy=False)
+        if isinstance(lc, dict) and plan.label_cols:
+            cols = plan.label_cols
+            labels = lc[cols[0]] if len(cols) == 1 else np.column_stack([lc[c] for c in cols])
+        else:
+            labels = np.asarray(lc)
+        numeric = labels.dtype.kind in "biuf"
+        bad_pred = ~np.isfinite(preds.reshape(len(preds), -1)).all(axis=1)
+        if numeric:
+            labels = labels.astype(np.float64, copy=False)
+            bad_label = ~np.isfinite(labels.reshape(len(labels), -1)).all(axis=1)
+        else:
+            labels = labels.astype(object, copy=False)
+            bad_label = np.array([v is None for v in labels.reshape(len(labels), -1)[:, 0]])
+        bad = bad_pred | bad_label
+        batch = Batch(preds, labels, None, rows, ids)
+        if bad.any():
+            if plan.nan is NanPolicy.ERROR:
+                which = "predictions" if bad_pred.any() else "labels"
+                first = bad_pred if bad_pred.any() else bad_label
+                src = self.preds_src if bad_pred.any() else self.labels_src
+                raise InputError(
+                    f"{src.name}: NaN, infinite or empty {which} at {batch.where(first)}; fix "
+                    "the file or pass --nan skip to leave those rows out"
+                )
+            self.skipped += int(bad.sum())
+            keep = ~bad
+            batch = Batch(preds[keep], labels[keep], None, rows[keep],
+                          None if ids is None else ids[keep])
+            if not len(batch):
+                return
+        self.n_rows += len(batch)
+        yield self._labels(batch)
+
+    def _labels(self, batch: Batch) -> Batch:
+        """Convert labels to the plan's label mode (raw numbers kept for value losses)."""
+        plan, labels = self.plan, batch.labels
+        raw = labels if labels.dtype.kind == "f" else None
+        mode = plan.label_mode
+        if mode is LabelMode.BINARY:
+            assert plan.binary_values is not None
+            neg, pos = plan.binary_values
+            other = (labels != neg) & (labels != pos)
+            if other.any():
+                value = labels[other][0]
+                raise InputError(
+                    f"{self.labels_src.name}: a binary task needs two label values "
+                    f"({neg!r}, {pos!r}) but {batch.where(other)} holds {value!r}"
+                )
+            converted: np.ndarray = (labels == pos).astype(np.float64)
+        elif mode is LabelMode.INDEX:
+            fractional = labels != np.round(labels)
+            if fractional.any():
+                raise InputError(
+                    f"{self.labels_src.name}: class labels must be whole numbers; "
+                    f"{batch.where(fractional.reshape(len(labels), -1).any(axis=1))} "
+                    f"holds {labels[fractional][0]!r}"
+                )
+            converted = labels.astype(np.int64)
+        elif mode is LabelMode.NAME:
+            index = self._name_index
+            codes = np.fromiter((index.get(str(v), -1) for v in labels), dtype=np.int64,
+                                count=len(labels))
+            unknown = codes < 0
+            if unknown.any():
+                name = labels[unknown][0]
+                raise InputError(
+                    f"{self.labels_src.name}: unknown class {name!r} at {batch.where(unknown)}; "
+                    f"known classes (prediction columns): {', '.join(plan.classes)}"
+                )
+            converted = codes
+        else:
+            converted = labels
+        return Batch(batch.preds, converted, raw, batch.rows, batch.ids)

@@ -1,0 +1,108 @@
+"""The loss registry's data types: what a loss is, which parameters it takes, what it returns.
+
+A loss is a pure NumPy function ``fn(preds, labels, *, option=default) -> PerSample``.
+It never reduces over samples; the engine does (see ``Reduce``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+FloatArray = np.ndarray
+
+
+class Target(StrEnum):
+    """What a loss function receives as ``preds`` and ``labels``.
+
+    - ``values``: regression; ``preds`` and ``labels`` float64 of the same shape, ``(n,)`` or
+      ``(n, k)`` for k outputs per sample (the sample's loss is the mean over its outputs).
+    - ``classes``: classification; ``preds`` float64 scores ``(n, C)`` with ``labels`` int64
+      class indices ``(n,)`` or a float64 distribution ``(n, C)``; or, for a binary task,
+      ``preds`` ``(n,)`` with ``labels`` float64 in {0, 1}.
+    - ``distributions``: ``preds`` ``(n, C)`` scores, ``labels`` a float64 distribution
+      ``(n, C)`` (hard labels arrive one-hot).
+    """
+
+    VALUES = "values"
+    CLASSES = "classes"
+    DISTRIBUTIONS = "distributions"
+
+
+class Reduce(StrEnum):
+    """How per-sample values become one number (the engine applies it)."""
+
+    MEAN = "mean"  # sum(values) / sum(weights); weights default to 1 per sample
+    SQRT_MEAN = "sqrt_mean"  # sqrt(sum(values) / n): root of the mean, e.g. RMSE
+
+
+@dataclass(frozen=True, slots=True)
+class PerSample:
+    """Per-sample loss terms as a loss function returns them.
+
+    ``values[i]`` is sample i's contribution to the sum (what torch returns with
+    ``reduction="none"``); ``weights[i]`` is its share of the denominator of the mean
+    (``None`` means 1 for every sample). Class weights and ``ignore_index`` live here:
+    an ignored sample has value 0 and weight 0.
+    """
+
+    values: FloatArray
+    weights: FloatArray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One keyword option of a loss: ``name`` as PyTorch spells it."""
+
+    name: str
+    type: type  # float, int, bool or list (a list of floats)
+    default: Any
+    help: str
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A domain check on a parameter value, with the words the error message uses."""
+
+    text: str  # e.g. "> 0"
+    holds: Callable[[Any], bool]
+
+
+POSITIVE = Rule("> 0", lambda v: v > 0)
+NON_NEGATIVE = Rule(">= 0", lambda v: v >= 0)
+UNIT_INTERVAL = Rule("in [0, 1]", lambda v: 0 <= v <= 1)
+OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda v: 0 < v < 1)
+NON_NEGATIVE_LIST = Rule("a list of numbers >= 0", lambda v: all(x >= 0 for x in v))
+
+
+@dataclass(frozen=True, slots=True)
+class LossDef:
+    """A registry entry: the function and everything the CLI and docs say about it."""
+
+    name: str
+    fn: Callable[..., PerSample]
+    target: Target
+    summary: str
+    formula: str
+    reference: str
+    aliases: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
+    reduce: Reduce = Reduce.MEAN
+    # True when the function reads scores and needs to know logits vs probabilities:
+    # it then takes a keyword ``logits: bool``.
+    needs_kind: bool = False
+    # True when columns are independent probabilities (multi-label bce), so rows of
+    # probabilities need not sum to 1.
+    independent_columns: bool = False
+    # Tasks this loss accepts, as named by losscli.inputs.Task values.
+    tasks: tuple[str, ...] = ()
+    nonnegative: bool = True
+    explain: dict[str, str] = field(default_factory=dict)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)

@@ -1,0 +1,57 @@
+"""Small stable building blocks shared by the loss functions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.losses.base import FloatArray
+
+# scikit-learn clips probabilities to [eps, 1 - eps] with eps the float64 machine epsilon.
+PROB_EPS = float(np.finfo(np.float64).eps)
+
+
+def log_softmax(z: FloatArray, axis: int = -1) -> FloatArray:
+    """log(softmax(z)) as z - logsumexp(z), shifted by the row max so exp never overflows."""
+    m = np.max(z, axis=axis, keepdims=True)
+    shifted = z - m
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_sigmoid(x: FloatArray) -> FloatArray:
+    """log(sigmoid(x)) = -log1p(exp(-x)), written as min(x, 0) - log1p(exp(-|x|)) to stay finite."""
+    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def clipped_log(p: FloatArray) -> FloatArray:
+    """log(clip(p, eps, 1 - eps)): scikit-learn's guard against log(0) for probabilities."""
+    return np.log(np.clip(p, PROB_EPS, 1.0 - PROB_EPS))
+
+
+def log_probs(scores: FloatArray, *, logits: bool) -> FloatArray:
+    """Row-wise log-probabilities from logits (log-softmax) or probabilities (clipped log)."""
+    return log_softmax(scores, axis=1) if logits else clipped_log(scores)
+
+
+def one_hot(labels: np.ndarray, n_classes: int) -> FloatArray:
+    """Float64 one-hot rows for int class indices; out-of-range indices must be checked first."""
+    out = np.zeros((labels.shape[0], n_classes), dtype=np.float64)
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+def mean_over_outputs(x: FloatArray) -> FloatArray:
+    """A sample's loss over k outputs is their mean (torch's mean over all elements / n)."""
+    return x if x.ndim == 1 else x.mean(axis=1)
+
+
+def xlogy(x: FloatArray, y: FloatArray) -> FloatArray:
+    """x * log(y) with 0 where x == 0 (so 0 · log 0 = 0), as scipy.special.xlogy."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(y))
+
+
+def rel_entr(p: FloatArray, q: FloatArray) -> FloatArray:
+    """p · log(p / q) elementwise as scipy.special.rel_entr: 0 where p == 0, +inf where q == 0 < p."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(p > 0, p * np.log(p / q), 0.0)
+    return np.where((p > 0) & (q == 0), np.inf, out)

@@ -1,0 +1,313 @@
+"""Readers: one function per file format, chosen by suffix, each yielding row chunks.
+
+A table source (CSV, TSV, Parquet) yields chunks as ``{column name: 1-D ndarray}``; an array
+source (NPY, NPZ, in-memory arrays) yields ndarray slices along the first axis. pyarrow is
+imported inside the readers that need it, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from losscli.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DEFAULT_CHUNK_ROWS = 1 << 20
+_CSV_BLOCK_BYTES = 1 << 24
+
+TableChunk = dict[str, np.ndarray]
+
+
+@dataclass
+class TableSource:
+    """A file of named columns; ``numeric`` says which columns hold numbers."""
+
+    name: str
+    format: str
+    columns: list[str]
+    numeric: dict[str, bool]
+    has_header: bool
+    n_rows: int | None
+    _open: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
+
+    def chunks(self, columns: list[str]) -> Iterator[TableChunk]:
+        """Row chunks holding only ``columns`` (column projection where the format allows)."""
+        return self._open(columns)
+
+
+@dataclass
+class ArraySource:
+    """An N-d array (rows on axis 0); memory-mapped for ``.npy``."""
+
+    name: str
+    format: str
+    array: np.ndarray
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.array.shape[0])
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        for start in range(0, max(self.n_rows, 1), self.chunk_rows):
+            yield np.asarray(self.array[start : start + self.chunk_rows])
+
+
+Source = TableSource | ArraySource
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_line(path: Path) -> str:
+    """The file's first line, decompressing by suffix; '' for an empty file."""
+    import pyarrow as pa
+
+    with pa.input_stream(str(path), compression="detect") as stream:
+        head = stream.read(1 << 16)
+    if not head.strip():
+        return ""
+    text = head.decode("utf-8", errors="replace")
+    return text.splitlines()[0] if text.splitlines() else ""
+
+
+def _arrow_numeric(typ: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
+        or pa.types.is_boolean(typ)
+        or pa.types.is_null(typ)
+        or pa.types.is_decimal(typ)
+    )
+
+
+def _batch_to_chunk(batch: pa.RecordBatch, columns: list[str]) -> TableChunk:
+    """Columns of an Arrow batch as ndarrays: numbers as float64 (null -> NaN), text as object."""
+    import pyarrow as pa
+
+    out: TableChunk = {}
+    for name in columns:
+        col = batch.column(name)
+        if _arrow_numeric(col.type):
+            col = col.cast(pa.float64())
+        out[name] = col.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _arrow_error(name: str, exc: Exception) -> InputError:
+    return InputError(f"{name}: cannot read the file: {exc}")
+
+
+def _read_delimited(path: Path, fmt: str, delimiter: str, chunk_rows: int) -> TableSource:
+    """CSV/TSV (optionally gzip-compressed), streamed by pyarrow in blocks.
+
+    The first line is a header unless every field in it is a number; every numeric column is
+    read as float64 so a later block cannot change a column's type.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    line = _first_line(path)
+    if not line:
+        raise InputError(f"{path}: the file is empty; expected a header and one row per sample")
+    fields = [f.strip().strip('"') for f in line.split(delimiter)]
+    has_header = not all(_is_number(f) for f in fields)
+    names = fields if has_header else [str(i) for i in range(len(fields))]
+    if has_header and len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"{path}: duplicate column names in the header: {', '.join(dupes)}")
+    read_opts = pacsv.ReadOptions(
+        block_size=_CSV_BLOCK_BYTES, column_names=None if has_header else names
+    )
+    parse_opts = pacsv.ParseOptions(delimiter=delimiter)
+
+    def open_reader(types: dict[str, pa.DataType] | None, include: list[str] | None) -> Any:
+        convert = pacsv.ConvertOptions(column_types=types, include_columns=include)
+        try:
+            return pacsv.open_csv(
+                str(path), read_options=read_opts, parse_options=parse_opts,
+                convert_options=convert,
+            )
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" in str(exc):
+                raise InputError(f"{path}: the file has a header but no rows") from None
+            raise _arrow_error(str(path), exc) from None
+
+    schema = open_reader(None, None).schema
+    numeric = {f.name: _arrow_numeric(f.type) for f in schema}
+    types = {n: (pa.float64() if numeric[n] else pa.string()) for n in names}
+
+    def chunks(columns: list[str]) -> Iterator[TableChunk]:
+        reader = open_reader({c: types[c] for c in columns}, columns)
+        buffered: list[pa.RecordBatch] = []
+        rows = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:
+                raise InputError(
+                    f"{path}: {exc}; every prediction and numeric label must be a number"
+                ) from None
+            buffered.append(batch)
+            rows += batch.num_rows
+            if rows >= chunk_rows:
+                yield _batch_to_chunk(pa.Table.from_batches(buffered).combine_chunks()
+                                      .to_batches()[0], columns)
+                buffered, rows = [], 0
+        if buffered and rows:
+            yield _batch_to_chunk(pa.Table.from_batches(buffered).combine_chunks()
+                                  .to_batches()[0], columns)
+
+    return TableSource(str(path), fmt, names, numeric, has_header, None, chunks)
+
+
+def read_csv(path: Path, chunk_rows: int) -> Source:
+    return _read_delimited(path, "csv", ",", chunk_rows)
+
+
+def read_tsv(path: Path, chunk_rows: int) -> Source:
+    return _read_delimited(path, "tsv", "\t", chunk_rows)
+
+
+def read_parquet(path: Path, chunk_rows: int) -> Source:
+    """Parquet, read by row groups with only the columns asked for."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pfile = pq.ParquetFile(str(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _arrow_error(str(path), exc) from None
+    schema = pfile.schema_arrow
+    numeric = {f.name: _arrow_numeric(f.type) for f in schema}
+
+    def chunks(columns: list[str]) -> Iterator[TableChunk]:
+        for batch in pfile.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield _batch_to_chunk(batch, columns)
+
+    return TableSource(
+        str(path), "parquet", list(schema.names), numeric, True, pfile.metadata.num_rows, chunks
+    )
+
+
+def _checked_array(path: Path, array: np.ndarray) -> np.ndarray:
+    if array.dtype.hasobject:
+        raise InputError(f"{path}: the array holds Python objects; save numbers instead")
+    if array.ndim == 0:
+        raise InputError(f"{path}: the array is a scalar; expected one row per sample")
+    return array
+
+
+def read_npy(path: Path, chunk_rows: int) -> Source:
+    """NPY, memory-mapped and never unpickled."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        if "object" in str(exc).lower() or "pickle" in str(exc).lower():
+            raise InputError(
+                f"{path}: the array holds Python objects, which losscli never unpickles; "
+                "save a numeric or string array"
+            ) from None
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    return ArraySource(str(path), "npy", _checked_array(path, array), chunk_rows)
+
+
+def read_npz(path: Path, chunk_rows: int, key: str | None = None) -> Source:
+    """NPZ: the single array it holds, or the one named by ``key``; never unpickled."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: not a valid .npz file ({exc})") from None
+    with archive:
+        keys = list(archive.files)
+        if key is None:
+            if len(keys) != 1:
+                raise UsageError(
+                    f"{path} holds {len(keys)} arrays ({', '.join(keys) or 'none'}); "
+                    "name one with --preds-key/--labels-key"
+                )
+            key = keys[0]
+        if key not in keys:
+            raise UsageError(f"{path} has no array {key!r}; it holds: {', '.join(keys)}")
+        try:
+            array = archive[key]
+        except ValueError:
+            raise InputError(
+                f"{path}: array {key!r} holds Python objects, which losscli never unpickles"
+            ) from None
+    return ArraySource(f"{path}[{key}]", "npz", _checked_array(path, array), chunk_rows)
+
+
+Reader = Callable[[Path, int], Source]
+
+READERS: dict[str, Reader] = {
+    ".csv": read_csv,
+    ".csv.gz": read_csv,
+    ".tsv": read_tsv,
+    ".tsv.gz": read_tsv,
+    ".tab": read_tsv,
+    ".parquet": read_parquet,
+    ".pq": read_parquet,
+    ".npy": read_npy,
+    ".npz": read_npz,
+}
+
+
+def format_of(path: Path) -> str:
+    """The reader key for a path: its last suffix, or the last two for compressed files."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and ".".join(suffixes[-2:]) in {k.lstrip(".") for k in READERS}:
+        return "".join(suffixes[-2:])
+    return suffixes[-1] if suffixes else ""
+
+
+def open_source(path: Path, *, key: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+                ) -> Source:
+    """Open a file with the reader its suffix names (exit-3 errors for bad files)."""
+    fmt = format_of(path)
+    reader = READERS.get(fmt)
+    if reader is None:
+        known = ", ".join(sorted(READERS))
+        raise InputError(
+            f"{path}: unsupported file type {fmt or '(no suffix)'!r}; losscli reads {known}"
+        )
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; expected a file")
+    if key is not None and fmt != ".npz":
+        raise UsageError(f"{path}: an array key only applies to .npz files")
+    if fmt == ".npz":
+        return read_npz(path, chunk_rows, key)
+    try:
+        return reader(path, chunk_rows)
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+
+
+def array_source(name: str, data: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ArraySource:
+    """An in-memory array-like (lists, NumPy arrays) as a source, for the Python API."""
+    array = np.asarray(data)
+    if array.dtype.hasobject:
+        array = array.astype(str)
+    if array.ndim == 0:
+        raise InputError(f"{name}: expected one value per sample, got a scalar")
+    return ArraySource(name, "array", array, chunk_rows)
