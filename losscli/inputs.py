@@ -292,7 +292,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         notes.append(Note("label columns reordered to the prediction columns' order",
                           "soft labels are matched to classes by column name"))
     if task is Task.BINARY:
-        classes = [str(v) for v in binary_values] if binary_values else classes
+        classes = [f"{v:g}" if isinstance(v, float) else str(v) for v in binary_values or ()]
     kind: Kind | None = opts.kind
     if opts.needs_kind and kind is None:
         kind = _decide_kind(preds0, opts, notes)

@@ -1,0 +1,95 @@
+"""Shared fixtures for the CLI tests: input files from Python data and a CLI runner."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner, Result
+
+from losscli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+
+# A plain, colourless, fixed-width environment for everything run through CliRunner.
+CLI_ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+
+
+def _table_text(data: Mapping[str, Sequence[Any]], sep: str, header: bool) -> str:
+    columns = list(data)
+    n = len(data[columns[0]]) if columns else 0
+    lines = [sep.join(columns)] if header else []
+    for i in range(n):
+        lines.append(sep.join("" if data[c][i] is None else str(data[c][i]) for c in columns))
+    return "\n".join(lines) + "\n"
+
+
+def write_file(path: Path, data: Any, *, header: bool = True) -> Path:
+    """Write ``data`` to ``path`` in the format its suffix names.
+
+    - ``.csv`` / ``.tsv`` (optionally ``.gz``) and ``.parquet``: ``data`` is a mapping of
+      column name -> values (``None`` is an empty field); a ``str`` is written as is.
+    - ``.npy``: ``data`` is array-like.
+    - ``.npz``: ``data`` is a mapping of array name -> array-like.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = path.name.lower()
+    if name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+        sep = "\t" if ".tsv" in name else ","
+        text = data if isinstance(data, str) else _table_text(data, sep, header)
+        if name.endswith(".gz"):
+            with gzip.open(path, "wt", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    elif name.endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({k: list(v) for k, v in data.items()}), path)
+    elif name.endswith(".npy"):
+        np.save(path, np.asarray(data), allow_pickle=False)
+    elif name.endswith(".npz"):
+        np.savez(path, **{k: np.asarray(v) for k, v in data.items()})
+    else:
+        raise ValueError(f"write_file: no writer for {path.name}")
+    return path
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """``write("preds.csv", {"p": [0.1, 0.9]})`` -> the path of the written file in tmp_path."""
+
+    def _write(name: str, data: Any, **kwargs: Any) -> Path:
+        return write_file(tmp_path / name, data, **kwargs)
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(args: Sequence[Any], env: Mapping[str, str | None] | None = None) -> Result:
+    """Run ``losscli`` in-process with a fixed, colourless environment."""
+    merged: dict[str, str | None] = dict(CLI_ENV)
+    if env:
+        merged.update(env)
+    return CliRunner().invoke(app, [str(a) for a in args], env=merged)
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., Result]:
+    """``run_cli(["compute", preds, labels, "--loss", "mse"])`` -> typer's ``Result``."""
+    return invoke
+
+
+@pytest.fixture
+def sample() -> Path:
+    return SAMPLE
