@@ -47,15 +47,17 @@ class Moments:
         n = len(values)
         if n == 0:
             return
-        w = np.ones(n) if weights is None else weights
-        mv, mw = float(values.mean()), float(w.mean())
+        mv = float(values.mean())
         with np.errstate(invalid="ignore"):
-            dv, dw = values - mv, w - mw
-            chunk = Moments(
-                n=n, sum_v=float(values.sum()), sum_w=float(w.sum()), mean_v=mv, mean_w=mw,
-                m_vv=float(dv @ dv), m_ww=float(dw @ dw), m_vw=float(dv @ dw),
-                ignored=int((w == 0).sum()),
-            )
+            dv = values - mv
+            chunk = Moments(n=n, sum_v=float(values.sum()), sum_w=float(n), mean_v=mv,
+                            mean_w=1.0, m_vv=float(np.dot(dv, dv)))
+            if weights is not None:
+                mw = float(weights.mean())
+                dw = weights - mw
+                chunk.sum_w, chunk.mean_w = float(weights.sum()), mw
+                chunk.m_ww, chunk.m_vw = float(np.dot(dw, dw)), float(np.dot(dv, dw))
+                chunk.ignored = int(np.count_nonzero(weights == 0))
         self.merge(chunk)
 
     def merge(self, other: Moments) -> None:

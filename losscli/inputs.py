@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError
+from losscli.prefetch import prefetch
 from losscli.readers import ArraySource, Source, TableChunk, TableSource
 
 # Rows of probabilities must sum to 1 within this absolute tolerance (values written to
@@ -171,10 +172,10 @@ def _table_label_cols(src: TableSource, opts: Options, n_scores: int) -> list[st
 
 
 def _first_chunk(src: Source, columns: list[str] | None) -> Any:
-    it = src.chunks() if isinstance(src, ArraySource) else src.chunks(columns or [])
-    for chunk in it:
-        return chunk
-    raise InputError(f"{src.name}: the file has no rows")
+    head = src.head() if isinstance(src, ArraySource) else src.head(columns or [])
+    if head is None or _chunk_len(head) == 0:
+        raise InputError(f"{src.name}: the file has no rows")
+    return head
 
 
 # --------------------------------------------------------------------------- planning
@@ -410,7 +411,7 @@ def _row_aligned(a: Source, a_cols: list[str] | None, b: Source, b_cols: list[st
     """Pairs of equally long chunks of two sources read in row order; errors on a length gap."""
     if a.n_rows is not None and b.n_rows is not None and a.n_rows != b.n_rows:
         raise InputError(_length_message(a, a.n_rows, b, b.n_rows))
-    it_a, it_b = _iter_chunks(a, a_cols), _iter_chunks(b, b_cols)
+    it_a, it_b = prefetch(_iter_chunks(a, a_cols)), prefetch(_iter_chunks(b, b_cols))
     left_a: Chunk | None = None
     left_b: Chunk | None = None
     seen = 0

@@ -20,7 +20,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_CHUNK_ROWS = 1 << 20
-_CSV_BLOCK_BYTES = 1 << 24
+# pyarrow parses CSV in blocks of this many bytes: 1 MiB streams as fast as larger blocks
+# and keeps its read-ahead buffers (about 40 blocks) small.
+_CSV_BLOCK_BYTES = 1 << 20
+# Decisions about a file (column types, task, logits or probabilities) look at its head.
+_PEEK_BLOCK_BYTES = 1 << 20
+PEEK_ROWS = 1 << 16
+# Dense arrays are cut into chunks of about this many values.
+_DENSE_CHUNK_VALUES = 1 << 24
 
 TableChunk = dict[str, np.ndarray]
 
@@ -36,10 +43,15 @@ class TableSource:
     has_header: bool
     n_rows: int | None
     _open: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
+    _peek: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
 
     def chunks(self, columns: list[str]) -> Iterator[TableChunk]:
         """Row chunks holding only ``columns`` (column projection where the format allows)."""
         return self._open(columns)
+
+    def head(self, columns: list[str]) -> TableChunk | None:
+        """The first rows (a cheap read), for deciding how to interpret the file."""
+        return next(iter(self._peek(columns)), None)
 
 
 @dataclass
@@ -56,8 +68,13 @@ class ArraySource:
         return int(self.array.shape[0])
 
     def chunks(self) -> Iterator[np.ndarray]:
-        for start in range(0, max(self.n_rows, 1), self.chunk_rows):
-            yield np.asarray(self.array[start : start + self.chunk_rows])
+        row_values = max(1, int(np.prod(self.array.shape[1:])))
+        step = max(1, min(self.chunk_rows, _DENSE_CHUNK_VALUES // row_values))
+        for start in range(0, self.n_rows, step):
+            yield np.asarray(self.array[start : start + step])
+
+    def head(self) -> np.ndarray | None:
+        return np.asarray(self.array[:PEEK_ROWS]) if self.n_rows else None
 
 
 Source = TableSource | ArraySource
@@ -96,16 +113,50 @@ def _arrow_numeric(typ: pa.DataType) -> bool:
 
 
 def _batch_to_chunk(batch: pa.RecordBatch, columns: list[str]) -> TableChunk:
-    """Columns of an Arrow batch as ndarrays: numbers as float64 (null -> NaN), text as object."""
+    """Columns of an Arrow batch as ndarrays: numbers as float64 (null -> NaN), text as object.
+
+    Conversions stay inside Arrow and NumPy: Arrow's generic ``to_numpy`` would import pandas,
+    which costs more than parsing a large file.
+    """
     import pyarrow as pa
 
     out: TableChunk = {}
     for name in columns:
         col = batch.column(name)
         if _arrow_numeric(col.type):
-            col = col.cast(pa.float64())
-        out[name] = col.to_numpy(zero_copy_only=False)
+            values = _values_view(col.cast(pa.float64()), np.float64)
+            if col.null_count:
+                values = np.where(_valid(col), values, np.nan)
+            out[name] = values
+        else:
+            # Text (class names, ids) repeats: decode each distinct value once.
+            encoded = col.cast(pa.string()).dictionary_encode()
+            words = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+            codes = _values_view(encoded.indices.cast(pa.int64()), np.int64)
+            if encoded.indices.null_count:
+                codes = np.where(_valid(encoded.indices), codes, len(words) - 1)
+            out[name] = words[codes]
     return out
+
+
+def _valid(col: pa.Array) -> np.ndarray:
+    """The validity bitmap of an Arrow array as booleans (True where a value is present)."""
+    bits = np.frombuffer(col.buffers()[0], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little")[col.offset : col.offset + len(col)].astype(bool)
+
+
+def _values_view(col: pa.Array, dtype: Any) -> np.ndarray:
+    """The value buffer of a null-free fixed-width Arrow array as an ndarray, without copying."""
+    return np.frombuffer(col.buffers()[1], dtype=dtype, count=len(col), offset=col.offset *
+                         np.dtype(dtype).itemsize)
+
+
+def _rechunk(chunks: Iterator[TableChunk], rows: int) -> Iterator[TableChunk]:
+    """Cut chunks longer than ``rows`` (format blocks can be larger than asked for)."""
+    for chunk in chunks:
+        n = len(next(iter(chunk.values()))) if chunk else 0
+        for start in range(0, n, rows):
+            yield {k: v[start : start + rows] for k, v in chunk.items()}
 
 
 def _arrow_error(name: str, exc: Exception) -> InputError:
@@ -130,13 +181,14 @@ def _read_delimited(path: Path, fmt: str, delimiter: str, chunk_rows: int) -> Ta
     if has_header and len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"{path}: duplicate column names in the header: {', '.join(dupes)}")
-    read_opts = pacsv.ReadOptions(
-        block_size=_CSV_BLOCK_BYTES, column_names=None if has_header else names
-    )
     parse_opts = pacsv.ParseOptions(delimiter=delimiter)
 
-    def open_reader(types: dict[str, pa.DataType] | None, include: list[str] | None) -> Any:
+    def open_reader(types: dict[str, pa.DataType] | None, include: list[str] | None,
+                    block: int) -> Any:
         convert = pacsv.ConvertOptions(column_types=types, include_columns=include)
+        read_opts = pacsv.ReadOptions(
+            block_size=block, column_names=None if has_header else names
+        )
         try:
             return pacsv.open_csv(
                 str(path), read_options=read_opts, parse_options=parse_opts,
@@ -147,34 +199,30 @@ def _read_delimited(path: Path, fmt: str, delimiter: str, chunk_rows: int) -> Ta
                 raise InputError(f"{path}: the file has a header but no rows") from None
             raise _arrow_error(str(path), exc) from None
 
-    schema = open_reader(None, None).schema
+    schema = open_reader(None, None, _PEEK_BLOCK_BYTES).schema
     numeric = {f.name: _arrow_numeric(f.type) for f in schema}
     types = {n: (pa.float64() if numeric[n] else pa.string()) for n in names}
 
-    def chunks(columns: list[str]) -> Iterator[TableChunk]:
-        reader = open_reader({c: types[c] for c in columns}, columns)
-        buffered: list[pa.RecordBatch] = []
-        rows = 0
+    def batches(columns: list[str], block: int) -> Iterator[TableChunk]:
+        reader = open_reader({c: types[c] for c in columns}, columns, block)
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
-                break
+                return
             except pa.ArrowInvalid as exc:
                 raise InputError(
                     f"{path}: {exc}; every prediction and numeric label must be a number"
                 ) from None
-            buffered.append(batch)
-            rows += batch.num_rows
-            if rows >= chunk_rows:
-                yield _batch_to_chunk(pa.Table.from_batches(buffered).combine_chunks()
-                                      .to_batches()[0], columns)
-                buffered, rows = [], 0
-        if buffered and rows:
-            yield _batch_to_chunk(pa.Table.from_batches(buffered).combine_chunks()
-                                  .to_batches()[0], columns)
+            yield _batch_to_chunk(batch, columns)
 
-    return TableSource(str(path), fmt, names, numeric, has_header, None, chunks)
+    def chunks(columns: list[str]) -> Iterator[TableChunk]:
+        return _rechunk(batches(columns, _CSV_BLOCK_BYTES), chunk_rows)
+
+    def peek(columns: list[str]) -> Iterator[TableChunk]:
+        return batches(columns, _PEEK_BLOCK_BYTES)
+
+    return TableSource(str(path), fmt, names, numeric, has_header, None, chunks, peek)
 
 
 def read_csv(path: Path, chunk_rows: int) -> Source:
@@ -197,12 +245,19 @@ def read_parquet(path: Path, chunk_rows: int) -> Source:
     schema = pfile.schema_arrow
     numeric = {f.name: _arrow_numeric(f.type) for f in schema}
 
-    def chunks(columns: list[str]) -> Iterator[TableChunk]:
-        for batch in pfile.iter_batches(batch_size=chunk_rows, columns=columns):
+    def batches(columns: list[str], rows: int) -> Iterator[TableChunk]:
+        for batch in pfile.iter_batches(batch_size=rows, columns=columns):
             yield _batch_to_chunk(batch, columns)
 
+    def chunks(columns: list[str]) -> Iterator[TableChunk]:
+        return batches(columns, chunk_rows)
+
+    def peek(columns: list[str]) -> Iterator[TableChunk]:
+        return batches(columns, min(chunk_rows, PEEK_ROWS))
+
     return TableSource(
-        str(path), "parquet", list(schema.names), numeric, True, pfile.metadata.num_rows, chunks
+        str(path), "parquet", list(schema.names), numeric, True, pfile.metadata.num_rows,
+        chunks, peek,
     )
 
 

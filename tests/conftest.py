@@ -16,8 +16,18 @@ from losscli.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 
-# A plain, colourless, fixed-width environment for everything run through CliRunner.
-CLI_ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+# A plain, colourless, fixed-width environment for everything run through CliRunner
+# (variables set to None are removed while the command runs).
+CLI_ENV: dict[str, str | None] = {
+    "COLUMNS": "100",
+    "LINES": None,
+    "NO_COLOR": "1",
+    "TERM": "dumb",
+    "FORCE_COLOR": None,
+    "CLICOLOR_FORCE": None,
+    "TTY_COMPATIBLE": None,
+    "TTY_INTERACTIVE": None,
+}
 
 
 def _table_text(data: Mapping[str, Sequence[Any]], sep: str, header: bool) -> str:
@@ -33,13 +43,18 @@ def write_file(path: Path, data: Any, *, header: bool = True) -> Path:
     """Write ``data`` to ``path`` in the format its suffix names.
 
     - ``.csv`` / ``.tsv`` (optionally ``.gz``) and ``.parquet``: ``data`` is a mapping of
-      column name -> values (``None`` is an empty field); a ``str`` is written as is.
+      column name -> values (``None`` is an empty field).
+    - any suffix: ``str`` or ``bytes`` data is written as is (gzip-compressed for ``.gz``).
     - ``.npy``: ``data`` is array-like.
     - ``.npz``: ``data`` is a mapping of array name -> array-like.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     name = path.name.lower()
-    if name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    elif isinstance(data, str) and not name.endswith(".gz"):
+        path.write_text(data, encoding="utf-8")
+    elif name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
         sep = "\t" if ".tsv" in name else ","
         text = data if isinstance(data, str) else _table_text(data, sep, header)
         if name.endswith(".gz"):

@@ -19,7 +19,7 @@ from losscli.losses.base import (
     PerSample,
     Target,
 )
-from losscli.losses.numerics import clipped_log, log_probs, log_sigmoid, mean_over_outputs
+from losscli.losses.numerics import clipped_log, log_probs, log_sigmoid, over_outputs
 
 
 def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
@@ -105,7 +105,7 @@ def binary_cross_entropy(
     """
     log_p, log_q = _binary_log_terms(preds, logits=logits)
     pw = 1.0 if pos_weight is None else pos_weight
-    return PerSample(mean_over_outputs(-(pw * labels * log_p + (1.0 - labels) * log_q)))
+    return over_outputs(-(pw * labels * log_p + (1.0 - labels) * log_q))
 
 
 def _signed(labels: FloatArray) -> FloatArray:
@@ -156,7 +156,7 @@ def hinge_embedding(preds: FloatArray, labels: FloatArray, *, margin: float = 1.
             "map your labels to -1/+1 or use 'hinge' for the SVM hinge on 0/1 labels",
             bad,
         )
-    return PerSample(mean_over_outputs(np.where(labels == 1.0, preds, np.maximum(0.0, margin - preds))))
+    return over_outputs(np.where(labels == 1.0, preds, np.maximum(0.0, margin - preds)))
 
 
 LOSSES: tuple[LossDef, ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.losses.base import FloatArray
+from losscli.losses.base import FloatArray, PerSample
 
 # scikit-learn clips probabilities to [eps, 1 - eps] with eps the float64 machine epsilon.
 PROB_EPS = float(np.finfo(np.float64).eps)
@@ -39,9 +39,13 @@ def one_hot(labels: np.ndarray, n_classes: int) -> FloatArray:
     return out
 
 
-def mean_over_outputs(x: FloatArray) -> FloatArray:
-    """A sample's loss over k outputs is their mean (torch's mean over all elements / n)."""
-    return x if x.ndim == 1 else x.mean(axis=1)
+def over_outputs(x: FloatArray) -> PerSample:
+    """Elementwise losses (n,) or (n, k) as per-sample terms: with k outputs a sample
+    contributes their sum with weight k, so the mean is torch's mean over all elements and
+    the sum torch's sum over all elements (the sample's own loss is the mean of its k)."""
+    if x.ndim == 1:
+        return PerSample(x)
+    return PerSample(x.sum(axis=1), np.full(x.shape[0], float(x.shape[1])))
 
 
 def xlogy(x: FloatArray, y: FloatArray) -> FloatArray:

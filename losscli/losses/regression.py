@@ -18,7 +18,7 @@ from losscli.losses.base import (
     Reduce,
     Target,
 )
-from losscli.losses.numerics import mean_over_outputs
+from losscli.losses.numerics import over_outputs
 
 
 def squared_error(preds: FloatArray, labels: FloatArray) -> PerSample:
@@ -27,12 +27,12 @@ def squared_error(preds: FloatArray, labels: FloatArray) -> PerSample:
     >>> squared_error(np.array([0.9, 0.2]), np.array([1.0, 0.0])).values
     array([0.01, 0.04])
     """
-    return PerSample(mean_over_outputs(np.square(preds - labels)))
+    return over_outputs(np.square(preds - labels))
 
 
 def absolute_error(preds: FloatArray, labels: FloatArray) -> PerSample:
     """|ŷ − y| per sample; mean gives MAE (torch ``l1_loss``)."""
-    return PerSample(mean_over_outputs(np.abs(preds - labels)))
+    return over_outputs(np.abs(preds - labels))
 
 
 def huber(preds: FloatArray, labels: FloatArray, *, delta: float = 1.0) -> PerSample:
@@ -40,16 +40,16 @@ def huber(preds: FloatArray, labels: FloatArray, *, delta: float = 1.0) -> PerSa
     d = np.abs(preds - labels)
     # Quadratic near zero, linear beyond delta: the two pieces meet with equal slope at |d| = δ.
     out = np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-    return PerSample(mean_over_outputs(out))
+    return over_outputs(out)
 
 
 def smooth_l1(preds: FloatArray, labels: FloatArray, *, beta: float = 1.0) -> PerSample:
     """Smooth L1: ½d²/β for |d| < β, else |d| − ½β (torch ``smooth_l1_loss``); β = 0 is L1."""
     d = np.abs(preds - labels)
     if beta == 0.0:
-        return PerSample(mean_over_outputs(d))
+        return over_outputs(d)
     out = np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
-    return PerSample(mean_over_outputs(out))
+    return over_outputs(out)
 
 
 LOSSES: tuple[LossDef, ...] = (

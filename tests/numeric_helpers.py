@@ -1,0 +1,92 @@
+"""Helpers shared by the numeric tests (parity, invariants, engine).
+
+They drive losscli's own layers on in-memory arrays exactly as ``losscli.compute`` does
+(array sources -> ``plan_inputs`` -> ``BatchStream`` -> engine), but expose what ``compute``
+hides: the per-sample terms, several chunks, several losses at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from losscli import engine
+from losscli.api import parse_specs, run
+from losscli.inputs import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.losses import PerSample
+from losscli.readers import DEFAULT_CHUNK_ROWS, ArraySource, array_source
+from losscli.results import Report
+from losscli.spec import LossSpec
+
+
+def kind_of(logits: bool | None) -> Kind | None:
+    """``compute``'s ``logits=`` argument as the planner's ``Kind``."""
+    return None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
+
+
+def options_for(specs: list[LossSpec], logits: bool | None) -> Options:
+    """The interpretation options ``losscli.compute`` builds for these specs."""
+    kinded = [s.loss for s in specs if s.loss.needs_kind]
+    return Options(
+        kind=kind_of(logits),
+        needs_kind=bool(kinded),
+        independent_columns=bool(kinded) and all(loss.independent_columns for loss in kinded),
+    )
+
+
+def sources(
+    preds: Any, labels: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> tuple[ArraySource, ArraySource]:
+    return array_source("preds", preds, chunk_rows), array_source("labels", labels, chunk_rows)
+
+
+def run_arrays(
+    specs: list[str],
+    preds: Any,
+    labels: Any,
+    *,
+    logits: bool | None = None,
+    reduction: str = "mean",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    top: int = 0,
+    sink: engine.PerSampleSink | None = None,
+) -> Report:
+    """``losscli.api.run`` on arrays cut into chunks of ``chunk_rows`` rows."""
+    parsed = parse_specs(specs, reduction)
+    p_src, l_src = sources(preds, labels, chunk_rows)
+    return run(
+        p_src,
+        l_src,
+        parsed,
+        options_for(parsed, logits),
+        reduction=reduction,
+        top=top,
+        sink=sink,
+        chunk_rows=chunk_rows,
+    )
+
+
+def engine_terms(
+    spec_text: str, preds: Any, labels: Any, *, logits: bool | None = None
+) -> tuple[PerSample, np.ndarray, Plan]:
+    """The engine's per-sample terms for one loss over all rows, and the values it displays.
+
+    Returns ``(terms, shown, plan)``: ``terms.values`` / ``terms.weights`` as
+    ``engine.per_sample`` gives them (torch's ``reduction="none"`` terms), ``shown`` as
+    ``engine.display_values`` gives them (a sample's own loss, what ``--per-sample`` writes).
+    """
+    (spec,) = parse_specs([spec_text], "mean")
+    p_src, l_src = sources(preds, labels)
+    plan = plan_inputs(p_src, l_src, options_for([spec], logits))
+    values, weights, shown = [], [], []
+    for batch in BatchStream(p_src, l_src, plan, DEFAULT_CHUNK_ROWS):
+        terms = engine.per_sample(spec, batch, plan)
+        values.append(terms.values)
+        weights.append(np.ones(len(terms.values)) if terms.weights is None else terms.weights)
+        shown.append(engine.display_values(spec, terms))
+    return (
+        PerSample(np.concatenate(values), np.concatenate(weights)),
+        np.concatenate(shown),
+        plan,
+    )
