@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from losscli.engine import PerSampleSink, estimate, evaluate
 from losscli.errors import UsageError
 from losscli.inputs import BatchStream, Kind, Options, Plan, plan_inputs
 from losscli.losses import Reduce
+from losscli.losses.numerics import Convention
 from losscli.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
 from losscli.results import FileInfo, LossResult, Report, WorstRow
 from losscli.spec import LossSpec, parse_spec
@@ -17,13 +19,29 @@ from losscli.spec import LossSpec, parse_spec
 REDUCTIONS = ("mean", "sum")
 
 
-def parse_specs(texts: Sequence[str], reduction: str) -> list[LossSpec]:
-    """Parse every ``--loss`` and check it against the reduction."""
+ALL_CONVENTIONS = "all"
+
+
+def _with_conventions(spec: LossSpec, convention: str) -> list[LossSpec]:
+    """The spec under one convention, or under each library's for ``all``."""
+    if convention != ALL_CONVENTIONS:
+        return [replace(spec, convention=Convention(convention))]
+    if not spec.loss.conventions:
+        return [spec]
+    return [replace(spec, convention=Convention(c)) for c in spec.loss.conventions]
+
+
+def parse_specs(texts: Sequence[str], reduction: str, convention: str = "losscli"
+                ) -> list[LossSpec]:
+    """Parse every ``--loss`` and check it against the reduction and the convention."""
     if not texts:
         raise UsageError("give at least one --loss (see 'losscli losses' for the list)")
     if reduction not in REDUCTIONS:
         raise UsageError(f"--reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
-    specs = [parse_spec(t) for t in texts]
+    choices = [c.value for c in Convention] + [ALL_CONVENTIONS]
+    if convention not in choices:
+        raise UsageError(f"--convention must be one of {', '.join(choices)}, got {convention!r}")
+    specs = [s for t in texts for s in _with_conventions(parse_spec(t), convention)]
     for spec in specs:
         if reduction == "sum" and spec.loss.reduce is not Reduce.MEAN:
             raise UsageError(f"{spec.text} is a root of a mean and has no sum reduction; "
@@ -60,9 +78,11 @@ def run(preds_src: Source, labels_src: Source, specs: list[LossSpec], options: O
     for spec, m in zip(specs, ev.moments, strict=True):
         est = estimate(m, spec.loss.reduce, reduction)
         results.append(LossResult(
-            loss=spec.text, name=spec.loss.name, value=est.value, n=m.n - m.ignored,
+            loss=spec.label, name=spec.loss.name, value=est.value, n=m.n - m.ignored,
             std=est.std, ci_low=est.ci_low, ci_high=est.ci_high, reduction=reduction,
             reference=spec.loss.reference, params=dict(spec.params), ignored=m.ignored,
+            convention=spec.convention.value,
+            convention_note=spec.loss.conventions.get(spec.convention.value, ""),
         ))
     notes = list(plan.notes)
     if stream.skipped:
@@ -82,9 +102,9 @@ def run(preds_src: Source, labels_src: Source, specs: list[LossSpec], options: O
 def compute_files(preds: Path, labels: Path, losses: Sequence[str], options: Options, *,
                   reduction: str = "mean", top: int = 10, sink: PerSampleSink | None = None,
                   preds_key: str | None = None, labels_key: str | None = None,
-                  chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Report:
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS, convention: str = "losscli") -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out."""
-    specs = parse_specs(losses, reduction)
+    specs = parse_specs(losses, reduction, convention)
     preds_src = open_source(preds, key=preds_key, chunk_rows=chunk_rows)
     labels_src = open_source(labels, key=labels_key, chunk_rows=chunk_rows)
     if options.id_col is None and not isinstance(preds_src, TableSource) and options.pred_cols:
@@ -94,13 +114,15 @@ def compute_files(preds: Path, labels: Path, losses: Sequence[str], options: Opt
 
 
 def compute(spec: str, preds: Any, labels: Any, *, logits: bool | None = None,
-            reduction: str = "mean") -> LossResult:
+            reduction: str = "mean", convention: str = "losscli") -> LossResult:
     """One loss on in-memory arrays, read exactly as the CLI reads files.
 
     >>> compute("mse", [0.9, 0.2, 0.4], [1, 0, 1]).value  # doctest: +ELLIPSIS
     0.13666666666...
     """
-    specs = parse_specs([spec], reduction)
+    if convention == ALL_CONVENTIONS:
+        raise UsageError("compute() takes one convention; call it once per convention")
+    specs = parse_specs([spec], reduction, convention)
     kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
     report = run(array_source("preds", preds), array_source("labels", labels), specs,
                  Options(kind=kind), reduction=reduction, top=0)

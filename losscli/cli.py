@@ -27,6 +27,14 @@ class NanChoice(StrEnum):
     skip = "skip"
 
 
+class ConventionChoice(StrEnum):
+    losscli = "losscli"
+    torch = "torch"
+    sklearn = "sklearn"
+    keras = "keras"
+    all = "all"
+
+
 class Join(StrEnum):
     strict = "strict"
     inner = "inner"
@@ -115,6 +123,9 @@ def compute(
     logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
     reduction: Annotated[Reduction, typer.Option(help="Mean over samples or sum.")] = Reduction.mean,
+    convention: Annotated[ConventionChoice, typer.Option(help="Follow a library's defaults "
+                          "where they differ (probabilities at 0/1, KL's mean); 'all' shows "
+                          "each side by side.")] = ConventionChoice.losscli,
     id_col: Annotated[str | None, typer.Option("--id-col", help="Align the files by this id "
                                                "column instead of by row order.")] = None,
     join: Annotated[Join, typer.Option(help="With --id-col: 'strict' fails on ids present in "
@@ -167,7 +178,8 @@ def compute(
         try:
             report = compute_files(preds, labels, loss, options, reduction=reduction.value,
                                    top=top, sink=writer, preds_key=preds_key,
-                                   labels_key=labels_key, chunk_rows=chunk_rows)
+                                   labels_key=labels_key, chunk_rows=chunk_rows,
+                                   convention=convention.value)
         except BaseException:
             if writer is not None:
                 writer.discard()

@@ -239,6 +239,8 @@ def per_sample(spec: LossSpec, batch: Batch, plan: Plan) -> PerSample:
     kwargs: dict[str, Any] = dict(spec.params)
     if spec.loss.needs_kind:
         kwargs["logits"] = plan.kind is Kind.LOGITS
+    if spec.loss.conventions:
+        kwargs["convention"] = spec.convention
     dense = plan.task is Task.DENSE and spec.loss.target is not Target.VALUES
     if dense:
         n, c = preds.shape[:2]
@@ -340,7 +342,7 @@ def evaluate(batches: Iterable[Batch], specs: list[LossSpec], plan: Plan, *, top
         for spec, moments in zip(specs, result.moments, strict=True):
             terms = per_sample(spec, batch, plan)
             moments.update(terms.values, terms.weights)
-            shown[spec.text] = display_values(spec, terms)
+            shown[spec.label] = display_values(spec, terms)
         result.n_samples += len(batch)
         values = list(shown.values())
 

@@ -70,13 +70,16 @@ def report_table(report: Report, precision: int) -> RenderableType:
     summary.add_column("95% CI of the mean" if report.results and
                        report.results[0].reduction == "mean" else "95% CI", justify="right")
     for r in report.results:
-        summary.add_row(r.loss, number(r.value, precision), str(r.n), number(r.std, 4),
+        summary.add_row(Text(r.loss), number(r.value, precision), str(r.n), number(r.std, 4),
                         _ci(r.ci_low, r.ci_high, 4))
     parts: list[RenderableType] = [head, summary]
+    notes = _convention_notes(report)
+    if notes:
+        parts.append(Text("\n".join(notes), style="dim"))
     if report.worst:
         first = report.results[0].loss
-        worst = Table(title=f"Worst samples by {first}", title_justify="left", show_edge=False,
-                      pad_edge=False)
+        worst = Table(title=Text(f"Worst samples by {first}"), title_justify="left",
+                      show_edge=False, pad_edge=False)
         worst.add_column(_where(report), justify="right", no_wrap=True)
         worst.add_column("label")
         worst.add_column("prediction")
@@ -84,15 +87,21 @@ def report_table(report: Report, precision: int) -> RenderableType:
         if show_p:
             worst.add_column("p(true)", justify="right")
         for r in report.results:
-            worst.add_column(r.loss, justify="right")
+            worst.add_column(Text(r.loss), justify="right")
         for w in report.worst:
             cells = [w.id if w.id is not None else str(w.row), w.label, w.prediction]
             if show_p:
                 cells.append(number(w.p_true, 4))
             cells += [number(v, min(precision, 6)) for v in w.losses]
-            worst.add_row(*cells)
+            worst.add_row(*(Text(c) for c in cells))
         parts += [Text(""), worst]
     return Group(*parts)
+
+
+def _convention_notes(report: Report) -> list[str]:
+    """One line per result computed under a library's convention, saying what differs."""
+    return [f"{r.loss}: {r.convention_note}" for r in report.results
+            if r.convention != "losscli" and r.convention_note]
 
 
 def report_json(report: Report, precision: int) -> str:
@@ -139,6 +148,8 @@ def report_markdown(report: Report, precision: int) -> str:
               _ci(r.ci_low, r.ci_high, 4)] for r in report.results],
             right={1, 2, 3, 4},
         ),
+        *(["", *(f"- {n}" for n in _convention_notes(report))] if _convention_notes(report)
+          else []),
     ]
     if report.worst:
         header = [_where(report), "label", "prediction", *(f"`{r.loss}`" for r in report.results)]
@@ -167,8 +178,9 @@ def loss_table(losses: Any) -> RenderableType:
     for col in ("loss", "aliases", "tasks", "parameters", "reference"):
         table.add_column(col, style="cyan" if col == "loss" else None)
     for loss in losses:
-        table.add_row(loss.name, ", ".join(loss.aliases) or "—", ", ".join(loss.tasks),
-                      _param_text(loss), loss.reference)
+        table.add_row(*(Text(c) for c in (loss.name, ", ".join(loss.aliases) or "—",
+                                          ", ".join(loss.tasks), _param_text(loss),
+                                          loss.reference)))
     return table
 
 

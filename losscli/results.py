@@ -24,6 +24,9 @@ class LossResult:
     reference: str
     params: dict[str, Any]
     ignored: int = 0
+    convention: str = "losscli"
+    # How this convention differs from losscli's default ('' when it does not).
+    convention_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

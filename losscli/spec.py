@@ -11,6 +11,7 @@ from typing import Any
 
 from losscli.errors import UsageError
 from losscli.losses import REGISTRY, LossDef, Param
+from losscli.losses.numerics import Convention
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,14 @@ class LossSpec:
     text: str
     loss: LossDef
     params: dict[str, Any]
+    convention: Convention = Convention.LOSSCLI
+
+    @property
+    def label(self) -> str:
+        """How results name this spec: as written, plus the convention when one is chosen."""
+        if self.convention is Convention.LOSSCLI:
+            return self.text
+        return f"{self.text} [{self.convention.value}]"
 
     def value_of(self, name: str) -> Any:
         """A parameter's value: the one given, else the loss's default."""

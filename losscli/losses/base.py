@@ -102,7 +102,9 @@ class LossDef:
     # Tasks this loss accepts, as named by losscli.inputs.Task values.
     tasks: tuple[str, ...] = ()
     nonnegative: bool = True
-    explain: dict[str, str] = field(default_factory=dict)
+    # Conventions (torch, sklearn, keras) under which this loss differs from losscli's
+    # default, each with one line saying how; the function then takes ``convention=``.
+    conventions: dict[str, str] = field(default_factory=dict)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -19,7 +19,13 @@ from losscli.losses.base import (
     PerSample,
     Target,
 )
-from losscli.losses.numerics import clipped_log, log_probs, log_sigmoid, over_outputs
+from losscli.losses.numerics import (
+    Convention,
+    log_probs,
+    log_sigmoid,
+    over_outputs,
+    prob_log,
+)
 
 
 def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
@@ -35,13 +41,13 @@ def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
 
 
 def _binary_log_terms(
-    preds: FloatArray, *, logits: bool
+    preds: FloatArray, *, logits: bool, convention: Convention = Convention.LOSSCLI
 ) -> tuple[FloatArray, FloatArray]:
-    """(log p, log(1 − p)) of the positive class, from logits or clipped probabilities."""
+    """(log p, log(1 − p)) of the positive class, from logits or guarded probabilities."""
     if logits:
         # log(1 - sigmoid(x)) = log_sigmoid(-x), exact where 1 - sigmoid(x) would round to 0.
         return log_sigmoid(preds), log_sigmoid(-preds)
-    return clipped_log(preds), clipped_log(1.0 - preds)
+    return prob_log(preds, convention), prob_log(1.0 - preds, convention)
 
 
 def cross_entropy(
@@ -52,6 +58,7 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     weight: list[float] | None = None,
     ignore_index: int = -100,
+    convention: Convention = Convention.LOSSCLI,
 ) -> PerSample:
     """Cross-entropy −Σ_c t_c log p_c of the target t against the predicted distribution p.
 
@@ -60,6 +67,8 @@ def cross_entropy(
     weights the mean divides by the sum of the true classes' weights (index targets) or by n
     (soft targets), as torch does; label smoothing mixes the target with the uniform one.
     Binary (one prediction column, sklearn ``log_loss``): −[y log p + (1 − y) log(1 − p)].
+    ``convention`` changes only probabilities at or near 0 and 1: torch clamps each log at
+    −100, Keras renormalises rows and clips to [1e-7, 1 − 1e-7].
 
     >>> round(float(cross_entropy(np.array([[2.0, 0.5, -1.0]]), np.array([0]),
     ...                           logits=True).values[0]), 6)
@@ -71,11 +80,11 @@ def cross_entropy(
                 "ce on one prediction column is binary log loss and takes no label_smoothing "
                 "or weight; use bce:pos_weight=... to weight the positive class"
             )
-        log_p, log_q = _binary_log_terms(preds, logits=logits)
+        log_p, log_q = _binary_log_terms(preds, logits=logits, convention=convention)
         return PerSample(-(labels * log_p + (1.0 - labels) * log_q))
     n_classes = preds.shape[1]
     w = _class_weights(weight, n_classes)
-    logp = log_probs(preds, logits=logits)
+    logp = log_probs(preds, logits=logits, convention=convention)
     eps = label_smoothing
     if labels.ndim == 2:
         # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
@@ -94,16 +103,22 @@ def cross_entropy(
 
 
 def binary_cross_entropy(
-    preds: FloatArray, labels: FloatArray, *, logits: bool, pos_weight: float | None = None
+    preds: FloatArray,
+    labels: FloatArray,
+    *,
+    logits: bool,
+    pos_weight: float | None = None,
+    convention: Convention = Convention.LOSSCLI,
 ) -> PerSample:
     """Binary cross-entropy −[w₊ y log p + (1 − y) log(1 − p)] per sample (mean over outputs).
 
     ``preds`` (n,) or (n, k) multi-label, logits (torch ``binary_cross_entropy_with_logits``,
     exact for any logit) or probabilities (torch ``binary_cross_entropy``, clipped to
     [eps, 1 − eps] like scikit-learn instead of torch's log clamp at −100); ``labels`` in [0, 1].
-    ``pos_weight`` w₊ multiplies the positive term, as in torch.
+    ``pos_weight`` w₊ multiplies the positive term, as in torch. ``convention`` as for
+    ``cross_entropy``.
     """
-    log_p, log_q = _binary_log_terms(preds, logits=logits)
+    log_p, log_q = _binary_log_terms(preds, logits=logits, convention=convention)
     pw = 1.0 if pos_weight is None else pos_weight
     return over_outputs(-(pw * labels * log_p + (1.0 - labels) * log_q))
 
@@ -177,6 +192,14 @@ LOSSES: tuple[LossDef, ...] = (
             Param("ignore_index", int, -100, "rows with this label count nowhere"),
         ),
         needs_kind=True,
+        conventions={
+            "torch": "probabilities: each log clamped at -100 (as torch's BCELoss; torch's "
+            "cross_entropy itself takes logits)",
+            "sklearn": "probabilities clipped to [eps, 1 - eps], float64 eps (log_loss); "
+            "losscli's default",
+            "keras": "probability rows renormalised to sum 1, then clipped to "
+            "[1e-7, 1 - 1e-7] (categorical_crossentropy)",
+        },
         tasks=("binary", "multiclass", "distribution"),
     ),
     LossDef(
@@ -191,6 +214,11 @@ LOSSES: tuple[LossDef, ...] = (
         params=(Param("pos_weight", float, None, "weight of the positive term", POSITIVE),),
         needs_kind=True,
         independent_columns=True,
+        conventions={
+            "torch": "probabilities: each log clamped at -100 (binary_cross_entropy)",
+            "sklearn": "probabilities clipped to [eps, 1 - eps], float64 eps; losscli's default",
+            "keras": "probabilities clipped to [1e-7, 1 - 1e-7] (binary_crossentropy)",
+        },
         tasks=("binary", "multilabel"),
     ),
     LossDef(

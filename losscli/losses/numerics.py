@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
 
 from losscli.losses.base import FloatArray, PerSample
 
 # scikit-learn clips probabilities to [eps, 1 - eps] with eps the float64 machine epsilon.
 PROB_EPS = float(np.finfo(np.float64).eps)
+# Keras clips probabilities to [1e-7, 1 - 1e-7] (keras.config.epsilon()).
+KERAS_EPS = 1e-7
+# torch's binary_cross_entropy clamps each log term at -100.
+TORCH_LOG_FLOOR = -100.0
+
+
+class Convention(StrEnum):
+    """Whose defaults to follow where libraries disagree (probabilities at 0 or 1, KL's mean).
+
+    ``losscli`` is scikit-learn's clipping with the true KL (torch's ``batchmean``).
+    """
+
+    LOSSCLI = "losscli"
+    TORCH = "torch"
+    SKLEARN = "sklearn"
+    KERAS = "keras"
+
+
+def prob_log(p: FloatArray, convention: Convention = Convention.LOSSCLI) -> FloatArray:
+    """log(p) of probabilities, guarded against log(0) the way ``convention`` does it."""
+    if convention is Convention.TORCH:
+        with np.errstate(divide="ignore"):
+            return np.maximum(np.log(p), TORCH_LOG_FLOOR)
+    if convention is Convention.KERAS:
+        return np.log(np.clip(p, KERAS_EPS, 1.0 - KERAS_EPS))
+    return clipped_log(p)
 
 
 def log_softmax(z: FloatArray, axis: int = -1) -> FloatArray:
@@ -27,9 +55,17 @@ def clipped_log(p: FloatArray) -> FloatArray:
     return np.log(np.clip(p, PROB_EPS, 1.0 - PROB_EPS))
 
 
-def log_probs(scores: FloatArray, *, logits: bool) -> FloatArray:
-    """Row-wise log-probabilities from logits (log-softmax) or probabilities (clipped log)."""
-    return log_softmax(scores, axis=1) if logits else clipped_log(scores)
+def log_probs(scores: FloatArray, *, logits: bool,
+              convention: Convention = Convention.LOSSCLI) -> FloatArray:
+    """Row-wise log-probabilities from logits (log-softmax) or probabilities (guarded log).
+
+    Keras renormalises probability rows before its clip; the others take rows as given.
+    """
+    if logits:
+        return log_softmax(scores, axis=1)
+    if convention is Convention.KERAS:
+        scores = scores / scores.sum(axis=1, keepdims=True)
+    return prob_log(scores, convention)
 
 
 def one_hot(labels: np.ndarray, n_classes: int) -> FloatArray:
