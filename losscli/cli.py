@@ -204,6 +204,24 @@ def losses() -> None:
     guarded(run)
 
 
+@app.command()
+def explain(
+    name: Annotated[str, typer.Argument(help="A loss name or alias, e.g. ce or kl_div.",
+                                        show_default=False)],
+) -> None:
+    """Explain a loss: formula, what it measures, strengths, weaknesses, library differences."""
+
+    def run() -> None:
+        from losscli.explanations import explanation_for
+        from losscli.render import explain_view
+        from losscli.spec import find_loss
+
+        loss = find_loss(name)
+        _print(explain_view(loss, explanation_for(loss.name)))
+
+    guarded(run)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

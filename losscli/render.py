@@ -191,3 +191,41 @@ def loss_markdown(losses: Any) -> str:
             for loss in losses]
     return markdown_table(["loss", "aliases", "tasks", "parameters", "what", "reference"],
                           rows, right=set()) + "\n"
+
+
+def explain_view(loss: Any, explanation: Any) -> RenderableType:
+    """``losscli explain``: formula, meaning, trade-offs, parameters and library differences."""
+    head = Text()
+    head.append(loss.name, style="bold cyan")
+    head.append(f" — {loss.summary}\n", style="bold")
+    if loss.aliases:
+        head.append(f"aliases: {', '.join(loss.aliases)}\n", style="dim")
+    head.append(f"tasks: {', '.join(loss.tasks)}", style="dim")
+    parts: list[RenderableType] = [head]
+
+    def section(title: str, items: Any) -> None:
+        if not items:
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
+        for item in [items] if isinstance(items, str) else items:
+            grid.add_row("•", Text(item))
+        parts.extend([Text(f"\n{title}", style="bold"), grid])
+
+    section("Formula", loss.formula)
+    if explanation is not None:
+        section("What it measures", explanation.measures)
+        section("Strengths", explanation.strengths)
+        section("Weaknesses", explanation.weaknesses)
+        section("When to use it", explanation.use)
+    section("Parameters", [f"{p.name} (default {p.default}"
+                           f"{', ' + p.rule.text if p.rule else ''}): {p.help}"
+                           for p in loss.params] or "none")
+    section("Reference", loss.reference)
+    differences = list(explanation.differences) if explanation is not None else []
+    differences += [f"--convention {name}: {note}" for name, note in loss.conventions.items()]
+    section("How libraries differ", differences)
+    if explanation is not None:
+        section("Where the original article is wrong or incomplete", explanation.corrections)
+    return Group(*parts)
