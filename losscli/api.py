@@ -7,13 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from losscli.engine import PerSampleSink, estimate, evaluate
+import numpy as np
+
+from losscli.engine import ByClass, PerSampleSink, estimate, evaluate
 from losscli.errors import UsageError
 from losscli.inputs import BatchStream, Kind, Options, Plan, plan_inputs
 from losscli.losses import Reduce
 from losscli.losses.numerics import Convention
 from losscli.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
-from losscli.results import FileInfo, LossResult, Report, WorstRow
+from losscli.results import ClassRow, FileInfo, LossResult, Report, WorstRow
 from losscli.spec import LossSpec, parse_spec
 
 REDUCTIONS = ("mean", "sum")
@@ -54,6 +56,7 @@ def _options(specs: list[LossSpec], base: Options) -> Options:
     return Options(
         pred_cols=base.pred_cols, label_cols=base.label_cols, id_col=base.id_col,
         kind=base.kind, nan=base.nan, allow_unmatched=base.allow_unmatched,
+        class_axis=base.class_axis,
         needs_kind=bool(kinded), independent_columns=bool(kinded) and all(
             loss.independent_columns for loss in kinded),
     )
@@ -63,13 +66,26 @@ def _file_info(src: Source, cols: list[str] | None) -> FileInfo:
     return FileInfo(src.name, src.format.lstrip("."), tuple(cols) if cols is not None else None)
 
 
+def _class_rows(by_class: ByClass, classes: list[str]) -> tuple[ClassRow, ...]:
+    """Per-class means and shares of the total (the shares of a loss add up to 1)."""
+    totals = by_class.sum_v.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = by_class.sum_v / by_class.sum_w
+        shares = by_class.sum_v / totals
+    return tuple(
+        ClassRow(name, tuple(int(x) for x in by_class.count[:, c]),
+                 tuple(float(x) for x in means[:, c]), tuple(float(x) for x in shares[:, c]))
+        for c, name in enumerate(classes)
+    )
+
+
 def run(preds_src: Source, labels_src: Source, specs: list[LossSpec], options: Options, *,
         reduction: str = "mean", top: int = 10, sink: PerSampleSink | None = None,
-        chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Report:
+        chunk_rows: int = DEFAULT_CHUNK_ROWS, by_class: bool = False) -> Report:
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
     plan: Plan = plan_inputs(preds_src, labels_src, _options(specs, options))
     stream = BatchStream(preds_src, labels_src, plan, chunk_rows)
-    ev = evaluate(stream, specs, plan, top=top, sink=sink)
+    ev = evaluate(stream, specs, plan, top=top, sink=sink, by_class=by_class)
     if ev.n_samples == 0:
         from losscli.errors import InputError
 
@@ -96,13 +112,15 @@ def run(preds_src: Source, labels_src: Source, specs: list[LossSpec], options: O
         classes=tuple(plan.classes), kind=None if plan.kind is None else plan.kind.value,
         interpretation=tuple((n.what, n.why) if hasattr(n, "what") else n for n in notes),
         results=tuple(results), worst=worst,
+        by_class=() if ev.by_class is None else _class_rows(ev.by_class, plan.classes),
     )
 
 
 def compute_files(preds: Path, labels: Path, losses: Sequence[str], options: Options, *,
                   reduction: str = "mean", top: int = 10, sink: PerSampleSink | None = None,
                   preds_key: str | None = None, labels_key: str | None = None,
-                  chunk_rows: int = DEFAULT_CHUNK_ROWS, convention: str = "losscli") -> Report:
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS, convention: str = "losscli",
+                  by_class: bool = False) -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out."""
     specs = parse_specs(losses, reduction, convention)
     preds_src = open_source(preds, key=preds_key, chunk_rows=chunk_rows)
@@ -110,7 +128,7 @@ def compute_files(preds: Path, labels: Path, losses: Sequence[str], options: Opt
     if options.id_col is None and not isinstance(preds_src, TableSource) and options.pred_cols:
         raise UsageError("--pred-cols needs a table; the predictions are an array")
     return run(preds_src, labels_src, specs, options, reduction=reduction, top=top, sink=sink,
-               chunk_rows=chunk_rows)
+               chunk_rows=chunk_rows, by_class=by_class)
 
 
 def compute(spec: str, preds: Any, labels: Any, *, logits: bool | None = None,

@@ -143,10 +143,15 @@ def compute(
                                            "(JSON and CSV keep full precision).")] = 10,
     top: Annotated[int, typer.Option(min=0, help="Rows in the worst-samples table "
                                      "(0 hides it).")] = 10,
+    by_class: Annotated[bool, typer.Option("--by-class", help="Add a table of mean loss, "
+                        "count and share of the total per true class.")] = False,
     per_sample: Annotated[Path | None, typer.Option("--per-sample", help="Write every row's "
                           "losses to this .csv or .parquet file.")] = None,
     nan: Annotated[NanChoice, typer.Option(help="NaN or infinite values: 'error' names the "
                                            "rows; 'skip' leaves them out.")] = NanChoice.error,
+    class_axis: Annotated[int, typer.Option("--class-axis", help="Axis of the class scores in "
+                          "N-d prediction arrays: 1 as in torch (N, C, H, W), -1 for "
+                          "channels-last (N, H, W, C).")] = 1,
     preds_key: Annotated[str | None, typer.Option(help="Array name in a .npz predictions file."
                                                   )] = None,
     labels_key: Annotated[str | None, typer.Option(help="Array name in a .npz labels file.")
@@ -169,6 +174,7 @@ def compute(
             kind=Kind.LOGITS if logits else Kind.PROBS if probs else None,
             nan=NanPolicy(nan.value),
             allow_unmatched=join is Join.inner,
+            class_axis=class_axis,
         )
         writer = None
         if per_sample is not None:
@@ -179,7 +185,7 @@ def compute(
             report = compute_files(preds, labels, loss, options, reduction=reduction.value,
                                    top=top, sink=writer, preds_key=preds_key,
                                    labels_key=labels_key, chunk_rows=chunk_rows,
-                                   convention=convention.value)
+                                   convention=convention.value, by_class=by_class)
         except BaseException:
             if writer is not None:
                 writer.discard()

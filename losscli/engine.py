@@ -140,6 +140,46 @@ class Worst:
         self.keys, self.rows = keys[order], [rows[i] for i in order]
 
 
+@dataclass
+class ByClass:
+    """Per true class and loss: Σ values, Σ weights and the number of counted samples."""
+
+    n_losses: int
+    n_classes: int
+    sum_v: np.ndarray = field(init=False)
+    sum_w: np.ndarray = field(init=False)
+    count: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        shape = (self.n_losses, self.n_classes)
+        self.sum_v, self.sum_w, self.count = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+
+    def update(self, loss: int, terms: PerSample, classes: np.ndarray) -> None:
+        weights = np.ones(len(terms.values)) if terms.weights is None else terms.weights
+        keep = (classes >= 0) & (classes < self.n_classes) & (weights > 0)
+        cls = classes[keep]
+        c = self.n_classes
+        self.sum_v[loss] += np.bincount(cls, weights=terms.values[keep], minlength=c)
+        self.sum_w[loss] += np.bincount(cls, weights=weights[keep], minlength=c)
+        self.count[loss] += np.bincount(cls, minlength=c)
+
+    def merge(self, other: ByClass) -> None:
+        self.sum_v += other.sum_v
+        self.sum_w += other.sum_w
+        self.count += other.count
+
+
+def true_classes(batch: Batch, plan: Plan, dense: bool) -> np.ndarray:
+    """Each sample's (or, for dense maps, each position's) true class index."""
+    if plan.task is Task.REGRESSION:
+        raise UsageError("--by-class needs class labels; these labels are numeric targets")
+    labels = batch.labels
+    if plan.label_mode is LabelMode.SOFT:
+        return np.argmax(labels, axis=1)
+    flat = labels.reshape(-1) if dense else labels
+    return flat.astype(np.int64)
+
+
 # --------------------------------------------------------------------------- preparation
 
 
@@ -233,8 +273,8 @@ def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[np.ndarray, np.nd
     return batch.preds, _index_labels(spec, batch, batch.labels, n_classes)
 
 
-def per_sample(spec: LossSpec, batch: Batch, plan: Plan) -> PerSample:
-    """The loss's per-sample terms for a batch; dense maps pool their positions per sample."""
+def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]:
+    """The loss's terms per sample, or per position for dense maps (flag True)."""
     preds, labels = prepare(spec, batch, plan)
     kwargs: dict[str, Any] = dict(spec.params)
     if spec.loss.needs_kind:
@@ -243,18 +283,26 @@ def per_sample(spec: LossSpec, batch: Batch, plan: Plan) -> PerSample:
         kwargs["convention"] = spec.convention
     dense = plan.task is Task.DENSE and spec.loss.target is not Target.VALUES
     if dense:
-        n, c = preds.shape[:2]
+        c = preds.shape[1]
         preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
         labels = labels.reshape(-1)
     try:
-        terms = spec.loss.fn(preds, labels, **kwargs)
+        return spec.loss.fn(preds, labels, **kwargs), dense
     except DomainError as exc:
         raise InputError(f"{exc.problem} ({batch.where(_bad(batch, np.asarray(exc.bad)))}); "
                          f"{exc.fix}") from None
-    if not dense:
-        return terms
+
+
+def pool(terms: PerSample, n: int) -> PerSample:
+    """Per-position terms of n samples pooled per sample: sums of values and of weights."""
     weights = np.ones(len(terms.values)) if terms.weights is None else terms.weights
     return PerSample(terms.values.reshape(n, -1).sum(axis=1), weights.reshape(n, -1).sum(axis=1))
+
+
+def per_sample(spec: LossSpec, batch: Batch, plan: Plan) -> PerSample:
+    """The loss's per-sample terms for a batch; dense maps pool their positions per sample."""
+    terms, dense = unpooled(spec, batch, plan)
+    return pool(terms, len(batch)) if dense else terms
 
 
 def display_values(spec: LossSpec, terms: PerSample) -> np.ndarray:
@@ -330,17 +378,22 @@ class Evaluation:
 
     moments: list[Moments]
     worst: Worst
+    by_class: ByClass | None = None
     n_samples: int = 0
 
 
 def evaluate(batches: Iterable[Batch], specs: list[LossSpec], plan: Plan, *, top: int = 10,
-             sink: PerSampleSink | None = None) -> Evaluation:
+             sink: PerSampleSink | None = None, by_class: bool = False) -> Evaluation:
     """One pass over aligned batches, updating every loss's accumulator."""
-    result = Evaluation([Moments() for _ in specs], Worst(top))
+    result = Evaluation([Moments() for _ in specs], Worst(top),
+                        ByClass(len(specs), len(plan.classes)) if by_class else None)
     for batch in batches:
         shown: dict[str, np.ndarray] = {}
-        for spec, moments in zip(specs, result.moments, strict=True):
-            terms = per_sample(spec, batch, plan)
+        for i, (spec, moments) in enumerate(zip(specs, result.moments, strict=True)):
+            raw_terms, dense = unpooled(spec, batch, plan)
+            terms = pool(raw_terms, len(batch)) if dense else raw_terms
+            if result.by_class is not None:
+                result.by_class.update(i, raw_terms, true_classes(batch, plan, dense))
             moments.update(terms.values, terms.weights)
             shown[spec.label] = display_values(spec, terms)
         result.n_samples += len(batch)

@@ -69,6 +69,8 @@ class Options:
     kind: Kind | None = None
     nan: NanPolicy = NanPolicy.ERROR
     allow_unmatched: bool = False
+    # Axis of the class scores in N-d prediction arrays (1 as in torch; -1 for channels-last).
+    class_axis: int = 1
     # Whether the kind must be decided, and whether every loss that needs it reads columns as
     # independent probabilities (bce) rather than one distribution per row (ce, kl).
     needs_kind: bool = False
@@ -92,6 +94,7 @@ class Plan:
     binary_values: tuple[Any, Any] | None = None  # (negative, positive) raw label values
     notes: list[Note] = field(default_factory=list)
     allow_unmatched: bool = False
+    class_axis: int = 1
 
 
 @dataclass
@@ -252,6 +255,9 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
                 )
     pred_cols: list[str] | None = None
     label_cols: list[str] | None = None
+    if opts.class_axis != 1 and isinstance(preds_src, TableSource):
+        raise UsageError("--class-axis applies to N-d prediction arrays (.npy/.npz), "
+                         "not to tables")
     if isinstance(preds_src, TableSource):
         pred_cols = _table_pred_cols(preds_src, opts, notes)
         preds0 = _stack(_first_chunk(preds_src, pred_cols), pred_cols)
@@ -259,7 +265,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         preds0 = np.asarray(_first_chunk(preds_src, None))
         if preds0.dtype.kind not in "biuf":
             raise InputError(f"{preds_src.name}: predictions must be numbers, got {preds0.dtype}")
-        preds0 = preds0.astype(np.float64)
+        preds0 = _classes_on_axis_1(preds0.astype(np.float64), opts.class_axis, notes)
     n_scores = 1 if preds0.ndim == 1 else int(preds0.shape[1])
     if isinstance(labels_src, TableSource):
         label_cols = _table_label_cols(labels_src, opts, n_scores)
@@ -301,7 +307,25 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         notes.append(Note(f"predictions read as {'logits' if kind is Kind.LOGITS else 'probabilities'}",
                           f"--{kind.value} given"))
     return Plan(task, mode, pred_cols, label_cols, opts.id_col, n_scores, classes, kind,
-                opts.kind is None, opts.nan, binary_values, notes, opts.allow_unmatched)
+                opts.kind is None, opts.nan, binary_values, notes, opts.allow_unmatched,
+                opts.class_axis)
+
+
+def _classes_on_axis_1(preds: np.ndarray, axis: int, notes: list[Note] | None = None
+                       ) -> np.ndarray:
+    """Move the class axis of an N-d prediction array to position 1, torch's layout."""
+    if axis == 1:
+        return preds
+    if preds.ndim < 3:
+        raise UsageError(f"--class-axis applies to N-d predictions; these have shape "
+                         f"{preds.shape}")
+    if not -preds.ndim < axis < preds.ndim or axis in (0, -preds.ndim):
+        raise UsageError(f"--class-axis {axis} is not a class axis of predictions with shape "
+                         f"{preds.shape}; give 1..{preds.ndim - 1} or -1 for the last")
+    if notes is not None:
+        notes.append(Note(f"classes read from axis {axis}", "--class-axis given; moved to "
+                          "axis 1 as in torch"))
+    return np.moveaxis(preds, axis, 1)
 
 
 def _decide_task(
@@ -309,11 +333,14 @@ def _decide_task(
     pred_cols: list[str] | None, label_cols: list[str] | None, name: str, notes: list[Note],
 ) -> tuple[Task, LabelMode, tuple[Any, Any] | None]:
     if preds0.ndim >= 3:
-        if not numeric or labels0.ndim != preds0.ndim - 1:
+        if not numeric or labels0.shape[1:] != preds0.shape[2:]:
+            hint = ""
+            if labels0.shape[1:] == preds0.shape[1:-1]:
+                hint = "; channels-last predictions (N, ..., C)? pass --class-axis -1"
             raise InputError(
                 f"dense predictions {tuple(preds0.shape[1:])} per sample need integer class "
                 f"maps of shape {tuple(preds0.shape[2:])} per sample; got labels of shape "
-                f"{tuple(labels0.shape[1:])}"
+                f"{tuple(labels0.shape[1:])}{hint}"
             )
         notes.append(Note(f"dense task: {n_scores} classes on axis 1",
                           "predictions (N, C, d1, ...) against labels (N, d1, ...), as in torch"))
@@ -519,7 +546,7 @@ class BatchStream:
         preds = np.asarray(preds)
         if preds.dtype.kind not in "biuf":
             raise InputError(f"{self.preds_src.name}: predictions must be numbers")
-        preds = preds.astype(np.float64, copy=False)
+        preds = _classes_on_axis_1(preds.astype(np.float64, copy=False), plan.class_axis)
         if isinstance(lc, dict) and plan.label_cols:
             cols = plan.label_cols
             labels = lc[cols[0]] if len(cols) == 1 else np.column_stack([lc[c] for c in cols])

@@ -76,6 +76,8 @@ def report_table(report: Report, precision: int) -> RenderableType:
     notes = _convention_notes(report)
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
+    if report.by_class:
+        parts += [Text(""), _class_table(report)]
     if report.worst:
         first = report.results[0].loss
         worst = Table(title=Text(f"Worst samples by {first}"), title_justify="left",
@@ -96,6 +98,22 @@ def report_table(report: Report, precision: int) -> RenderableType:
             worst.add_row(*(Text(c) for c in cells))
         parts += [Text(""), worst]
     return Group(*parts)
+
+
+def _class_table(report: Report) -> Table:
+    """Per true class: counted samples, then each loss's mean and share of the total."""
+    table = Table(title="By true class", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("class")
+    table.add_column("n", justify="right")
+    for r in report.results:
+        table.add_column(Text(f"{r.loss} mean"), justify="right")
+        table.add_column("share", justify="right")
+    for row in report.by_class:
+        cells = [row.name, str(row.count[0])]
+        for mean, share in zip(row.mean, row.share, strict=True):
+            cells += [number(mean, 4), "—" if math.isnan(share) else f"{share:.1%}"]
+        table.add_row(*(Text(c) for c in cells))
+    return table
 
 
 def _convention_notes(report: Report) -> list[str]:

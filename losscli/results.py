@@ -40,6 +40,16 @@ class WorstRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassRow:
+    """One true class: per loss, its counted samples, mean loss and share of the total."""
+
+    name: str
+    count: tuple[int, ...]
+    mean: tuple[float, ...]
+    share: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FileInfo:
     path: str
     format: str
@@ -60,6 +70,7 @@ class Report:
     interpretation: tuple[tuple[str, str], ...]
     results: tuple[LossResult, ...]
     worst: tuple[WorstRow, ...]
+    by_class: tuple[ClassRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (contract: schema_version, n_samples, results[loss, value])."""
@@ -74,6 +85,12 @@ class Report:
             "interpretation": [{"decision": d, "reason": r} for d, r in self.interpretation],
             "results": [_finite(asdict(r)) for r in self.results],
             "worst": [_finite(asdict(w)) for w in self.worst],
+            **({"by_class": [
+                {"class": row.name, "losses": {
+                    r.loss: _finite({"count": row.count[i], "mean": row.mean[i],
+                                     "share": row.share[i]})
+                    for i, r in enumerate(self.results)}}
+                for row in self.by_class]} if self.by_class else {}),
         }
 
 

@@ -26,11 +26,18 @@ class Target(StrEnum):
       ``preds`` ``(n,)`` with ``labels`` float64 in {0, 1}.
     - ``distributions``: ``preds`` ``(n, C)`` scores, ``labels`` a float64 distribution
       ``(n, C)`` (hard labels arrive one-hot).
+    - ``mean_var``: a predicted Gaussian per sample; ``preds`` float64 ``(n, 2)`` holding the
+      mean and the variance, ``labels`` float64 ``(n,)`` (torch ``gaussian_nll_loss``).
+
+    Dense maps ``(n, C, d1, ...)`` reach a ``classes`` loss as ``(n·d1·…, C)`` positions
+    against ``(n·d1·…,)`` labels, pooled per sample by the engine, unless the loss sets
+    ``LossDef.per_image``.
     """
 
     VALUES = "values"
     CLASSES = "classes"
     DISTRIBUTIONS = "distributions"
+    MEAN_VAR = "mean_var"
 
 
 class Reduce(StrEnum):
@@ -78,6 +85,8 @@ NON_NEGATIVE = Rule(">= 0", lambda v: v >= 0)
 UNIT_INTERVAL = Rule("in [0, 1]", lambda v: 0 <= v <= 1)
 OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda v: 0 < v < 1)
 NON_NEGATIVE_LIST = Rule("a list of numbers >= 0", lambda v: all(x >= 0 for x in v))
+ONE_OR_TWO = Rule("1 or 2", lambda v: v in (1, 2))
+LOG_BASE = Rule("> 0 and not 1 (a logarithm base)", lambda v: v > 0 and v != 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,9 @@ class LossDef:
     # True when columns are independent probabilities (multi-label bce), so rows of
     # probabilities need not sum to 1.
     independent_columns: bool = False
+    # True when the loss scores a whole dense map per sample (Dice): the engine then passes
+    # dense (n, C, d1, ...) scores and (n, d1, ...) labels as they are, instead of positions.
+    per_image: bool = False
     # Tasks this loss accepts, as named by losscli.inputs.Task values.
     tasks: tuple[str, ...] = ()
     nonnegative: bool = True
