@@ -233,9 +233,25 @@ def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
     return labels
 
 
+def _mean_var(spec: LossSpec, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Target.MEAN_VAR: two prediction columns (mean, variance) against one numeric label."""
+    preds, raw = batch.preds, batch.raw
+    if preds.ndim != 2 or preds.shape[1] != 2:
+        got = "dense maps" if preds.ndim > 2 else (
+            f"{1 if preds.ndim == 1 else preds.shape[1]} prediction column(s)")
+        raise UsageError(f"{spec.text} needs exactly two prediction columns, the mean and the "
+                         f"variance, but got {got}; put them in that order")
+    if raw is None or raw.ndim != 1:
+        raise UsageError(f"{spec.text} compares a predicted mean and variance with one numeric "
+                         "label per sample; give one label column of numbers")
+    return preds, raw
+
+
 def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """(preds, labels) in the shapes the loss's target expects, checked."""
     loss, task = spec.loss, plan.task
+    if loss.target is Target.MEAN_VAR:
+        return _mean_var(spec, batch)
     if loss.target is Target.VALUES:
         if task is Task.DENSE or batch.raw is None:
             raise UsageError(f"{spec.text} compares numbers with numbers, but the labels are "
@@ -259,6 +275,11 @@ def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[np.ndarray, np.nd
         labels = _index_labels(spec, batch, batch.labels, n_classes)
         return batch.preds, one_hot(labels, n_classes)
     if task is Task.BINARY:
+        other = np.isnan(batch.labels)
+        if other.any():
+            raise InputError(f"{spec.text} reads a binary task with labels "
+                             f"{' and '.join(plan.classes)}, but {batch.where(other)} holds "
+                             "another value; a binary task needs exactly two label values")
         return batch.preds, batch.labels
     if task is Task.REGRESSION:
         raw = batch.raw
@@ -281,7 +302,9 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
         kwargs["logits"] = plan.kind is Kind.LOGITS
     if spec.loss.conventions:
         kwargs["convention"] = spec.convention
-    dense = plan.task is Task.DENSE and spec.loss.target is not Target.VALUES
+    # Dense maps become positions, pooled per sample later, unless the loss scores whole maps.
+    dense = (plan.task is Task.DENSE and spec.loss.target is not Target.VALUES
+             and not spec.loss.per_image)
     if dense:
         c = preds.shape[1]
         preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
@@ -325,6 +348,7 @@ def _fmt(x: float) -> str:
 def describe_rows(batch: Batch, plan: Plan, idx: np.ndarray) -> list[dict[str, Any]]:
     """Label, prediction and the probability given to the true class for some rows."""
     preds, labels = batch.preds[idx], batch.labels[idx]
+    shown_labels = batch.raw[idx] if batch.raw is not None else labels
     out: list[dict[str, Any]] = []
     probs: np.ndarray | None = None
     if plan.kind is not None and plan.task in (Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION):
@@ -344,7 +368,7 @@ def describe_rows(batch: Batch, plan: Plan, idx: np.ndarray) -> list[dict[str, A
             hit = (preds[j].argmax(axis=0) == labels[j])[counted]
             row["label"] = f"{int(counted.sum())} px"
             row["prediction"] = f"pixel acc {hit.mean():.3f}" if hit.size else "no pixels"
-        elif plan.task is Task.BINARY:
+        elif plan.task is Task.BINARY and not np.isnan(labels[j]):
             row["label"] = str(plan.classes[int(labels[j])])
             row["prediction"] = _fmt(preds[j])
             if probs is not None:
@@ -359,8 +383,8 @@ def describe_rows(batch: Batch, plan: Plan, idx: np.ndarray) -> list[dict[str, A
             row["label"] = "argmax " + plan.classes[int(np.argmax(labels[j]))]
             row["prediction"] = "argmax " + plan.classes[int(np.argmax(preds[j]))]
         else:
-            row["label"] = _fmt(float(np.ravel(labels[j])[0])) if np.ndim(labels[j]) == 0 or \
-                np.size(labels[j]) == 1 else "[" + ", ".join(map(_fmt, labels[j])) + "]"
+            row["label"] = _fmt(float(np.ravel(shown_labels[j])[0])) if np.size(
+                shown_labels[j]) == 1 else "[" + ", ".join(map(_fmt, shown_labels[j])) + "]"
             row["prediction"] = _fmt(float(np.ravel(preds[j])[0])) if np.size(preds[j]) == 1 \
                 else "[" + ", ".join(map(_fmt, preds[j])) + "]"
         out.append(row)

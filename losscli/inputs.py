@@ -17,7 +17,7 @@ import numpy as np
 
 from losscli.errors import InputError, UsageError
 from losscli.prefetch import prefetch
-from losscli.readers import ArraySource, Source, TableChunk, TableSource
+from losscli.readers import ArraySource, Source, TableChunk, TableSource, is_number
 
 # Rows of probabilities must sum to 1 within this absolute tolerance (values written to
 # text with 6 decimals over many classes drift by ~1e-6 per class).
@@ -75,6 +75,9 @@ class Options:
     # independent probabilities (bce) rather than one distribution per row (ce, kl).
     needs_kind: bool = False
     independent_columns: bool = False
+    # Whether a loss reads two prediction columns as a mean and a variance against one
+    # numeric label column (gaussian_nll: Target.MEAN_VAR) rather than as two class scores.
+    mean_var: bool = False
 
 
 @dataclass
@@ -143,6 +146,7 @@ def _table_pred_cols(src: TableSource, opts: Options, notes: list[Note]) -> list
     cols = [c for c in src.columns if c != opts.id_col]
     text = [c for c in cols if not src.numeric[c]]
     numeric = [c for c in cols if src.numeric[c]]
+    _refuse_mixed_columns(src, text)
     if not numeric:
         raise InputError(
             f"{src.name}: no numeric prediction column (found {', '.join(text) or 'none'}); "
@@ -152,6 +156,23 @@ def _table_pred_cols(src: TableSource, opts: Options, notes: list[Note]) -> list
         notes.append(Note(f"ignored non-numeric column {', '.join(text)} in {src.name}",
                           "prediction columns are the numeric ones"))
     return numeric
+
+
+def _refuse_mixed_columns(src: TableSource, text: list[str]) -> None:
+    """A text column whose values are mostly numbers is a broken prediction column."""
+    if not text:
+        return
+    head = src.head(text) or {}
+    for col in text:
+        values = [v for v in head.get(col, ()) if v is not None]
+        numbers = [is_number(v) for v in values]
+        if values and sum(numbers) * 2 >= len(values):
+            bad = numbers.index(False)
+            raise InputError(
+                f"{src.name}: column {col!r} is not numeric: among its numbers it holds "
+                f"{values[bad]!r} (row {bad}); predictions must be numbers (or choose the "
+                "columns with --pred-cols)"
+            )
 
 
 def _table_label_cols(src: TableSource, opts: Options, n_scores: int) -> list[str]:
@@ -228,10 +249,13 @@ def _binary_values(values: np.ndarray, name: str) -> tuple[Any, Any] | None:
         if present <= {-1.0, 1.0}:
             return (-1.0, 1.0)
     if len(distinct) == 2:
+        if values.dtype != object:
+            return (float(distinct[0]), float(distinct[1]))
         return (distinct[0], distinct[1])
+    if values.dtype != object:
+        return None  # one numeric value: a (degenerate) regression target
     raise InputError(
-        f"{name}: every label is {distinct[0]!r}; a binary task needs to know both classes "
-        "(labels 0/1 or -1/+1)"
+        f"{name}: every label is {distinct[0]!r}; a binary task needs to know both classes"
     )
 
 
@@ -286,8 +310,15 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
             notes.append(Note("rows aligned by position",
                               f"no --id-col given (both files have a column {shared[0]!r})"))
     classes = list(pred_cols) if pred_cols else [str(i) for i in range(n_scores)]
-    task, mode, binary_values = _decide_task(
-        preds0, labels0, label_numeric, n_scores, pred_cols, label_cols, labels_src.name, notes)
+    if opts.mean_var and preds0.ndim == 2 and n_scores == 2 and labels0.ndim == 1 and (
+            label_numeric):
+        notes.append(Note("regression task: prediction columns read as (mean, variance)",
+                          "a loss of a predicted Gaussian and one numeric label column"))
+        task, mode, binary_values = Task.REGRESSION, LabelMode.VALUES, None
+    else:
+        task, mode, binary_values = _decide_task(
+            preds0, labels0, label_numeric, n_scores, pred_cols, label_cols, labels_src.name,
+            notes)
     if mode is LabelMode.SOFT and pred_cols and label_cols and isinstance(
             labels_src, TableSource) and labels_src.has_header and label_cols != pred_cols:
         if set(label_cols) != set(pred_cols):
@@ -586,16 +617,12 @@ class BatchStream:
         raw = labels if labels.dtype.kind == "f" else None
         mode = plan.label_mode
         if mode is LabelMode.BINARY:
+            # A value other than the two seen in the file's head becomes NaN here: value
+            # losses (mse on 0/1 labels) still read the raw labels, class losses refuse it.
             assert plan.binary_values is not None
             neg, pos = plan.binary_values
-            other = (labels != neg) & (labels != pos)
-            if other.any():
-                value = labels[other][0]
-                raise InputError(
-                    f"{self.labels_src.name}: a binary task needs two label values "
-                    f"({neg!r}, {pos!r}) but {batch.where(other)} holds {value!r}"
-                )
-            converted: np.ndarray = (labels == pos).astype(np.float64)
+            converted: np.ndarray = np.where(labels == pos, 1.0,
+                                             np.where(labels == neg, 0.0, np.nan))
         elif mode is LabelMode.INDEX:
             fractional = labels != np.round(labels)
             if fractional.any():

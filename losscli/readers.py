@@ -80,7 +80,8 @@ class ArraySource:
 Source = TableSource | ArraySource
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether a text field parses as a float."""
     try:
         float(text)
     except ValueError:
@@ -176,7 +177,7 @@ def _read_delimited(path: Path, fmt: str, delimiter: str, chunk_rows: int) -> Ta
     if not line:
         raise InputError(f"{path}: the file is empty; expected a header and one row per sample")
     fields = [f.strip().strip('"') for f in line.split(delimiter)]
-    has_header = not all(_is_number(f) for f in fields)
+    has_header = not all(is_number(f) for f in fields)
     names = fields if has_header else [str(i) for i in range(len(fields))]
     if has_header and len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -253,7 +254,7 @@ def read_parquet(path: Path, chunk_rows: int) -> Source:
         return batches(columns, chunk_rows)
 
     def peek(columns: list[str]) -> Iterator[TableChunk]:
-        return batches(columns, min(chunk_rows, PEEK_ROWS))
+        return batches(columns, PEEK_ROWS)
 
     return TableSource(
         str(path), "parquet", list(schema.names), numeric, True, pfile.metadata.num_rows,
@@ -271,6 +272,10 @@ def _checked_array(path: Path, array: np.ndarray) -> np.ndarray:
 
 def read_npy(path: Path, chunk_rows: int) -> Source:
     """NPY, memory-mapped and never unpickled."""
+    with path.open("rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise InputError(f"{path}: not a valid .npy file (no NumPy header); "
+                             "write it with numpy.save")
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -329,8 +334,9 @@ READERS: dict[str, Reader] = {
 def format_of(path: Path) -> str:
     """The reader key for a path: its last suffix, or the last two for compressed files."""
     suffixes = [s.lower() for s in path.suffixes]
-    if len(suffixes) >= 2 and ".".join(suffixes[-2:]) in {k.lstrip(".") for k in READERS}:
-        return "".join(suffixes[-2:])
+    double = "".join(suffixes[-2:])
+    if len(suffixes) >= 2 and double in READERS:
+        return double
     return suffixes[-1] if suffixes else ""
 
 
@@ -366,3 +372,37 @@ def array_source(name: str, data: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     if array.ndim == 0:
         raise InputError(f"{name}: expected one value per sample, got a scalar")
     return ArraySource(name, "array", array, chunk_rows)
+
+
+# --------------------------------------------------------------------------- standard input
+
+STDIN = Path("-")
+STDIN_NAME = "<stdin>"
+# What --preds-format / --labels-format accept: the reader keys without their dot.
+FORMAT_NAMES = tuple(key.lstrip(".") for key in READERS)
+
+
+def stdin_to_file(path: Path, fmt: str | None, folder: Path, option: str) -> Path:
+    """The file to open for ``path``: ``path`` itself, or standard input when it is ``-``.
+
+    Readers open their file more than once (a look at the head, then the chunks), so standard
+    input is copied once into ``folder`` under the suffix ``fmt`` names (e.g. ``csv``).
+    """
+    if path != STDIN:
+        if fmt is not None and "." + fmt.lower().lstrip(".") != format_of(path):
+            raise UsageError(f"{option} {fmt} applies to '-' (standard input); {path} is read "
+                             "by its suffix")
+        return path
+    known = ", ".join(FORMAT_NAMES)
+    if fmt is None:
+        raise UsageError(f"reading standard input ('-') needs {option} ({known})")
+    suffix = "." + fmt.lower().lstrip(".")
+    if suffix not in READERS:
+        raise UsageError(f"{option} {fmt}: unknown format; choose one of {known}")
+    import shutil
+    import sys
+
+    target = folder / f"stdin{suffix}"
+    with target.open("wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out)
+    return target

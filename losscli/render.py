@@ -194,7 +194,8 @@ def loss_table(losses: Any) -> RenderableType:
     """Every registered loss as a table (the README's loss table is made the same way)."""
     table = Table(show_edge=False, pad_edge=False)
     for col in ("loss", "aliases", "tasks", "parameters", "reference"):
-        table.add_column(col, style="cyan" if col == "loss" else None)
+        table.add_column(col, style="cyan" if col == "loss" else None,
+                         no_wrap=col in ("loss", "aliases"))
     for loss in losses:
         table.add_row(*(Text(c) for c in (loss.name, ", ".join(loss.aliases) or "—",
                                           ", ".join(loss.tasks), _param_text(loss),

@@ -6,10 +6,12 @@ in that module's ``LOSSES``; the CLI, the docs and the generic tests pick it up 
 
 from __future__ import annotations
 
-from losscli.losses import classification, distribution, regression
+from losscli.losses import classification, dense, distribution, regression
 from losscli.losses.base import LossDef, Param, PerSample, Reduce, Target
 
-LOSSES: tuple[LossDef, ...] = regression.LOSSES + classification.LOSSES + distribution.LOSSES
+LOSSES: tuple[LossDef, ...] = (
+    regression.LOSSES + classification.LOSSES + distribution.LOSSES + dense.LOSSES
+)
 
 REGISTRY: dict[str, LossDef] = {
     key: loss for loss in LOSSES for key in (loss.name, *loss.aliases)

@@ -10,7 +10,9 @@ import numpy as np
 
 from losscli.errors import DomainError, UsageError
 from losscli.losses.base import (
+    NON_NEGATIVE,
     NON_NEGATIVE_LIST,
+    ONE_OR_TWO,
     POSITIVE,
     UNIT_INTERVAL,
     FloatArray,
@@ -23,9 +25,14 @@ from losscli.losses.numerics import (
     Convention,
     log_probs,
     log_sigmoid,
+    one_hot,
     over_outputs,
     prob_log,
 )
+
+# Rows of log-probabilities must have exp summing to 1 within this tolerance (as rows of
+# probabilities do: losscli.inputs.PROB_SUM_TOL).
+LOG_PROB_SUM_TOL = 1e-4
 
 
 def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
@@ -38,6 +45,33 @@ def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
             f"give one weight per class, in the order of the prediction columns"
         )
     return np.asarray(weight, dtype=np.float64)
+
+
+def _true_class_nll(
+    logp: FloatArray, labels: np.ndarray, w: FloatArray, ignore_index: int
+) -> tuple[FloatArray, FloatArray, np.ndarray]:
+    """(w[y]·(−log p_y), w[y], kept) per row for int labels; 0 and 0 where y == ignore_index."""
+    kept = labels != ignore_index
+    safe = np.where(kept, labels, 0)
+    w_true = np.where(kept, w[safe], 0.0)
+    return w_true * -logp[np.arange(labels.shape[0]), safe], w_true, kept
+
+
+def _index_weights(
+    w_true: FloatArray, kept: np.ndarray, weight: list[float] | None
+) -> FloatArray | None:
+    """torch's denominator shares for index targets: Σ w[y] of counted rows (None: 1 each)."""
+    return None if weight is None and bool(kept.all()) else w_true
+
+
+def _hard_labels(name: str, preds: FloatArray, labels: np.ndarray) -> None:
+    """Refuse one score column or soft labels for a loss that needs (n, C) scores and indices."""
+    if preds.ndim != 2:
+        raise UsageError(f"{name} needs one score column per class (at least two); for one "
+                         "binary score column use bce or hinge")
+    if labels.ndim != 1:
+        raise UsageError(f"{name} needs hard labels (one class index per row), not "
+                         "distributions; for soft labels use ce or kl")
 
 
 def _binary_log_terms(
@@ -90,16 +124,12 @@ def cross_entropy(
         # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
         target = labels * (1.0 - eps) + eps / n_classes if eps else labels
         return PerSample(-np.sum(target * logp * w, axis=1))
-    kept = labels != ignore_index
-    safe = np.where(kept, labels, 0)
-    rows = np.arange(labels.shape[0])
-    w_true = np.where(kept, w[safe], 0.0)
-    values = (1.0 - eps) * w_true * -logp[rows, safe]
+    nll_terms, w_true, kept = _true_class_nll(logp, labels, w, ignore_index)
+    values = (1.0 - eps) * nll_terms if eps else nll_terms
     if eps:
         # torch: the smoothing term is weighted by class and shares the nll's denominator.
         values = values + eps / n_classes * np.where(kept, -np.sum(logp * w, axis=1), 0.0)
-    plain = weight is None and bool(kept.all())
-    return PerSample(values, None if plain else w_true)
+    return PerSample(values, _index_weights(w_true, kept, weight))
 
 
 def binary_cross_entropy(
@@ -172,6 +202,130 @@ def hinge_embedding(preds: FloatArray, labels: FloatArray, *, margin: float = 1.
             bad,
         )
     return over_outputs(np.where(labels == 1.0, preds, np.maximum(0.0, margin - preds)))
+
+
+def nll(
+    preds: FloatArray,
+    labels: np.ndarray,
+    *,
+    weight: list[float] | None = None,
+    ignore_index: int = -100,
+) -> PerSample:
+    """Negative log-likelihood −w_y·log p_y of the true class, from log-probabilities.
+
+    ``preds`` (n, C) log-probabilities (``log_softmax`` output: every value <= 0 and each row's
+    exp summing to 1, else a ``DomainError`` names the rows: probabilities or logits belong to
+    ``ce``); ``labels`` int (n,) in 0..C−1 or ``ignore_index``. Weights as ``ce``: with class
+    weights the mean divides by Σ w[y] of counted rows; ignored rows count nowhere.
+    Matches ``torch.nn.functional.nll_loss``.
+
+    >>> nll(np.log(np.array([[0.5, 0.25, 0.25]])), np.array([1])).values.round(6)
+    array([1.386294])
+    """
+    _hard_labels("nll", preds, labels)
+    with np.errstate(over="ignore"):
+        sums = np.exp(preds).sum(axis=1)
+    bad = (preds > 0).any(axis=1) | (np.abs(sums - 1.0) > LOG_PROB_SUM_TOL)
+    if bad.any():
+        raise DomainError(
+            f"nll takes log-probabilities (values <= 0 whose exp sums to 1 per row), but a row's "
+            f"exp sums to {sums[bad][0]:.6g}",
+            "pass log_softmax outputs, or use ce for logits or probabilities",
+            bad,
+        )
+    w = _class_weights(weight, preds.shape[1])
+    values, w_true, kept = _true_class_nll(preds, labels, w, ignore_index)
+    return PerSample(values, _index_weights(w_true, kept, weight))
+
+
+def focal(
+    preds: FloatArray,
+    labels: np.ndarray,
+    *,
+    logits: bool,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+) -> PerSample:
+    """Focal loss: cross-entropy scaled by (1 − p_t)^γ, so confident right answers count less.
+
+    Binary (torchvision ``sigmoid_focal_loss``): ``preds`` (n,) logits or probabilities,
+    ``labels`` in [0, 1]; loss = α_t·(1 − p_t)^γ·BCE with p_t = p·y + (1 − p)(1 − y) and
+    α_t = α·y + (1 − α)(1 − y); ``alpha`` defaults to 0.25, a negative value disables it.
+    Multiclass (softmax focal): ``preds`` (n, C), ``labels`` int (n,);
+    loss = −(1 − p_y)^γ·log p_y, times ``alpha`` only when one is given (kornia's constant
+    factor; none by default, as the reference cases define it). γ = 0 and no α give ce/bce.
+    Probabilities are clipped to [eps, 1 − eps] inside the log, as ``ce`` does.
+
+    >>> focal(np.array([0.0]), np.array([1.0]), logits=True).values.round(6)
+    array([0.04332])
+    """
+    if preds.ndim == 1:
+        log_p, log_q = _binary_log_terms(preds, logits=logits)
+        bce = -(labels * log_p + (1.0 - labels) * log_q)
+        # 1 − p_t = y(1 − p) + (1 − y)p, with 1 − p = sigmoid(−x) exact for logits.
+        p, q = (np.exp(log_p), np.exp(log_q)) if logits else (preds, 1.0 - preds)
+        out = np.power(labels * q + (1.0 - labels) * p, gamma) * bce
+        a = 0.25 if alpha is None else alpha
+        if a >= 0:
+            out = (a * labels + (1.0 - a) * (1.0 - labels)) * out
+        return PerSample(out)
+    _hard_labels("focal", preds, labels)
+    log_py = log_probs(preds, logits=logits)[np.arange(labels.shape[0]), labels]
+    # 1 − p_y = −expm1(log p_y), exact when p_y is close to 1.
+    out = -np.power(-np.expm1(log_py), gamma) * log_py
+    return PerSample(out if alpha is None or alpha < 0 else alpha * out)
+
+
+def multi_margin(
+    preds: FloatArray,
+    labels: np.ndarray,
+    *,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: list[float] | None = None,
+) -> PerSample:
+    """Multiclass margin loss: w_y/C · Σ_{j≠y} max(0, margin − s_y + s_j)^p.
+
+    ``preds`` (n, C) scores, ``labels`` int (n,); ``p`` 1 or 2; ``weight`` one per class,
+    applied to the true class. Unlike ``ce``, torch's mean divides by n even with weights.
+    Sums over every wrong class and divides by C (``hinge`` takes the largest wrong score).
+    Matches ``torch.nn.functional.multi_margin_loss``.
+
+    >>> multi_margin(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([3])).values
+    array([0.325])
+    """
+    _hard_labels("multi_margin", preds, labels)
+    n, n_classes = preds.shape
+    rows = np.arange(n)
+    z = np.maximum(0.0, margin - preds[rows, labels][:, None] + preds)
+    if p == 2:
+        z = z * z
+    z[rows, labels] = 0.0  # the true class is not a competitor
+    w_true = _class_weights(weight, n_classes)[labels]
+    return PerSample(w_true * z.sum(axis=1) / n_classes)
+
+
+def categorical_hinge(preds: FloatArray, labels: np.ndarray) -> PerSample:
+    """Keras's categorical hinge max(0, 1 + neg − pos) per sample.
+
+    Formula: pos = Σ_c y_c s_c, neg = max_c (1 − y_c) s_c, with y the one-hot (or given) target.
+
+    ``preds`` (n, C) scores; ``labels`` int (n,) (read one-hot) or a target (n, C). Exactly as
+    ``keras.losses.categorical_hinge``: neg is the max of (1 − y)·s over all classes, where the
+    true class contributes 0, so neg >= 0 — not the largest wrong score when every wrong score is
+    negative (then this is max(0, 1 − s_y), while Crammer–Singer ``hinge`` uses the wrong
+    scores themselves). Keras computes in float32; this is the same formula in float64.
+
+    >>> categorical_hinge(np.array([[-2.0, -1.0, 0.5]]), np.array([2])).values
+    array([0.5])
+    """
+    if preds.ndim != 2:
+        raise UsageError("categorical_hinge needs one score column per class (at least two); "
+                         "for one binary score column use hinge")
+    target = one_hot(labels, preds.shape[1]) if labels.ndim == 1 else labels
+    pos = np.sum(target * preds, axis=1)
+    neg = np.max((1.0 - target) * preds, axis=1)
+    return PerSample(np.maximum(0.0, neg - pos + 1.0))
 
 
 LOSSES: tuple[LossDef, ...] = (
@@ -249,5 +403,63 @@ LOSSES: tuple[LossDef, ...] = (
         params=(Param("margin", float, 1.0, "the margin for dissimilar pairs (y = −1)"),),
         tasks=("regression", "binary"),
         nonnegative=False,
+    ),
+    LossDef(
+        name="nll",
+        aliases=("nll_loss",),
+        fn=nll,
+        target=Target.CLASSES,
+        summary="Negative log-likelihood of the true class, from log-probabilities.",
+        formula="Σ_i −w_{y_i} log p_{i,y_i} / Σ_i w_{y_i}; preds are log p (log_softmax output)",
+        reference="torch.nn.functional.nll_loss",
+        params=(
+            Param("weight", list, None, "one weight per class, in prediction-column order",
+                  NON_NEGATIVE_LIST),
+            Param("ignore_index", int, -100, "rows with this label count nowhere"),
+        ),
+        tasks=("multiclass",),
+    ),
+    LossDef(
+        name="focal",
+        aliases=("focal_loss",),
+        fn=focal,
+        target=Target.CLASSES,
+        summary="Focal loss: cross-entropy down-weighting easy, confidently right samples.",
+        formula="binary mean_i α_t (1 − p_t)^γ BCE_i; multiclass mean_i −(1 − p_y)^γ log p_y",
+        reference="torchvision.ops.sigmoid_focal_loss (binary); softmax focal "
+        "−(1 − p_y)^γ log p_y (multiclass)",
+        params=(
+            Param("alpha", float, None, "binary: weight of the positive class (default 0.25, "
+                  "negative disables); multiclass: a constant factor (none by default)"),
+            Param("gamma", float, 2.0, "focusing exponent (0: plain cross-entropy)",
+                  NON_NEGATIVE),
+        ),
+        needs_kind=True,
+        tasks=("binary", "multiclass"),
+    ),
+    LossDef(
+        name="multi_margin",
+        aliases=("multi_margin_loss",),
+        fn=multi_margin,
+        target=Target.CLASSES,
+        summary="torch's multiclass margin loss: margin violations of every wrong class, / C.",
+        formula="mean_i w_{y_i}/C · Σ_{j≠y_i} max(0, margin − s_{i,y_i} + s_ij)^p",
+        reference="torch.nn.functional.multi_margin_loss",
+        params=(
+            Param("p", int, 1, "exponent of each violation", ONE_OR_TWO),
+            Param("margin", float, 1.0, "the required score gap"),
+            Param("weight", list, None, "one weight per class (of the true class)",
+                  NON_NEGATIVE_LIST),
+        ),
+        tasks=("multiclass",),
+    ),
+    LossDef(
+        name="categorical_hinge",
+        fn=categorical_hinge,
+        target=Target.CLASSES,
+        summary="Keras's categorical hinge; its negative part max((1 − y)·s) never goes below 0.",
+        formula="mean_i max(0, 1 + max_c (1 − y_ic) s_ic − Σ_c y_ic s_ic)",
+        reference="keras.losses.categorical_hinge (same formula in float64)",
+        tasks=("multiclass", "distribution"),
     ),
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from losscli.losses.base import FloatArray, LossDef, PerSample, Target
-from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr
+from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample, Target
+from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr, xlogy
 
 
 def kl_divergence(preds: FloatArray, labels: FloatArray, *, logits: bool,
@@ -35,6 +37,48 @@ def kl_divergence(preds: FloatArray, labels: FloatArray, *, logits: bool,
     return PerSample(values)
 
 
+def jensen_shannon(
+    preds: FloatArray, labels: FloatArray, *, logits: bool, base: float | None = None
+) -> PerSample:
+    """Jensen–Shannon divergence ½ KL(p ‖ m) + ½ KL(q ‖ m), m = ½(p + q), per sample.
+
+    Symmetric, finite (at most log 2, i.e. 1 bit with ``base`` 2) even where q = 0 < p, unlike
+    KL. ``labels`` p (n, C) a distribution per row; ``preds`` q (n, C) probabilities or logits
+    (q = softmax); ``base`` of the logarithm, None for the natural log. Equals
+    ``scipy.spatial.distance.jensenshannon(p, q, base) ** 2`` (scipy returns the distance, the
+    square root).
+
+    >>> p = np.array([[1.0, 0.0]]); q = np.array([[0.0, 1.0]])
+    >>> jensen_shannon(q, p, logits=False, base=2).values
+    array([1.])
+    """
+    q = np.exp(log_softmax(preds, axis=1)) if logits else preds
+    m = 0.5 * (labels + q)
+    # rel_entr is 0 where p = 0, and m > 0 wherever p > 0 or q > 0: every term is finite.
+    js = 0.5 * (np.sum(rel_entr(labels, m), axis=1) + np.sum(rel_entr(q, m), axis=1))
+    if base is not None:
+        js = js / math.log(base)
+    # JS >= 0; the two sums can round to a difference of -1e-17 when p == q.
+    return PerSample(np.maximum(js, 0.0))
+
+
+def entropy(preds: FloatArray, labels: np.ndarray, *, logits: bool) -> PerSample:
+    """Shannon entropy −Σ_c q_c log q_c of each predicted distribution; the labels are unused.
+
+    ``preds`` q (n, C) probabilities (0 · log 0 = 0) or logits (q = softmax, computed from
+    log-softmax so it stays finite); ``labels`` are only checked, like any labels, and ignored.
+    Natural log (nats); 0 for a one-hot row, log C for the uniform one. Matches
+    ``scipy.stats.entropy(q, axis=1)``.
+
+    >>> entropy(np.array([[0.5, 0.5], [1.0, 0.0]]), np.array([0, 0]), logits=False).values
+    array([0.69314718, 0.        ])
+    """
+    if logits:
+        log_q = log_softmax(preds, axis=1)
+        return PerSample(-np.sum(np.exp(log_q) * log_q, axis=1))
+    return PerSample(-np.sum(xlogy(preds, preds), axis=1))
+
+
 LOSSES: tuple[LossDef, ...] = (
     LossDef(
         name="kl",
@@ -53,5 +97,28 @@ LOSSES: tuple[LossDef, ...] = (
             "sklearn": "scikit-learn has no KL; scipy.special.rel_entr, losscli's default",
             "keras": "p and q clipped to [1e-7, 1] before Σ p log(p / q) (KLDivergence)",
         },
+    ),
+    LossDef(
+        name="js",
+        aliases=("jensen_shannon",),
+        fn=jensen_shannon,
+        target=Target.DISTRIBUTIONS,
+        summary="Jensen–Shannon divergence: symmetric, bounded KL to the mixture.",
+        formula="mean_i ½ Σ_c [p_ic log(p_ic / m_ic) + q_ic log(q_ic / m_ic)], m = ½(p + q)",
+        reference="scipy.spatial.distance.jensenshannon(p, q, base) ** 2",
+        params=(Param("base", float, None, "logarithm base (default e: nats; 2: bits)",
+                      LOG_BASE),),
+        needs_kind=True,
+        tasks=("multiclass", "distribution"),
+    ),
+    LossDef(
+        name="entropy",
+        fn=entropy,
+        target=Target.DISTRIBUTIONS,
+        summary="Shannon entropy of each predicted distribution (labels unused): uncertainty.",
+        formula="mean_i −Σ_c q_ic log q_ic; q = softmax(logits) or the given probabilities",
+        reference="scipy.stats.entropy(q, axis=1)",
+        needs_kind=True,
+        tasks=("multiclass", "distribution"),
     ),
 )

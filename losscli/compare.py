@@ -1,0 +1,391 @@
+"""Comparing models on the same labels: paired differences, shares of samples, disagreements.
+
+Every number here comes from per-sample loss terms (``values`` and ``weights`` as the losses
+return them, see ``losscli.losses.PerSample``), so the statistics follow the engine's
+reductions exactly:
+
+- A loss value is the ratio ``R = Σv / Σw`` (a plain mean when the weights are 1), or its
+  square root for RMSE. Its linearised per-sample influence is ``z_i = (v_i - R·w_i) / w̄``
+  (times ``1 / (2·√R)`` for a root), which sums to zero; for unweighted losses it is just
+  ``v_i - mean(v)``.
+- The difference of two models on the same samples, ``value_B - value_A``, has per-sample
+  influence ``u_i = z_B,i - z_A,i``; its standard error is ``sd(u) / √n`` with ``n - 1``
+  degrees of freedom. For an unweighted mean this *is* the paired t-test on the per-sample
+  differences (``scipy.stats.ttest_rel``).
+- Without per-sample values (a baseline JSON holds only ``value``, ``n`` and ``std``) the
+  difference is judged by Welch's two-sample t-test on those statistics
+  (``scipy.stats.ttest_ind_from_stats(..., equal_var=False)``).
+
+Intervals are two-sided 95% Student-t intervals. The t distribution is computed here (a
+regularised incomplete beta function) so that losscli needs no SciPy at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+
+from losscli.losses import Reduce
+
+LEVEL = 0.95
+# Above this many degrees of freedom the t distribution is the normal one to ~1e-7.
+_NORMAL_DF = 1e7
+
+
+# --------------------------------------------------------------------------- t distribution
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz's method)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 100_000):
+        m2 = 2 * m
+        for num in (m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
+                    -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _log_gamma_ratio(a: float, b: float) -> float:
+    """log(Γ(a + b) / Γ(a)), accurate for large a (lgamma's difference cancels there)."""
+    if a < 1e3:
+        return math.lgamma(a + b) - math.lgamma(a)
+
+    def tail(x: float) -> float:  # Stirling series of lgamma(x) beyond its leading terms
+        return 1 / (12 * x) - 1 / (360 * x**3) + 1 / (1260 * x**5)
+
+    return ((a - 0.5) * math.log1p(b / a) + b * math.log(a + b) - b
+            + tail(a + b) - tail(a))
+
+
+def _betainc(a: float, b: float, x: float, y: float, log_x: float, log_y: float) -> float:
+    """Regularised incomplete beta I_x(a, b); ``y = 1 - x``, logs passed in to keep precision."""
+    if x <= 0.0:
+        return 0.0
+    if y <= 0.0:
+        return 1.0
+    log_front = _log_gamma_ratio(a, b) - math.lgamma(b) + a * log_x + b * log_y
+    # The fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_fraction(b, a, y) / b
+
+
+def t_sf(t: float, df: float) -> float:
+    """P(T > t) for Student's t with ``df`` degrees of freedom (scipy.stats.t.sf)."""
+    if math.isnan(t) or math.isnan(df):
+        return math.nan
+    if df > _NORMAL_DF:
+        return 0.5 * math.erfc(t / math.sqrt(2.0))
+    if math.isinf(t):
+        return 0.0 if t > 0 else 1.0
+    if t == 0:
+        return 0.5
+    t2 = t * t
+    # P(|T| > |t|) = I_x(df/2, 1/2) with x = df / (df + t²).
+    x, y = df / (df + t2), t2 / (df + t2)
+    tail = 0.5 * _betainc(df / 2.0, 0.5, x, y, -math.log1p(t2 / df), -math.log1p(df / t2))
+    return tail if t > 0 else 1.0 - tail
+
+
+def t_ppf(q: float, df: float) -> float:
+    """The ``q`` quantile of Student's t, for q in (0.5, 1) (scipy.stats.t.ppf)."""
+    if math.isnan(df):
+        return math.nan
+    if df > _NORMAL_DF:
+        return NormalDist().inv_cdf(q)
+    target = 1.0 - q
+    lo, hi = 0.0, 2.0
+    while t_sf(hi, df) > target:
+        lo, hi = hi, hi * 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if t_sf(mid, df) > target:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * hi:
+            break
+    return 0.5 * (lo + hi)
+
+
+# --------------------------------------------------------------------------- differences
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """``value_B - value_A`` with its standard error and a two-sided 95% t interval."""
+
+    diff: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+    n: int  # paired samples (paired) or n_A + n_B (two-sample)
+    method: str
+
+    def test(self, allowed: float = 0.0) -> Test:
+        """Test H0: difference == ``allowed``; significant when the 95% interval excludes it."""
+        if math.isnan(self.se) or math.isnan(self.diff):
+            t, p = math.nan, math.nan
+        elif self.se == 0:
+            gap = self.diff - allowed
+            t = math.copysign(math.inf, gap) if gap else math.nan
+            p = 0.0 if gap else 1.0
+        else:
+            t = (self.diff - allowed) / self.se
+            p = min(1.0, 2.0 * t_sf(abs(t), self.df))
+        above = self.ci_low > allowed if not math.isnan(self.ci_low) else False
+        return Test(self, allowed, t, p, above)
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    """A difference tested against an allowed value: ``above`` when significantly larger."""
+
+    difference: Difference
+    allowed: float
+    t: float
+    p_value: float  # two-sided
+    above: bool
+
+
+def _interval(diff: float, se: float, df: float, n: int, method: str) -> Difference:
+    half = t_ppf(0.5 + LEVEL / 2, df) * se if se > 0 else (0.0 if se == 0 else math.nan)
+    return Difference(diff, se, df, diff - half, diff + half, n, method)
+
+
+PAIRED = "paired t-test on per-sample losses"
+WELCH = "Welch two-sample t-test from n and std"
+
+
+def influence(values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
+              ) -> tuple[float, np.ndarray]:
+    """The reduced value and each sample's linearised influence on it (sums to 0)."""
+    n = len(values)
+    w = np.ones(n) if weights is None else weights
+    sum_w = float(w.sum())
+    ratio = float(values.sum()) / sum_w if sum_w else math.nan
+    z = (values - ratio * w) / (sum_w / n) if sum_w else np.full(n, math.nan)
+    if reduce is Reduce.SQRT_MEAN:
+        root = math.sqrt(ratio) if ratio >= 0 else math.nan
+        # d sqrt(R) = dR / (2 sqrt(R)) (delta method); a zero mean has zero spread.
+        return root, (z / (2 * root) if root > 0 else np.zeros(n))
+    return ratio, z
+
+
+def paired_difference(a: tuple[np.ndarray, np.ndarray | None],
+                      b: tuple[np.ndarray, np.ndarray | None], reduce: Reduce, *,
+                      exact: tuple[float, float] | None = None) -> Difference:
+    """``value(B) - value(A)`` on the same (aligned) samples, paired.
+
+    ``a`` and ``b`` are (values, weights) per sample. ``exact`` are the two values as the engine
+    reported them over exactly these samples; they replace the re-summed ones so that a model
+    compared with itself differs by exactly 0.
+    """
+    value_a, z_a = influence(a[0], a[1], reduce)
+    value_b, z_b = influence(b[0], b[1], reduce)
+    if exact is not None:
+        value_a, value_b = exact
+    n = len(z_a)
+    u = z_b - z_a
+    se = float(np.std(u, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return _interval(value_b - value_a, se, n - 1, n, PAIRED)
+
+
+def welch_difference(value_a: float, std_a: float, n_a: int, value_b: float, std_b: float,
+                     n_b: int) -> Difference:
+    """``value_B - value_A`` of two independent samples known by value, std and n (Welch)."""
+    va, vb = std_a * std_a / n_a, std_b * std_b / n_b
+    se = math.sqrt(va + vb)
+    if va + vb > 0:
+        df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
+    else:
+        df = float(n_a + n_b - 2)
+    return _interval(value_b - value_a, se, df, n_a + n_b, WELCH)
+
+
+# --------------------------------------------------------------------------- samples
+
+
+@dataclass
+class Samples:
+    """One model's per-sample terms for each loss, in the order of the loss specs.
+
+    ``keys`` name the samples (ids, or row numbers of the predictions file); ``values`` and
+    ``weights`` are the loss terms; ``shown`` is each sample's own loss (NaN when ignored).
+    """
+
+    keys: np.ndarray
+    values: list[np.ndarray] = field(default_factory=list)
+    weights: list[np.ndarray | None] = field(default_factory=list)
+    shown: list[np.ndarray] = field(default_factory=list)
+
+    def take(self, idx: np.ndarray | None) -> Samples:
+        if idx is None:
+            return self
+        return Samples(self.keys[idx], [v[idx] for v in self.values],
+                       [None if w is None else w[idx] for w in self.weights],
+                       [s[idx] for s in self.shown])
+
+
+def align(keys: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    """Index arrays selecting the samples present in every key array, in the same order.
+
+    ``None`` for every model when the keys are already identical (the usual case).
+    """
+    first = keys[0]
+    if all(len(k) == len(first) and np.array_equal(k, first) for k in keys[1:]):
+        return [None] * len(keys)
+    common = first
+    for k in keys[1:]:
+        common = np.intersect1d(common, k)
+    out: list[np.ndarray | None] = []
+    for k in keys:
+        _, _, idx = np.intersect1d(common, k, assume_unique=True, return_indices=True)
+        out.append(idx)
+    return out
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDiff:
+    """One model against the first, for one loss."""
+
+    difference: Difference
+    p_value: float
+    better: float  # share of samples with a lower per-sample loss than the first model
+    worse: float  # share with a higher one (the rest are ties)
+
+
+@dataclass(frozen=True, slots=True)
+class LossRow:
+    loss: str
+    values: tuple[float, ...]  # one per model, unrounded
+    best: int  # index of the lowest value
+    diffs: tuple[ModelDiff | None, ...]  # None for the first model
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    key: str
+    values: tuple[float, ...]  # each model's loss on this sample (the first loss)
+    spread: float  # max - min over models
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Models side by side on the same labels (everything ``losscli compare`` shows)."""
+
+    models: tuple[str, ...]
+    labels: str
+    n_samples: tuple[int, ...]  # per model
+    n_paired: int  # samples present for every model
+    key_name: str  # "id" or "row"
+    losses: tuple[LossRow, ...]
+    disagreements: tuple[Disagreement, ...]
+    method: str = PAIRED
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON document of ``compare --format json`` (values at full precision)."""
+        from losscli.results import SCHEMA_VERSION, _finite
+
+        def diff(d: ModelDiff | None) -> dict[str, object] | None:
+            if d is None:
+                return None
+            x = d.difference
+            return {"diff": x.diff, "se": x.se, "df": x.df, "ci_low": x.ci_low,
+                    "ci_high": x.ci_high, "p_value": d.p_value, "n": x.n,
+                    "share_better": d.better, "share_worse": d.worse}
+
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "models": list(self.models),
+            "labels": self.labels,
+            "n_samples": list(self.n_samples),
+            "n_paired": self.n_paired,
+            "method": self.method,
+            "confidence": LEVEL,
+            "losses": [{"loss": r.loss, "values": list(r.values), "best": self.models[r.best],
+                        "vs_first": [diff(d) for d in r.diffs]} for r in self.losses],
+            "disagreements": {"by": self.losses[0].loss if self.losses else None,
+                              "key": self.key_name,
+                              "samples": [{"key": d.key, "values": list(d.values),
+                                           "spread": d.spread} for d in self.disagreements]},
+        }
+        return dict(_finite(doc))
+
+
+def _shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Shares of samples (both counted) where b's loss is lower / higher than a's."""
+    both = ~(np.isnan(a) | np.isnan(b))
+    n = int(both.sum())
+    if n == 0:
+        return math.nan, math.nan
+    return float((b[both] < a[both]).sum()) / n, float((b[both] > a[both]).sum()) / n
+
+
+def compare_models(models: Sequence[str], labels: str, specs: Sequence[tuple[str, Reduce]],
+                   values: Sequence[Sequence[float]], samples: Sequence[Samples], *,
+                   top: int = 10, key_name: str = "row") -> Comparison:
+    """Compare every model with the first, loss by loss.
+
+    ``specs`` are (spec text, reduction) per loss; ``values[m][l]`` is model m's reported value
+    for loss l; ``samples[m]`` its per-sample terms. Samples are paired by key; the differences
+    use the reported values when every model has every sample.
+    """
+    index = align([s.keys for s in samples])
+    aligned = [s.take(i) for s, i in zip(samples, index, strict=True)]
+    complete = all(i is None for i in index)
+    rows: list[LossRow] = []
+    for j, (text, reduce) in enumerate(specs):
+        vals = tuple(float(v[j]) for v in values)
+        ranked = [math.inf if math.isnan(v) else v for v in vals]
+        best = min(range(len(vals)), key=ranked.__getitem__)
+        first = aligned[0]
+        diffs: list[ModelDiff | None] = [None]
+        for m in range(1, len(aligned)):
+            other = aligned[m]
+            d = paired_difference((first.values[j], first.weights[j]),
+                                  (other.values[j], other.weights[j]), reduce,
+                                  exact=(vals[0], vals[m]) if complete else None)
+            better, worse = _shares(first.shown[j], other.shown[j])
+            diffs.append(ModelDiff(d, d.test(0.0).p_value, better, worse))
+        rows.append(LossRow(text, vals, best, tuple(diffs)))
+    return Comparison(tuple(models), labels, tuple(len(s.keys) for s in samples),
+                      len(aligned[0].keys), key_name, tuple(rows),
+                      disagreements(aligned, top))
+
+
+def disagreements(aligned: Sequence[Samples], top: int) -> tuple[Disagreement, ...]:
+    """The ``top`` samples whose first-loss values differ most between models."""
+    if top <= 0 or not aligned or not aligned[0].shown:
+        return ()
+    stack = np.column_stack([s.shown[0] for s in aligned])
+    counted = ~np.isnan(stack).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        spread = np.where(counted, np.nanmax(np.where(counted[:, None], stack, 0), axis=1)
+                          - np.nanmin(np.where(counted[:, None], stack, 0), axis=1), -np.inf)
+    k = min(top, len(spread))
+    if k == 0:
+        return ()
+    idx = np.argpartition(-spread, k - 1)[:k] if k < len(spread) else np.arange(len(spread))
+    idx = idx[np.lexsort((idx, -spread[idx]))]
+    keys = aligned[0].keys
+    return tuple(Disagreement(str(keys[i]), tuple(float(x) for x in stack[i]),
+                              float(spread[i])) for i in idx if counted[i])
