@@ -218,7 +218,7 @@ def _decide_kind(preds: np.ndarray, opts: Options, notes: list[Note]) -> Kind:
     outside = (finite < 0) | (finite > 1)
     if outside.any():
         notes.append(Note("predictions read as logits",
-                          f"values outside [0, 1] (e.g. {finite[outside][0]:.6g})"))
+                          f"values outside [0, 1], e.g. {finite[outside][0]:.6g}"))
         return Kind.LOGITS
     if preds.ndim == 1 or opts.independent_columns:
         notes.append(Note("predictions read as probabilities", "every value is in [0, 1]"))

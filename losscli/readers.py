@@ -182,7 +182,8 @@ def _read_delimited(path: Path, fmt: str, delimiter: str, chunk_rows: int) -> Ta
     if has_header and len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"{path}: duplicate column names in the header: {', '.join(dupes)}")
-    parse_opts = pacsv.ParseOptions(delimiter=delimiter)
+    # An empty line in a one-column file is a missing value, not nothing.
+    parse_opts = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False)
 
     def open_reader(types: dict[str, pa.DataType] | None, include: list[str] | None,
                     block: int) -> Any:

@@ -42,8 +42,8 @@ def _table_text(data: Mapping[str, Sequence[Any]], sep: str, header: bool) -> st
 def write_file(path: Path, data: Any, *, header: bool = True) -> Path:
     """Write ``data`` to ``path`` in the format its suffix names.
 
-    - ``.csv`` / ``.tsv`` (optionally ``.gz``) and ``.parquet``: ``data`` is a mapping of
-      column name -> values (``None`` is an empty field).
+    - ``.csv`` / ``.tsv`` / ``.tab`` (optionally ``.gz``) and ``.parquet`` / ``.pq``: ``data``
+      is a mapping of column name -> values (``None`` is an empty field or a null).
     - any suffix: ``str`` or ``bytes`` data is written as is (gzip-compressed for ``.gz``).
     - ``.npy``: ``data`` is array-like.
     - ``.npz``: ``data`` is a mapping of array name -> array-like.
@@ -54,15 +54,15 @@ def write_file(path: Path, data: Any, *, header: bool = True) -> Path:
         path.write_bytes(data)
     elif isinstance(data, str) and not name.endswith(".gz"):
         path.write_text(data, encoding="utf-8")
-    elif name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
-        sep = "\t" if ".tsv" in name else ","
+    elif name.endswith((".csv", ".tsv", ".tab", ".csv.gz", ".tsv.gz")):
+        sep = "\t" if ".tsv" in name or name.endswith(".tab") else ","
         text = data if isinstance(data, str) else _table_text(data, sep, header)
         if name.endswith(".gz"):
             with gzip.open(path, "wt", encoding="utf-8") as fh:
                 fh.write(text)
         else:
             path.write_text(text, encoding="utf-8")
-    elif name.endswith(".parquet"):
+    elif name.endswith((".parquet", ".pq")):
         import pyarrow as pa
         import pyarrow.parquet as pq
 

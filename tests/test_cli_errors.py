@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ PREDS = {"p": [0.9, 0.2, 0.4]}
 LABELS = {"y": [1, 0, 1]}
 
 Write = Callable[..., Path]
+RunCli = Callable[..., Result]
 Build = Callable[[Write, Path], list[Any]]
 
 
@@ -364,8 +366,9 @@ def _unclear_label(w: Write, tmp: Path) -> list[Any]:
 
 
 @pytest.mark.parametrize(("build", "code", "pattern"), CASES)
-def test_bad_input(build: Build, code: int, pattern: str, write: Write, tmp_path: Path,
-                   run_cli: Callable[..., Result]) -> None:
+def test_bad_input(
+    build: Build, code: int, pattern: str, write: Write, tmp_path: Path, run_cli: RunCli
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     args = build(write, tmp_path)
@@ -376,7 +379,7 @@ def test_bad_input(build: Build, code: int, pattern: str, write: Write, tmp_path
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file(write: Write, run_cli: Callable[..., Result]) -> None:
+def test_unreadable_file(write: Write, run_cli: RunCli) -> None:
     preds = write("p.csv", PREDS)
     preds.chmod(0)
     try:
@@ -388,7 +391,7 @@ def test_unreadable_file(write: Write, run_cli: Callable[..., Result]) -> None:
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_failure_after_rows_were_written_leaves_no_per_sample_file(
-    suffix: str, write: Write, tmp_path: Path, run_cli: Callable[..., Result]
+    suffix: str, write: Write, tmp_path: Path, run_cli: RunCli
 ) -> None:
     # Streamed in chunks of 2 rows, rows 0-5 reach the writer before row 7's NaN stops the run:
     # the per-sample file is all or nothing, and an older file at the target survives.
@@ -400,19 +403,20 @@ def test_failure_after_rows_were_written_leaves_no_per_sample_file(
     out.mkdir()
     target = out / f"per_sample{suffix}"
     target.write_bytes(b"previous run\n")
-    result = run_cli(["compute", p, y, "--loss", "mse", "--chunk-rows", "2",
-                      "--per-sample", target])
+    result = run_cli(
+        ["compute", p, y, "--loss", "mse", "--chunk-rows", "2", "--per-sample", target]
+    )
     assert_cli_error(result, INPUT, r"p\.parquet: NaN.* at row 7\b")
     assert sorted(x.name for x in out.iterdir()) == [target.name]
     assert target.read_bytes() == b"previous run\n"
 
 
-def test_nan_skip_leaves_the_rows_out_and_says_so(write: Write, run_cli: Callable[..., Result]
-                                                  ) -> None:
+def test_nan_skip_leaves_the_rows_out_and_says_so(write: Write, run_cli: RunCli) -> None:
     preds = write("p.csv", {"p": [0.9, "nan", 0.4, "inf", 0.3]})
     labels = write("l.csv", {"y": [1, 0, 1, 0, 0]})
-    result = run_cli(["compute", preds, labels, "--loss", "mse", "--nan", "skip",
-                      "--format", "json"])
+    result = run_cli(
+        ["compute", preds, labels, "--loss", "mse", "--nan", "skip", "--format", "json"]
+    )
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["n_samples"] == 3
@@ -428,19 +432,18 @@ def test_nan_skip_leaves_the_rows_out_and_says_so(write: Write, run_cli: Callabl
     assert re.search(r"3 samples", table.stdout)
 
 
-def test_nan_skip_with_every_row_bad_is_an_input_error(write: Write,
-                                                       run_cli: Callable[..., Result]) -> None:
+def test_nan_skip_with_every_row_bad_is_an_input_error(write: Write, run_cli: RunCli) -> None:
     preds = write("p.csv", {"p": ["nan", "inf"]})
     labels = write("l.csv", {"y": [1.0, 2.5]})
     result = run_cli(["compute", preds, labels, "--loss", "mse", "--nan", "skip"])
     assert_cli_error(result, INPUT, r"no rows left")
 
 
-def test_join_inner_evaluates_the_shared_ids(write: Write, run_cli: Callable[..., Result]) -> None:
+def test_join_inner_evaluates_the_shared_ids(write: Write, run_cli: RunCli) -> None:
     preds = write("p.csv", {"id": ["a", "b", "c"], "p": [0.9, 0.2, 0.4]})
     labels = write("l.csv", {"id": ["b", "a", "z"], "y": [0, 1, 1]})
-    result = run_cli(["compute", preds, labels, "--id-col", "id", "--join", "inner",
-                      "--loss", "mse", "--format", "json"])
+    options = shlex.split("--id-col id --join inner --loss mse --format json")
+    result = run_cli(["compute", preds, labels, *options])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["n_samples"] == 2
