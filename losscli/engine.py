@@ -14,15 +14,20 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DomainError, InputError, UsageError
-from losscli.inputs import PROB_SUM_TOL, Batch, Kind, LabelMode, Plan, Task
+from losscli.inputs import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan, Task
 from losscli.losses import PerSample, Reduce, Target
-from losscli.losses.numerics import log_softmax, one_hot
+from losscli.losses.numerics import Convention, log_softmax, one_hot
 from losscli.spec import LossSpec
 
 Z95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
 
 
 # --------------------------------------------------------------------------- accumulators
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b without BLAS: OpenBLAS's threaded dot contends with the reader threads."""
+    return float(np.einsum("i,i->", a, b))
 
 
 @dataclass
@@ -51,12 +56,12 @@ class Moments:
         with np.errstate(invalid="ignore"):
             dv = values - mv
             chunk = Moments(n=n, sum_v=float(values.sum()), sum_w=float(n), mean_v=mv,
-                            mean_w=1.0, m_vv=float(np.dot(dv, dv)))
+                            mean_w=1.0, m_vv=_dot(dv, dv))
             if weights is not None:
                 mw = float(weights.mean())
                 dw = weights - mw
                 chunk.sum_w, chunk.mean_w = float(weights.sum()), mw
-                chunk.m_ww, chunk.m_vw = float(np.dot(dw, dw)), float(np.dot(dv, dw))
+                chunk.m_ww, chunk.m_vw = _dot(dw, dw), _dot(dv, dw)
                 chunk.ignored = int(np.count_nonzero(weights == 0))
         self.merge(chunk)
 
@@ -128,10 +133,15 @@ class Worst:
         if self.k <= 0 or not len(key):
             return
         ranked = np.where(np.isnan(key), -np.inf, key)
-        take = min(self.k, len(ranked))
-        idx = np.argpartition(-ranked, take - 1)[:take] if take < len(ranked) else np.arange(
-            len(ranked))
-        self.merge(Worst(self.k, ranked[idx], describe(idx)))
+        # Once k rows are kept, only rows above the k-th worst can enter.
+        cand = (np.flatnonzero(ranked > self.keys.min()) if len(self.keys) == self.k
+                else np.arange(len(ranked)))
+        if not len(cand):
+            return
+        take = min(self.k, len(cand))
+        if take < len(cand):
+            cand = cand[np.argpartition(-ranked[cand], take - 1)[:take]]
+        self.merge(Worst(self.k, ranked[cand], describe(cand)))
 
     def merge(self, other: Worst) -> None:
         keys = np.concatenate([self.keys, other.keys])
@@ -184,7 +194,17 @@ def true_classes(batch: Batch, plan: Plan, dense: bool) -> np.ndarray:
 
 
 def _bad(batch: Batch, mask: np.ndarray) -> np.ndarray:
-    return mask if mask.ndim == 1 else mask.reshape(len(batch), -1).any(axis=1)
+    """A row mask from a mask over rows, elements, or a dense map's flattened positions."""
+    if mask.shape == (len(batch),):
+        return mask
+    return np.asarray(mask.reshape(len(batch), -1).any(axis=1))
+
+
+# Conventions whose library accepts probability rows that do not sum to 1, and what it does.
+_TOLERATED_SUMS = {
+    Convention.SKLEARN: "scikit-learn uses them as given (with a warning); so does this result",
+    Convention.KERAS: "Keras renormalises each row to sum 1; so does this result",
+}
 
 
 def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) -> None:
@@ -193,7 +213,9 @@ def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) ->
     error = UsageError if plan.kind_auto else InputError
     fix = ("pass --logits if these are scores" if plan.kind_auto
            else "pass --logits if these are logits, or fix the probabilities")
-    outside = (preds < 0) | (preds > 1)
+    # Keras divides each row by its sum, so any non-negative scores are valid there.
+    keras_rows = per_row_sum and preds.ndim >= 2 and spec.convention is Convention.KERAS
+    outside = (preds < 0) if keras_rows else (preds < 0) | (preds > 1)
     if outside.any():
         value = preds[outside][0]
         raise error(f"predictions read as probabilities, but {batch.where(_bad(batch, outside))}"
@@ -201,9 +223,16 @@ def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) ->
     if per_row_sum and preds.ndim >= 2:
         sums = preds.sum(axis=1)
         off = np.abs(sums - 1.0) > PROB_SUM_TOL
-        if off.any():
+        if not off.any():
+            return
+        where = f"{batch.where(_bad(batch, off))} (e.g. {sums[off][0]:.6g})"
+        tolerated = _TOLERATED_SUMS.get(spec.convention)
+        if tolerated is None:
             raise error(f"predictions read as probabilities, but rows do not sum to 1 at "
-                        f"{batch.where(_bad(batch, off))} (e.g. {sums[off][0]:.6g}); {fix}")
+                        f"{where}; {fix}")
+        note = Note(f"{spec.label}: probability rows do not sum to 1 at {where}", tolerated)
+        if note not in plan.notes:
+            plan.notes.append(note)
 
 
 def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: int
@@ -411,6 +440,10 @@ def evaluate(batches: Iterable[Batch], specs: list[LossSpec], plan: Plan, *, top
     """One pass over aligned batches, updating every loss's accumulator."""
     result = Evaluation([Moments() for _ in specs], Worst(top),
                         ByClass(len(specs), len(plan.classes)) if by_class else None)
+    whole = [s.text for s in specs if s.loss.per_image]
+    if by_class and whole:
+        raise UsageError(f"--by-class splits each loss by true class, but {', '.join(whole)} "
+                         "scores whole images, not positions; run it without --by-class")
     for batch in batches:
         shown: dict[str, np.ndarray] = {}
         for i, (spec, moments) in enumerate(zip(specs, result.moments, strict=True)):

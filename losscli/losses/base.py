@@ -87,6 +87,7 @@ OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda v: 0 < v < 1)
 NON_NEGATIVE_LIST = Rule("a list of numbers >= 0", lambda v: all(x >= 0 for x in v))
 ONE_OR_TWO = Rule("1 or 2", lambda v: v in (1, 2))
 LOG_BASE = Rule("> 0 and not 1 (a logarithm base)", lambda v: v > 0 and v != 1)
+WEIGHT_OR_OFF = Rule("in [0, 1] (or negative to disable it)", lambda v: v <= 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from losscli.losses.base import (
     ONE_OR_TWO,
     POSITIVE,
     UNIT_INTERVAL,
+    WEIGHT_OR_OFF,
     FloatArray,
     LossDef,
     Param,
@@ -106,7 +107,7 @@ def cross_entropy(
 
     >>> round(float(cross_entropy(np.array([[2.0, 0.5, -1.0]]), np.array([0]),
     ...                           logits=True).values[0]), 6)
-    0.241291
+    0.241311
     """
     if preds.ndim == 1:
         if label_smoothing or weight is not None:
@@ -256,8 +257,8 @@ def focal(
     factor; none by default, as the reference cases define it). γ = 0 and no α give ce/bce.
     Probabilities are clipped to [eps, 1 − eps] inside the log, as ``ce`` does.
 
-    >>> focal(np.array([0.0]), np.array([1.0]), logits=True).values.round(6)
-    array([0.04332])
+    >>> focal(np.array([0.0]), np.array([1.0]), logits=True).values.round(6)  # ¼·¼·log 2
+    array([0.043322])
     """
     if preds.ndim == 1:
         log_p, log_q = _binary_log_terms(preds, logits=logits)
@@ -430,7 +431,8 @@ LOSSES: tuple[LossDef, ...] = (
         "−(1 − p_y)^γ log p_y (multiclass)",
         params=(
             Param("alpha", float, None, "binary: weight of the positive class (default 0.25, "
-                  "negative disables); multiclass: a constant factor (none by default)"),
+                  "negative disables); multiclass: a constant factor (none by default)",
+                  WEIGHT_OR_OFF),
             Param("gamma", float, 2.0, "focusing exponent (0: plain cross-entropy)",
                   NON_NEGATIVE),
         ),

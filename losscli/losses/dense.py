@@ -54,8 +54,8 @@ LOSSES: tuple[LossDef, ...] = (
         target=Target.CLASSES,
         summary="Soft Dice loss of segmentation maps, averaged over classes, one per image.",
         formula="mean_i [1 − mean_c (2 Σ_x p g + smooth) / (Σ_x p + Σ_x g + smooth)]",
-        reference="soft Dice as in cases.json: p = softmax(x, dim=1), g = one_hot(y); "
-        "per image and class, then 1 − mean over classes",
+        reference="soft Dice of softmax(x, dim=1) and one_hot(y) per image and class "
+        "(torch formula of tests/reference/cases.json)",
         params=(Param("smooth", float, 1.0, "added to numerator and denominator",
                       NON_NEGATIVE),),
         needs_kind=True,

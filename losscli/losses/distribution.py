@@ -21,7 +21,7 @@ def kl_divergence(preds: FloatArray, labels: FloatArray, *, logits: bool,
 
     >>> p = np.array([[0.36, 0.48, 0.16]]); q = np.full((1, 3), 1 / 3)
     >>> round(float(kl_divergence(q, p, logits=False).values[0]), 10)
-    0.0852996291
+    0.0852996013
     """
     if convention is Convention.KERAS and not logits:
         labels = np.clip(labels, KERAS_EPS, 1.0)
@@ -75,8 +75,9 @@ def entropy(preds: FloatArray, labels: np.ndarray, *, logits: bool) -> PerSample
     """
     if logits:
         log_q = log_softmax(preds, axis=1)
-        return PerSample(-np.sum(np.exp(log_q) * log_q, axis=1))
-    return PerSample(-np.sum(xlogy(preds, preds), axis=1))
+        return PerSample(0.0 - np.sum(np.exp(log_q) * log_q, axis=1))
+    # 0.0 - x rather than -x: a one-hot row has entropy 0.0, not -0.0.
+    return PerSample(0.0 - np.sum(xlogy(preds, preds), axis=1))
 
 
 LOSSES: tuple[LossDef, ...] = (

@@ -927,6 +927,31 @@ def gen_regression_extra() -> None:
         reference="sklearn.metrics.mean_absolute_percentage_error(y, p)  # |y|=0 -> divides by "
         "float64 eps: huge value")
 
+    # reduction sum: scikit-learn has only means, so sum = (number of elements) * its mean,
+    # cross-checked against the elementwise formula summed
+    cid = "quantile-q-0.3-sum"
+    p, y = reg_data(rng(cid), (12,))
+    val = y.size * skm.mean_pinball_loss(y, p, alpha=0.3)
+    check(val, np.maximum(0.3 * (y - p), (0.3 - 1) * (y - p)).sum(), what=cid)
+    add(cid, "quantile:q=0.3", p, y, kind=None, expected=val, reduction="sum",
+        reference="y.size * sklearn.metrics.mean_pinball_loss(y, p, alpha=0.3)")
+    cid = "msle-sum"
+    r = rng(cid)
+    y = r.uniform(0, 10, 11)
+    p = np.clip(y + r.normal(0, 2, 11), 0, None)
+    val = y.size * skm.mean_squared_log_error(y, p)
+    check(val, ((np.log1p(p) - np.log1p(y)) ** 2).sum(), what=cid)
+    add(cid, "msle", p, y, kind=None, expected=val, reduction="sum",
+        reference="y.size * sklearn.metrics.mean_squared_log_error(y, p)")
+    cid = "mape-sum"
+    r = rng(cid)
+    y = r.choice([-1, 1], 10) * r.uniform(0.5, 20, 10)
+    p = y + r.normal(0, 2, 10)
+    val = y.size * skm.mean_absolute_percentage_error(y, p)
+    check(val, (np.abs(y - p) / np.abs(y)).sum(), what=cid)
+    add(cid, "mape", p, y, kind=None, expected=val, reduction="sum",
+        reference="y.size * sklearn.metrics.mean_absolute_percentage_error(y, p)")
+
     # poisson_nll
     def poisson(cid, log_input, full, eps=None, reduction="mean", n=15, zero_rate=False):
         r = rng(cid)
@@ -1169,7 +1194,7 @@ def gen_classification_extra() -> None:
         "neg = max((1-y)*s) = 0 from the true class's zeroed entry")
 
     # Jensen–Shannon
-    def js(cid, base=None, n=12, c=4):
+    def js(cid, base=None, n=12, c=4, reduction="mean"):
         r = rng(cid)
         q = softmax_np(r.normal(0, 1.5, (n, c)))
         q[1, 0] = 0.0
@@ -1182,13 +1207,16 @@ def gen_classification_extra() -> None:
             hand = hand / np.log(base)
         check(d, hand, tol=1e-10, what=cid)
         add(cid, "js" if base is None else f"js:base={base}", q, p, kind="probs",
-            expected=d.mean(), per_sample=d,
-            reference=f"mean over rows of scipy.spatial.distance.jensenshannon(p, q, base={base}, axis=1)**2")
+            expected=d.sum() if reduction == "sum" else d.mean(), per_sample=d,
+            reduction=reduction,
+            reference=f"{reduction} over rows of scipy.spatial.distance.jensenshannon(p, q, "
+            f"base={base}, axis=1)**2")
 
     js("js-base-e")
     js("js-base-e-n20-c3", n=20, c=3)
     js("js-base-2", base=2)
     js("js-base-2-n8-c5", base=2, n=8, c=5)
+    js("js-base-2-sum", base=2, n=9, c=3, reduction="sum")
 
     # entropy of the predicted rows
     for n, c in ((10, 4), (17, 3)):
@@ -1202,6 +1230,14 @@ def gen_classification_extra() -> None:
         h = scipy.stats.entropy(q, axis=1)
         add(cid, "entropy", q, r.integers(0, c, n), kind="probs", expected=h.mean(), per_sample=h,
             reference="mean over rows of scipy.stats.entropy(q, axis=1); labels unused")
+    cid = "entropy-logits-sum"
+    r = rng(cid)
+    x = r.normal(0, 2, (11, 4))
+    h = scipy.stats.entropy(softmax_np(x), axis=1)
+    add(cid, "entropy", x, r.integers(0, 4, 11), kind="logits", expected=h.sum(), per_sample=h,
+        reduction="sum",
+        reference="sum over rows of scipy.stats.entropy(torch.softmax(x, dim=1), axis=1); "
+        "labels unused")
 
 
 # ------------------------------------------------------------------------------------------
@@ -1244,7 +1280,7 @@ def gen_dense() -> None:
     seg("ce-dense-weight", weight=[1, 2, 0.5])
     seg("ce-dense-weight-ignore_index-255", weight=[0.5, 1, 2, 1.5], c=4, ignore=True)
 
-    def dice(cid, smooth, kind="logits", n=2, c=3, h=4, w=4):
+    def dice(cid, smooth, kind="logits", n=2, c=3, h=4, w=4, reduction="mean"):
         r = rng(cid)
         x = r.normal(0, 2, (n, c, h, w))
         y = r.integers(0, c, (n, h, w))
@@ -1256,14 +1292,17 @@ def gen_dense() -> None:
         inter = (pr * g).sum((2, 3))
         den = pr.sum((2, 3)) + g.sum((2, 3))
         per = 1 - ((2 * inter + smooth) / (den + smooth)).mean(1)
-        add(cid, f"dice:smooth={smooth}", preds, y, kind=kind, expected=per.mean(), per_sample=per,
+        add(cid, f"dice:smooth={smooth}", preds, y, kind=kind,
+            expected=per.sum() if reduction == "sum" else per.mean(), per_sample=per,
+            reduction=reduction,
             reference="hand (torch): p = softmax(x, dim=1) (or the given probabilities), g = one_hot(y); "
             "per sample and class dice = (2*sum_hw(p*g) + smooth)/(sum_hw(p) + sum_hw(g) + smooth); "
-            f"sample loss = 1 - mean over classes; mean over samples; smooth={smooth}")
+            f"sample loss = 1 - mean over classes; {reduction} over samples; smooth={smooth}")
 
     dice("dice-smooth-1-logits", 1)
     dice("dice-smooth-0-logits", 0)
     dice("dice-smooth-1-probs", 1, kind="probs", n=3, c=4, h=3, w=5)
+    dice("dice-smooth-1-logits-sum", 1, n=3, c=3, h=3, w=4, reduction="sum")
 
 
 # ------------------------------------------------------------------------------------------
@@ -1280,6 +1319,25 @@ def gen_conventions() -> None:
     cid = "kl-logits-torch-mean"
     r = rng(cid)
     kl_case(cid, r.normal(0, 2, (7, 3)), rand_dist(r, 7, 3), kind="logits", convention="torch")
+
+    # Keras KLDivergence: p and q clipped to [1e-7, 1] before sum p log(p / q)
+    cid = "kl-probs-zeros-keras"
+    r = rng(cid)
+    q = softmax_np(r.normal(0, 1.5, (9, 4)))
+    q[0, 1] = 0.0  # a zero prediction where p > 0: inf in KL, finite after Keras' clip
+    q[0] /= q[0].sum()
+    p = rand_dist(r, 9, 4)
+    p[0, 1] = max(p[0, 1], 0.2)
+    p[0] /= p[0].sum()
+    pc, qc = np.clip(p, KERAS_EPS, 1.0), np.clip(q, KERAS_EPS, 1.0)
+    kper = (pc * np.log(pc / qc)).sum(1)
+    kref = ("hand: numpy float64 sum(clip(p, 1e-7, 1) * log(clip(p, 1e-7, 1) / clip(q, 1e-7, 1))), "
+            "the formula of keras.losses.kl_divergence")
+    if keras is not None:
+        check(keras.losses.kl_divergence(T(p), T(q)).numpy(), kper, tol=1e-5, what=cid)
+        kref += "; equals keras.losses.kl_divergence(p, q) to float32 precision"
+    add(cid, "kl", q, p, kind="probs", convention="keras", expected=kper.mean(), per_sample=kper,
+        reference=kref + "; mean over samples")
 
     # BCE on probabilities with exact 0 / 1
     def bce_edges(cid):
@@ -1319,6 +1377,26 @@ def gen_conventions() -> None:
         expected=F.binary_cross_entropy(T(p), T(y), reduction="sum"),
         per_sample=F.binary_cross_entropy(T(p), T(y), reduction="none"),
         reference="torch.nn.functional.binary_cross_entropy(p, y, reduction='sum')  # log clamp -100")
+
+    # ce on probabilities under torch's convention: one column is binary_cross_entropy;
+    # torch has no multiclass loss on probabilities, so losscli applies BCELoss's log clamp.
+    cid = "ce-binary-probs-zero-one-torch"
+    p, y = bce_edges(cid)
+    add(cid, "ce", p, y, kind="probs", convention="torch",
+        expected=F.binary_cross_entropy(T(p), T(y)),
+        per_sample=F.binary_cross_entropy(T(p), T(y), reduction="none"),
+        reference="torch.nn.functional.binary_cross_entropy(p, y)  # log clamped at -100")
+    cid = "ce-probs-zeros-torch"
+    r = rng(cid)
+    y = r.integers(0, 4, 11)
+    p = softmax_np(r.normal(0, 2, (11, 4)))
+    p[0] = 0.0
+    p[0, (y[0] + 2) % 4] = 1.0  # certain and wrong: log 0 clamped to -100
+    logp = torch.log(T(p)).clamp(min=-100)
+    add(cid, "ce", p, y, kind="probs", convention="torch", expected=F.nll_loss(logp, TI(y)),
+        per_sample=F.nll_loss(logp, TI(y), reduction="none"),
+        reference="torch.nn.functional.nll_loss(torch.log(P).clamp(min=-100), y)  "
+        "# BCELoss's clamp on multiclass probabilities")
 
     # sklearn log_loss with probability zeros
     cid = "ce-probs-zeros-sklearn"
