@@ -30,8 +30,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check losscli tests bench sample_data
-	$(BIN)/ruff format --check losscli tests bench sample_data
+	$(BIN)/ruff check losscli tests bench sample_data scripts
+	$(BIN)/ruff format --check losscli tests bench sample_data scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)

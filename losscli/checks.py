@@ -116,9 +116,11 @@ class Rules:
         for key in self.keys():
             if key not in losses:
                 option = "--max" if key in self.max else "--max-increase"
-                raise UsageError(f"{option} names {key!r}, which is not among the losses "
-                                 f"({', '.join(losses)}); the key is the spec exactly as given "
-                                 "to --loss")
+                raise UsageError(
+                    f"{option} names {key!r}, which is not among the losses "
+                    f"({', '.join(losses)}); the key is the spec exactly as given "
+                    "to --loss"
+                )
 
 
 ZERO = Tolerance(0.0, False, "0")
@@ -145,21 +147,29 @@ def baseline_from_json(doc: Any, source: str) -> dict[str, Baseline]:
         raise InputError(f"{source}: not a losscli JSON report (no 'results' list); {fix}")
     version = doc.get("schema_version")
     if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise InputError(f"{source}: schema_version {version!r} is not one this losscli reads "
-                         f"(up to {SCHEMA_VERSION}); {fix}")
+        raise InputError(
+            f"{source}: schema_version {version!r} is not one this losscli reads "
+            f"(up to {SCHEMA_VERSION}); {fix}"
+        )
     out: dict[str, Baseline] = {}
     for item in doc["results"]:
         if not isinstance(item, dict) or not isinstance(item.get("loss"), str):
             raise InputError(f"{source}: a result without a 'loss' name; {fix}")
         loss = item["loss"]
         if item.get("reduction", "mean") != "mean":
-            raise InputError(f"{source}: {loss} was computed with --reduction "
-                             f"{item['reduction']}; baselines must use the mean")
+            raise InputError(
+                f"{source}: {loss} was computed with --reduction "
+                f"{item['reduction']}; baselines must use the mean"
+            )
         value, n, std = item.get("value"), item.get("n"), item.get("std")
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise InputError(f"{source}: {loss} has no numeric value (got {value!r})")
-        out[loss] = Baseline(loss, float(value), int(n) if isinstance(n, int) else 0,
-                             float(std) if isinstance(std, int | float) else None)
+        out[loss] = Baseline(
+            loss,
+            float(value),
+            int(n) if isinstance(n, int) else 0,
+            float(std) if isinstance(std, int | float) else None,
+        )
     return out
 
 
@@ -202,14 +212,33 @@ class Outcome:
         test = None
         if self.test is not None:
             d = self.test.difference
-            test = {"method": d.method, "increase": d.diff, "se": d.se, "df": d.df,
-                    "ci_low": d.ci_low, "ci_high": d.ci_high, "n": d.n,
-                    "allowed": self.test.allowed, "t": self.test.t,
-                    "p_value": self.test.p_value, "significant": self.test.above}
-        return {"rule": self.rule, "loss": self.loss, "value": self.value,
-                "limit": self.limit, "margin": self.margin, "passed": self.passed,
-                "status": self.status, "tolerance": self.tolerance, "baseline": self.baseline,
-                "increase": self.increase, "test": test, "message": self.message}
+            test = {
+                "method": d.method,
+                "increase": d.diff,
+                "se": d.se,
+                "df": d.df,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+                "n": d.n,
+                "allowed": self.test.allowed,
+                "t": self.test.t,
+                "p_value": self.test.p_value,
+                "significant": self.test.above,
+            }
+        return {
+            "rule": self.rule,
+            "loss": self.loss,
+            "value": self.value,
+            "limit": self.limit,
+            "margin": self.margin,
+            "passed": self.passed,
+            "status": self.status,
+            "tolerance": self.tolerance,
+            "baseline": self.baseline,
+            "increase": self.increase,
+            "test": test,
+            "message": self.message,
+        }
 
 
 def digits(a: float, b: float, start: int = 6) -> int:
@@ -230,13 +259,17 @@ def _ceiling(loss: str, value: float, ceiling: float, text: str) -> Outcome:
     passed = value <= ceiling  # NaN never passes
     d = digits(value, ceiling)
     relation = "<=" if passed else ">"
-    message = (f"{loss} = {_num(value, d)} {relation} max {_num(ceiling, d)}"
-               if math.isfinite(value) else f"{loss} is {value} (max {_num(ceiling, d)})")
+    message = (
+        f"{loss} = {_num(value, d)} {relation} max {_num(ceiling, d)}"
+        if math.isfinite(value)
+        else f"{loss} is {value} (max {_num(ceiling, d)})"
+    )
     return Outcome(MAX, loss, value, ceiling, ceiling - value, passed, text, message=message)
 
 
-def _increase(loss: str, value: float, base: Baseline, tol: Tolerance,
-              difference: Difference | None) -> Outcome:
+def _increase(
+    loss: str, value: float, base: Baseline, tol: Tolerance, difference: Difference | None
+) -> Outcome:
     allowed = tol.allowed(base.value)
     limit = base.value + allowed
     over = not value <= limit
@@ -245,24 +278,42 @@ def _increase(loss: str, value: float, base: Baseline, tol: Tolerance,
     d = max(digits(value, limit), digits(value, base.value))
     rise = value - base.value
     rel = f" ({rise / abs(base.value):+.3%})" if base.value else ""
-    allowed_text = (f"{tol.text} of the baseline = {_num(allowed, 4)}" if tol.relative
-                    else _num(allowed, 6))
-    message = (f"{loss} = {_num(value, d)} vs baseline {_num(base.value, d)}: increase "
-               f"{_num(rise, 4)}{rel}, allowed {allowed_text}")
+    allowed_text = (
+        f"{tol.text} of the baseline = {_num(allowed, 4)}" if tol.relative else _num(allowed, 6)
+    )
+    message = (
+        f"{loss} = {_num(value, d)} vs baseline {_num(base.value, d)}: increase "
+        f"{_num(rise, 4)}{rel}, allowed {allowed_text}"
+    )
     if test is not None:
         x = test.difference
         verdict = "significant" if test.above else "not significant"
-        message += (f"; {verdict} (95% CI of the increase [{_num(x.ci_low, 4)}, "
-                    f"{_num(x.ci_high, 4)}], p = {_num(test.p_value, 3)}, {x.method}, "
-                    f"n = {x.n})")
-    return Outcome(MAX_INCREASE, loss, value, limit, limit - value, passed, tol.text,
-                   baseline=base.value, test=test, message=message)
+        message += (
+            f"; {verdict} (95% CI of the increase [{_num(x.ci_low, 4)}, "
+            f"{_num(x.ci_high, 4)}], p = {_num(test.p_value, 3)}, {x.method}, "
+            f"n = {x.n})"
+        )
+    return Outcome(
+        MAX_INCREASE,
+        loss,
+        value,
+        limit,
+        limit - value,
+        passed,
+        tol.text,
+        baseline=base.value,
+        test=test,
+        message=message,
+    )
 
 
-def evaluate_rules(results: Sequence[LossResult], rules: Rules,
-                   baseline: Mapping[str, Baseline] | None = None,
-                   differences: Mapping[str, Difference] | None = None,
-                   baseline_source: str = "the baseline") -> list[Outcome]:
+def evaluate_rules(
+    results: Sequence[LossResult],
+    rules: Rules,
+    baseline: Mapping[str, Baseline] | None = None,
+    differences: Mapping[str, Difference] | None = None,
+    baseline_source: str = "the baseline",
+) -> list[Outcome]:
     """Apply every rule to the results, in loss order: ceilings first, then increases.
 
     ``differences`` hold, per loss, the estimated increase with its standard error (paired or
@@ -271,26 +322,31 @@ def evaluate_rules(results: Sequence[LossResult], rules: Rules,
     outcomes: list[Outcome] = []
     for r in results:
         if r.loss in rules.max:
-            outcomes.append(_ceiling(r.loss, r.value, rules.max[r.loss],
-                                     str(rules.max[r.loss])))
+            outcomes.append(_ceiling(r.loss, r.value, rules.max[r.loss], str(rules.max[r.loss])))
         tol = rules.tolerance(r.loss)
         if tol is None:
             continue
         if baseline is None:
-            raise UsageError("--max-increase needs a baseline: give --baseline baseline.json "
-                             "or --baseline-preds OLD")
+            raise UsageError(
+                "--max-increase needs a baseline: give --baseline baseline.json "
+                "or --baseline-preds OLD"
+            )
         base = baseline.get(r.loss)
         if base is None:
             have = ", ".join(baseline) or "none"
-            raise InputError(f"{baseline_source} has no result for {r.loss!r} (it has: {have});"
-                             f" compute the baseline with --loss {r.loss}")
+            raise InputError(
+                f"{baseline_source} has no result for {r.loss!r} (it has: {have});"
+                f" compute the baseline with --loss {r.loss}"
+            )
         difference = None
         if rules.significant:
             difference = (differences or {}).get(r.loss)
             if difference is None or math.isnan(difference.se):
-                raise InputError(f"{r.loss}: cannot judge significance without a spread "
-                                 "(the baseline or the current run has fewer than 2 samples "
-                                 "or no std); drop --significant or recompute the baseline")
+                raise InputError(
+                    f"{r.loss}: cannot judge significance without a spread "
+                    "(the baseline or the current run has fewer than 2 samples "
+                    "or no std); drop --significant or recompute the baseline"
+                )
         outcomes.append(_increase(r.loss, r.value, base, tol, difference))
     return outcomes
 
@@ -324,7 +380,9 @@ class CheckReport:
         n, bad = len(self.outcomes), self.failures
         if not bad:
             return f"all {n} rules hold" if n != 1 else "the rule holds"
-        return f"{len(bad)} of {n} rules failed: " + "; ".join(o.message for o in bad)
+        return f"{len(bad)} of {n} rule{'s' if n != 1 else ''} failed: " + "; ".join(
+            o.message for o in bad
+        )
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -333,8 +391,7 @@ class CheckReport:
             "schema_version": SCHEMA_VERSION,
             "passed": self.passed,
             "n_samples": self.n_samples,
-            "inputs": {"predictions": self.preds, "labels": self.labels,
-                       "baseline": self.baseline},
+            "inputs": {"predictions": self.preds, "labels": self.labels, "baseline": self.baseline},
             "significant": self.significant,
             "method": self.method,
             "rules": [o.to_dict() for o in self.outcomes],

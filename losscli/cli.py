@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from losscli import __version__
 from losscli.errors import ExitCode, LossCliError, UsageError
-from losscli.render import FORMATS
+from losscli.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
 
@@ -57,8 +57,9 @@ _debug = False
 def _fail(message: str, code: int) -> NoReturn:
     from rich.console import Console
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}",
-                                                                markup=True)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {message}", markup=True
+    )
     raise typer.Exit(code)
 
 
@@ -75,9 +76,13 @@ def guarded(fn: Callable[[], T]) -> T:
     except Exception as exc:
         if _debug:
             raise
-        _fail(_escape(f"internal error: {type(exc).__name__}: {exc} "
-                      "(run with --debug for the traceback and please report it)"),
-              int(ExitCode.INTERNAL))
+        _fail(
+            _escape(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(run with --debug for the traceback and please report it)"
+            ),
+            int(ExitCode.INTERNAL),
+        )
 
 
 def _escape(text: str) -> str:
@@ -94,8 +99,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     global _debug
@@ -114,48 +123,104 @@ def _print(rendered: object) -> None:
 
 @app.command()
 def compute(
-    preds: Annotated[Path, typer.Argument(help="Predictions file (.csv .tsv .gz .npy .npz "
-                                                ".parquet).", show_default=False)],
+    preds: Annotated[
+        Path,
+        typer.Argument(
+            help="Predictions file (.csv .tsv .gz .npy .npz .parquet).", show_default=False
+        ),
+    ],
     labels: Annotated[Path, typer.Argument(help="Labels file.", show_default=False)],
-    loss: Annotated[list[str], typer.Option("--loss", "-l", help="Loss spec: name or "
-                    "name:key=value,... (repeatable), e.g. ce:label_smoothing=0.1.",
-                    show_default=False)],
+    loss: Annotated[
+        list[str],
+        typer.Option(
+            "--loss",
+            "-l",
+            help="Loss spec: name or name:key=value,... (repeatable), e.g. ce:label_smoothing=0.1.",
+            show_default=False,
+        ),
+    ],
     logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
     probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
-    reduction: Annotated[Reduction, typer.Option(help="Mean over samples or sum.")] = Reduction.mean,
-    convention: Annotated[ConventionChoice, typer.Option(help="Follow a library's defaults "
-                          "where they differ (probabilities at 0/1, KL's mean); 'all' shows "
-                          "each side by side.")] = ConventionChoice.losscli,
-    id_col: Annotated[str | None, typer.Option("--id-col", help="Align the files by this id "
-                                               "column instead of by row order.")] = None,
-    join: Annotated[Join, typer.Option(help="With --id-col: 'strict' fails on ids present in "
-                                       "one file only; 'inner' evaluates the shared ids.")
-                    ] = Join.strict,
-    pred_cols: Annotated[str | None, typer.Option("--pred-cols", help="Comma-separated "
-                         "prediction columns (default: every numeric column but the id).")
-                         ] = None,
-    label_col: Annotated[list[str] | None, typer.Option("--label-col", help="Label column "
-                         "(repeat for soft labels; default: the labels file's only column).")
-                         ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")
-                   ] = Format.table,  # type: ignore[attr-defined]
-    precision: Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown "
-                                           "(JSON and CSV keep full precision).")] = 10,
-    top: Annotated[int, typer.Option(min=0, help="Rows in the worst-samples table "
-                                     "(0 hides it).")] = 10,
-    by_class: Annotated[bool, typer.Option("--by-class", help="Add a table of mean loss, "
-                        "count and share of the total per true class.")] = False,
-    per_sample: Annotated[Path | None, typer.Option("--per-sample", help="Write every row's "
-                          "losses to this .csv or .parquet file.")] = None,
-    nan: Annotated[NanChoice, typer.Option(help="NaN or infinite values: 'error' names the "
-                                           "rows; 'skip' leaves them out.")] = NanChoice.error,
-    class_axis: Annotated[int, typer.Option("--class-axis", help="Axis of the class scores in "
-                          "N-d prediction arrays: 1 as in torch (N, C, H, W), -1 for "
-                          "channels-last (N, H, W, C).")] = 1,
-    preds_key: Annotated[str | None, typer.Option(help="Array name in a .npz predictions file."
-                                                  )] = None,
-    labels_key: Annotated[str | None, typer.Option(help="Array name in a .npz labels file.")
-                          ] = None,
+    reduction: Annotated[
+        Reduction, typer.Option(help="Mean over samples or sum.")
+    ] = Reduction.mean,
+    convention: Annotated[
+        ConventionChoice,
+        typer.Option(
+            help="Follow a library's defaults "
+            "where they differ (probabilities at 0/1, KL's mean); 'all' shows "
+            "each side by side."
+        ),
+    ] = ConventionChoice.losscli,
+    id_col: Annotated[
+        str | None,
+        typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
+    ] = None,
+    join: Annotated[
+        Join,
+        typer.Option(
+            help="With --id-col: 'strict' fails on ids present in "
+            "one file only; 'inner' evaluates the shared ids."
+        ),
+    ] = Join.strict,
+    pred_cols: Annotated[
+        str | None,
+        typer.Option(
+            "--pred-cols",
+            help="Comma-separated prediction columns (default: every numeric column but the id).",
+        ),
+    ] = None,
+    label_col: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label-col",
+            help="Label column (repeat for soft labels; default: the labels file's only column).",
+        ),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,  # type: ignore[attr-defined]
+    precision: Annotated[
+        int,
+        typer.Option(
+            min=1, max=17, help="Significant digits shown (JSON and CSV keep full precision)."
+        ),
+    ] = 10,
+    top: Annotated[
+        int, typer.Option(min=0, help="Rows in the worst-samples table (0 hides it).")
+    ] = 10,
+    by_class: Annotated[
+        bool,
+        typer.Option(
+            "--by-class",
+            help="Add a table of mean loss, count and share of the total per true class.",
+        ),
+    ] = False,
+    per_sample: Annotated[
+        Path | None,
+        typer.Option(
+            "--per-sample", help="Write every row's losses to this .csv or .parquet file."
+        ),
+    ] = None,
+    nan: Annotated[
+        NanChoice,
+        typer.Option(
+            help="NaN or infinite values: 'error' names the rows; 'skip' leaves them out."
+        ),
+    ] = NanChoice.error,
+    class_axis: Annotated[
+        int,
+        typer.Option(
+            "--class-axis",
+            help="Axis of the class scores in "
+            "N-d prediction arrays: 1 as in torch (N, C, H, W), -1 for "
+            "channels-last (N, H, W, C).",
+        ),
+    ] = 1,
+    preds_key: Annotated[
+        str | None, typer.Option(help="Array name in a .npz predictions file.")
+    ] = None,
+    labels_key: Annotated[
+        str | None, typer.Option(help="Array name in a .npz labels file.")
+    ] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 1 << 20,
 ) -> None:
     """Compute losses of PREDS against LABELS and show how the inputs were read."""
@@ -168,7 +233,8 @@ def compute(
             raise UsageError("--logits and --probs contradict each other; give one")
         options = Options(
             pred_cols=tuple(c.strip() for c in pred_cols.split(",") if c.strip())
-            if pred_cols else None,
+            if pred_cols
+            else None,
             label_cols=tuple(label_col) if label_col else None,
             id_col=id_col,
             kind=Kind.LOGITS if logits else Kind.PROBS if probs else None,
@@ -182,10 +248,20 @@ def compute(
 
             writer = PerSampleWriter(per_sample)
         try:
-            report = compute_files(preds, labels, loss, options, reduction=reduction.value,
-                                   top=top, sink=writer, preds_key=preds_key,
-                                   labels_key=labels_key, chunk_rows=chunk_rows,
-                                   convention=convention.value, by_class=by_class)
+            report = compute_files(
+                preds,
+                labels,
+                loss,
+                options,
+                reduction=reduction.value,
+                top=top,
+                sink=writer,
+                preds_key=preds_key,
+                labels_key=labels_key,
+                chunk_rows=chunk_rows,
+                convention=convention.value,
+                by_class=by_class,
+            )
         except BaseException:
             if writer is not None:
                 writer.discard()
@@ -212,8 +288,9 @@ def losses() -> None:
 
 @app.command()
 def explain(
-    name: Annotated[str, typer.Argument(help="A loss name or alias, e.g. ce or kl_div.",
-                                        show_default=False)],
+    name: Annotated[
+        str, typer.Argument(help="A loss name or alias, e.g. ce or kl_div.", show_default=False)
+    ],
 ) -> None:
     """Explain a loss: formula, what it measures, strengths, weaknesses, library differences."""
 
@@ -224,6 +301,353 @@ def explain(
 
         loss = find_loss(name)
         _print(explain_view(loss, explanation_for(loss.name)))
+
+    guarded(run)
+
+
+# --------------------------------------------------------------------------- check and compare
+
+CheckFormat = StrEnum("CheckFormat", {name: name for name in CHECK_FORMATS})  # type: ignore[misc]
+CompareFormat = StrEnum("CompareFormat", {n: n for n in COMPARE_FORMATS})  # type: ignore[misc]
+
+_CONFIG_HELP = (
+    "Config file (default: the nearest losscli.toml, or pyproject.toml with "
+    "[tool.losscli], from the working directory upwards)."
+)
+_OUTPUT_HELP = (
+    "Also write the report to this file; the suffix names the format: .json, .md, "
+    ".xml (JUnit, check only), .txt (repeatable)."
+)
+_INPUT_FORMAT_HELP = (
+    "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
+)
+
+
+def _kind(logits: bool, probs: bool) -> str | None:
+    if logits and probs:
+        raise UsageError("--logits and --probs contradict each other; give one")
+    return "logits" if logits else "probs" if probs else None
+
+
+def _columns(text: str | None) -> tuple[str, ...] | None:
+    return tuple(c.strip() for c in text.split(",") if c.strip()) or None if text else None
+
+
+def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:
+    """``-o`` paths with the format each suffix names, checked before any work is done."""
+    from losscli.render import OUTPUT_SUFFIXES
+
+    out = []
+    for path in paths or []:
+        fmt = OUTPUT_SUFFIXES.get(path.suffix.lower())
+        if fmt not in formats:
+            known = ", ".join(s for s, f in OUTPUT_SUFFIXES.items() if f in formats)
+            raise UsageError(
+                f"-o {path}: cannot tell the format from the suffix "
+                f"{path.suffix or '(none)'!r}; use one of {known}"
+            )
+        if not path.parent.exists():
+            raise UsageError(f"-o {path}: the folder {path.parent} does not exist")
+        out.append((path, str(fmt)))
+    return out
+
+
+def _write_reports(
+    outputs: list[tuple[Path, str]], render: Callable[[str], Any], markdown: Callable[[], str]
+) -> None:
+    """Write ``-o`` files and append to $GITHUB_STEP_SUMMARY (before any failing exit)."""
+    import os
+
+    from losscli.render import plain_text
+
+    for path, fmt in outputs:
+        try:
+            path.write_text(plain_text(render(fmt)), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"-o {path}: cannot write the report ({exc.strerror})") from None
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with Path(summary).open("a", encoding="utf-8") as fh:
+                fh.write(markdown() + "\n")
+        except OSError as exc:
+            typer.echo(
+                f"warning: cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror}", err=True
+            )
+
+
+@app.command()
+def check(
+    preds: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Predictions file, or - for standard input (default: preds from the config).",
+            show_default=False,
+        ),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Argument(help="Labels file (default: labels from the config).", show_default=False),
+    ] = None,
+    loss: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--loss",
+            "-l",
+            help="Loss spec "
+            "(repeatable; default: loss from the config, else the losses the rules "
+            "name).",
+            show_default=False,
+        ),
+    ] = None,
+    max_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max",
+            help="Ceiling SPEC=VALUE, e.g. "
+            "ce=0.35; SPEC is the --loss spec as written (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Baseline report: the JSON that 'losscli compute --format json' writes.",
+        ),
+    ] = None,
+    baseline_preds: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline-preds",
+            help="Baseline predictions on the same labels (allows a paired test).",
+        ),
+    ] = None,
+    max_increase: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-increase",
+            help="Allowed "
+            "increase over the baseline: 2% (relative) or 0.01 (absolute) for "
+            "every loss, or SPEC=2% for one (repeatable; default 0 with a "
+            "baseline).",
+            show_default=False,
+        ),
+    ] = None,
+    significant: Annotated[
+        bool | None,
+        typer.Option(
+            "--significant/--no-significant",
+            help="Fail an increase only when it is significant at 95% (paired "
+            "t-test with --baseline-preds, else Welch's test from n and std).",
+            show_default=False,
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Report failed rules but exit 0.")
+    ] = False,
+    config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    fmt: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = CheckFormat.table,  # type: ignore[attr-defined]
+    output: Annotated[
+        list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
+    ] = None,
+    logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
+    probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
+    id_col: Annotated[
+        str | None,
+        typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
+    ] = None,
+    join: Annotated[
+        Join | None,
+        typer.Option(help="With --id-col: 'strict' (default) or 'inner'.", show_default=False),
+    ] = None,
+    pred_cols: Annotated[
+        str | None, typer.Option("--pred-cols", help="Comma-separated prediction columns.")
+    ] = None,
+    label_col: Annotated[
+        list[str] | None, typer.Option("--label-col", help="Label column (repeat for soft labels).")
+    ] = None,
+    nan: Annotated[
+        NanChoice | None,
+        typer.Option(
+            help="NaN or infinite values: 'error' (default) or 'skip'.", show_default=False
+        ),
+    ] = None,
+    preds_key: Annotated[
+        str | None, typer.Option(help="Array name in a .npz predictions file.")
+    ] = None,
+    labels_key: Annotated[
+        str | None, typer.Option(help="Array name in a .npz labels file.")
+    ] = None,
+    preds_format: Annotated[
+        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="predictions"))
+    ] = None,
+    labels_format: Annotated[
+        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="labels"))
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 1 << 20,
+) -> None:
+    r"""Check losses against ceilings and a baseline; exit 1 when a rule fails (for CI).
+
+    Rules: --max SPEC=VALUE; --max-increase with --baseline or --baseline-preds.
+
+    Settings can come from \[tool.losscli] in pyproject.toml or from losscli.toml;
+    the command line wins.
+    """
+
+    def run() -> None:
+        from losscli.api import check_files
+        from losscli.checks import parse_ceilings, parse_increases
+        from losscli.config import Settings, discover, merge
+        from losscli.errors import CheckFailed
+        from losscli.render import check_markdown
+
+        outputs = _outputs(output, CHECK_FORMATS)
+        flags = Settings(
+            preds=preds,
+            labels=labels,
+            loss=tuple(loss or ()),
+            max=parse_ceilings(max_ or []),
+            max_increase=parse_increases(max_increase or []),
+            baseline=baseline,
+            baseline_preds=baseline_preds,
+            significant=significant,
+            id_col=id_col,
+            join=None if join is None else join.value,
+            pred_cols=_columns(pred_cols),
+            label_col=tuple(label_col) if label_col else None,
+            kind=_kind(logits, probs),
+            nan=None if nan is None else nan.value,
+            preds_key=preds_key,
+            labels_key=labels_key,
+            preds_format=preds_format,
+            labels_format=labels_format,
+        )
+        report = check_files(merge(discover(config), flags), chunk_rows=chunk_rows)
+        _print(CHECK_FORMATS[fmt.value](report))
+        _write_reports(
+            outputs, lambda name: CHECK_FORMATS[name](report), lambda: check_markdown(report)
+        )
+        if not report.passed:
+            if not exit_zero:
+                raise CheckFailed(f"check failed: {report.summary()}")
+            typer.echo(
+                f"check failed (exit 0 because of --exit-zero): {report.summary()}", err=True
+            )
+
+    guarded(run)
+
+
+@app.command()
+def compare(
+    preds: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Two or more prediction files; the first "
+            "is the reference (one may be - for standard input).",
+            show_default=False,
+        ),
+    ],
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels", help="Labels file (default: labels from the config).", show_default=False
+        ),
+    ] = None,
+    loss: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--loss",
+            "-l",
+            help="Loss spec (repeatable; default: loss from the config).",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option(min=0, help="Samples in the disagreement list (0 hides it).")
+    ] = 10,
+    precision: Annotated[
+        int,
+        typer.Option(min=1, max=17, help="Significant digits shown (JSON keeps full precision)."),
+    ] = 6,
+    fmt: Annotated[
+        CompareFormat,
+        typer.Option(
+            "--format", "-f", help="Output format (markdown fits a pull-request comment)."
+        ),
+    ] = CompareFormat.table,  # type: ignore[attr-defined]
+    output: Annotated[
+        list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
+    probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
+    id_col: Annotated[
+        str | None,
+        typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
+    ] = None,
+    join: Annotated[
+        Join | None,
+        typer.Option(help="With --id-col: 'strict' (default) or 'inner'.", show_default=False),
+    ] = None,
+    pred_cols: Annotated[
+        str | None, typer.Option("--pred-cols", help="Comma-separated prediction columns.")
+    ] = None,
+    label_col: Annotated[
+        list[str] | None, typer.Option("--label-col", help="Label column (repeat for soft labels).")
+    ] = None,
+    nan: Annotated[
+        NanChoice | None,
+        typer.Option(
+            help="NaN or infinite values: 'error' (default) or 'skip'.", show_default=False
+        ),
+    ] = None,
+    preds_key: Annotated[
+        str | None, typer.Option(help="Array name in .npz prediction files.")
+    ] = None,
+    labels_key: Annotated[
+        str | None, typer.Option(help="Array name in a .npz labels file.")
+    ] = None,
+    preds_format: Annotated[
+        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="predictions"))
+    ] = None,
+    labels_format: Annotated[
+        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="labels"))
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 1 << 20,
+) -> None:
+    """Compare models on the same labels: a column per model, paired differences to the first."""
+
+    def run() -> None:
+        from losscli.api import compare_files
+        from losscli.config import Settings, discover, merge
+        from losscli.render import compare_markdown
+
+        outputs = _outputs(output, COMPARE_FORMATS)
+        flags = Settings(
+            labels=labels,
+            loss=tuple(loss or ()),
+            id_col=id_col,
+            join=None if join is None else join.value,
+            pred_cols=_columns(pred_cols),
+            label_col=tuple(label_col) if label_col else None,
+            kind=_kind(logits, probs),
+            nan=None if nan is None else nan.value,
+            preds_key=preds_key,
+            labels_key=labels_key,
+            preds_format=preds_format,
+            labels_format=labels_format,
+        )
+        settings = merge(discover(config), flags)
+        comparison = compare_files(preds, settings, top=top, chunk_rows=chunk_rows)
+        _print(COMPARE_FORMATS[fmt.value](comparison, precision))
+        _write_reports(
+            outputs,
+            lambda name: COMPARE_FORMATS[name](comparison, precision),
+            lambda: compare_markdown(comparison, precision),
+        )
 
     guarded(run)
 

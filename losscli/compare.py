@@ -47,8 +47,10 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
     h = d
     for m in range(1, 100_000):
         m2 = 2 * m
-        for num in (m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
-                    -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))):
+        for num in (
+            m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
+            -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1)),
+        ):
             d = 1.0 + num * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + num / c
@@ -67,8 +69,7 @@ def _log_gamma_ratio(a: float, b: float) -> float:
     def tail(x: float) -> float:  # Stirling series of lgamma(x) beyond its leading terms
         return 1 / (12 * x) - 1 / (360 * x**3) + 1 / (1260 * x**5)
 
-    return ((a - 0.5) * math.log1p(b / a) + b * math.log(a + b) - b
-            + tail(a + b) - tail(a))
+    return (a - 0.5) * math.log1p(b / a) + b * math.log(a + b) - b + tail(a + b) - tail(a)
 
 
 def _betainc(a: float, b: float, x: float, y: float, log_x: float, log_y: float) -> float:
@@ -172,8 +173,9 @@ PAIRED = "paired t-test on per-sample losses"
 WELCH = "Welch two-sample t-test from n and std"
 
 
-def influence(values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
-              ) -> tuple[float, np.ndarray]:
+def influence(
+    values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
+) -> tuple[float, np.ndarray]:
     """The reduced value and each sample's linearised influence on it (sums to 0)."""
     n = len(values)
     w = np.ones(n) if weights is None else weights
@@ -187,9 +189,13 @@ def influence(values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
     return ratio, z
 
 
-def paired_difference(a: tuple[np.ndarray, np.ndarray | None],
-                      b: tuple[np.ndarray, np.ndarray | None], reduce: Reduce, *,
-                      exact: tuple[float, float] | None = None) -> Difference:
+def paired_difference(
+    a: tuple[np.ndarray, np.ndarray | None],
+    b: tuple[np.ndarray, np.ndarray | None],
+    reduce: Reduce,
+    *,
+    exact: tuple[float, float] | None = None,
+) -> Difference:
     """``value(B) - value(A)`` on the same (aligned) samples, paired.
 
     ``a`` and ``b`` are (values, weights) per sample. ``exact`` are the two values as the engine
@@ -206,8 +212,9 @@ def paired_difference(a: tuple[np.ndarray, np.ndarray | None],
     return _interval(value_b - value_a, se, n - 1, n, PAIRED)
 
 
-def welch_difference(value_a: float, std_a: float, n_a: int, value_b: float, std_b: float,
-                     n_b: int) -> Difference:
+def welch_difference(
+    value_a: float, std_a: float, n_a: int, value_b: float, std_b: float, n_b: int
+) -> Difference:
     """``value_B - value_A`` of two independent samples known by value, std and n (Welch)."""
     va, vb = std_a * std_a / n_a, std_b * std_b / n_b
     se = math.sqrt(va + vb)
@@ -237,9 +244,12 @@ class Samples:
     def take(self, idx: np.ndarray | None) -> Samples:
         if idx is None:
             return self
-        return Samples(self.keys[idx], [v[idx] for v in self.values],
-                       [None if w is None else w[idx] for w in self.weights],
-                       [s[idx] for s in self.shown])
+        return Samples(
+            self.keys[idx],
+            [v[idx] for v in self.values],
+            [None if w is None else w[idx] for w in self.weights],
+            [s[idx] for s in self.shown],
+        )
 
 
 def align(keys: Sequence[np.ndarray]) -> list[np.ndarray | None]:
@@ -292,7 +302,7 @@ class Disagreement:
 class Comparison:
     """Models side by side on the same labels (everything ``losscli compare`` shows)."""
 
-    models: tuple[str, ...]
+    models: tuple[str, ...]  # short names (unique file names), in the order given
     labels: str
     n_samples: tuple[int, ...]  # per model
     n_paired: int  # samples present for every model
@@ -300,6 +310,7 @@ class Comparison:
     losses: tuple[LossRow, ...]
     disagreements: tuple[Disagreement, ...]
     method: str = PAIRED
+    paths: tuple[str, ...] = ()  # the prediction files as given
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
@@ -309,26 +320,59 @@ class Comparison:
             if d is None:
                 return None
             x = d.difference
-            return {"diff": x.diff, "se": x.se, "df": x.df, "ci_low": x.ci_low,
-                    "ci_high": x.ci_high, "p_value": d.p_value, "n": x.n,
-                    "share_better": d.better, "share_worse": d.worse}
+            return {
+                "diff": x.diff,
+                "se": x.se,
+                "df": x.df,
+                "ci_low": x.ci_low,
+                "ci_high": x.ci_high,
+                "p_value": d.p_value,
+                "n": x.n,
+                "share_better": d.better,
+                "share_worse": d.worse,
+            }
 
         doc = {
             "schema_version": SCHEMA_VERSION,
             "models": list(self.models),
+            "paths": list(self.paths or self.models),
             "labels": self.labels,
             "n_samples": list(self.n_samples),
             "n_paired": self.n_paired,
             "method": self.method,
             "confidence": LEVEL,
-            "losses": [{"loss": r.loss, "values": list(r.values), "best": self.models[r.best],
-                        "vs_first": [diff(d) for d in r.diffs]} for r in self.losses],
-            "disagreements": {"by": self.losses[0].loss if self.losses else None,
-                              "key": self.key_name,
-                              "samples": [{"key": d.key, "values": list(d.values),
-                                           "spread": d.spread} for d in self.disagreements]},
+            "losses": [
+                {
+                    "loss": r.loss,
+                    "values": list(r.values),
+                    "best": self.models[r.best],
+                    "vs_first": [diff(d) for d in r.diffs],
+                }
+                for r in self.losses
+            ],
+            "disagreements": {
+                "by": self.losses[0].loss if self.losses else None,
+                "key": self.key_name,
+                "samples": [
+                    {"key": d.key, "values": list(d.values), "spread": d.spread}
+                    for d in self.disagreements
+                ],
+            },
         }
         return dict(_finite(doc))
+
+
+def model_names(paths: Sequence[str]) -> list[str]:
+    """Short names for models: file names, with as many parent folders as make them unique."""
+    from pathlib import PurePath
+
+    parts = [PurePath(p).parts for p in paths]
+    longest = max((len(x) for x in parts), default=0)
+    for depth in range(1, longest + 1):
+        names = [str(PurePath(*x[-depth:])) if x else "" for x in parts]
+        if len(set(names)) == len(names):
+            return names
+    return list(paths)
 
 
 def _shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -340,9 +384,16 @@ def _shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float((b[both] < a[both]).sum()) / n, float((b[both] > a[both]).sum()) / n
 
 
-def compare_models(models: Sequence[str], labels: str, specs: Sequence[tuple[str, Reduce]],
-                   values: Sequence[Sequence[float]], samples: Sequence[Samples], *,
-                   top: int = 10, key_name: str = "row") -> Comparison:
+def compare_models(
+    models: Sequence[str],
+    labels: str,
+    specs: Sequence[tuple[str, Reduce]],
+    values: Sequence[Sequence[float]],
+    samples: Sequence[Samples],
+    *,
+    top: int = 10,
+    key_name: str = "row",
+) -> Comparison:
     """Compare every model with the first, loss by loss.
 
     ``specs`` are (spec text, reduction) per loss; ``values[m][l]`` is model m's reported value
@@ -361,15 +412,25 @@ def compare_models(models: Sequence[str], labels: str, specs: Sequence[tuple[str
         diffs: list[ModelDiff | None] = [None]
         for m in range(1, len(aligned)):
             other = aligned[m]
-            d = paired_difference((first.values[j], first.weights[j]),
-                                  (other.values[j], other.weights[j]), reduce,
-                                  exact=(vals[0], vals[m]) if complete else None)
+            d = paired_difference(
+                (first.values[j], first.weights[j]),
+                (other.values[j], other.weights[j]),
+                reduce,
+                exact=(vals[0], vals[m]) if complete else None,
+            )
             better, worse = _shares(first.shown[j], other.shown[j])
             diffs.append(ModelDiff(d, d.test(0.0).p_value, better, worse))
         rows.append(LossRow(text, vals, best, tuple(diffs)))
-    return Comparison(tuple(models), labels, tuple(len(s.keys) for s in samples),
-                      len(aligned[0].keys), key_name, tuple(rows),
-                      disagreements(aligned, top))
+    return Comparison(
+        tuple(model_names(models)),
+        labels,
+        tuple(len(s.keys) for s in samples),
+        len(aligned[0].keys),
+        key_name,
+        tuple(rows),
+        disagreements(aligned, top),
+        paths=tuple(models),
+    )
 
 
 def disagreements(aligned: Sequence[Samples], top: int) -> tuple[Disagreement, ...]:
@@ -379,13 +440,20 @@ def disagreements(aligned: Sequence[Samples], top: int) -> tuple[Disagreement, .
     stack = np.column_stack([s.shown[0] for s in aligned])
     counted = ~np.isnan(stack).all(axis=1)
     with np.errstate(invalid="ignore"):
-        spread = np.where(counted, np.nanmax(np.where(counted[:, None], stack, 0), axis=1)
-                          - np.nanmin(np.where(counted[:, None], stack, 0), axis=1), -np.inf)
+        spread = np.where(
+            counted,
+            np.nanmax(np.where(counted[:, None], stack, 0), axis=1)
+            - np.nanmin(np.where(counted[:, None], stack, 0), axis=1),
+            -np.inf,
+        )
     k = min(top, len(spread))
     if k == 0:
         return ()
     idx = np.argpartition(-spread, k - 1)[:k] if k < len(spread) else np.arange(len(spread))
     idx = idx[np.lexsort((idx, -spread[idx]))]
     keys = aligned[0].keys
-    return tuple(Disagreement(str(keys[i]), tuple(float(x) for x in stack[i]),
-                              float(spread[i])) for i in idx if counted[i])
+    return tuple(
+        Disagreement(str(keys[i]), tuple(float(x) for x in stack[i]), float(spread[i]))
+        for i in idx
+        if counted[i]
+    )

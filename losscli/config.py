@@ -145,10 +145,12 @@ def _text(key: str, where: str) -> Callable[[Any], str]:
 def _texts(key: str, where: str) -> Callable[[Any], tuple[str, ...]]:
     def convert(value: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or not all(
-                isinstance(v, str) and v for v in items):
-            raise UsageError(f"{where}: {key} must be a string or a list of strings, "
-                             f"got {value!r}")
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(v, str) and v for v in items)
+        ):
+            raise UsageError(f"{where}: {key} must be a string or a list of strings, got {value!r}")
         return tuple(items)
 
     return convert
@@ -157,8 +159,7 @@ def _texts(key: str, where: str) -> Callable[[Any], tuple[str, ...]]:
 def _choice(key: str, where: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         if value not in choices:
-            raise UsageError(f"{where}: {key} must be one of {', '.join(choices)}, "
-                             f"got {value!r}")
+            raise UsageError(f"{where}: {key} must be one of {', '.join(choices)}, got {value!r}")
         return str(value)
 
     return convert
@@ -167,8 +168,10 @@ def _choice(key: str, where: str, choices: tuple[str, ...]) -> Callable[[Any], s
 def _ceilings(where: str) -> Callable[[Any], dict[str, float]]:
     def convert(value: Any) -> dict[str, float]:
         if not isinstance(value, dict):
-            raise UsageError(f"{where}: max must be a table of loss spec = ceiling, "
-                             f"e.g. [tool.losscli.max] ce = 0.35")
+            raise UsageError(
+                f"{where}: max must be a table of loss spec = ceiling, "
+                f"e.g. [tool.losscli.max] ce = 0.35"
+            )
         out = {}
         for spec, ceiling in value.items():
             if isinstance(ceiling, bool) or not isinstance(ceiling, int | float):
@@ -182,8 +185,10 @@ def _ceilings(where: str) -> Callable[[Any], dict[str, float]]:
 def _increases(where: str) -> Callable[[Any], dict[str, Tolerance]]:
     def convert(value: Any) -> dict[str, Tolerance]:
         if isinstance(value, dict):
-            return {spec: parse_tolerance(tol, f"{where}: max_increase.{spec}")
-                    for spec, tol in value.items()}
+            return {
+                spec: parse_tolerance(tol, f"{where}: max_increase.{spec}")
+                for spec, tol in value.items()
+            }
         return {ALL: parse_tolerance(value, f"{where}: max_increase")}
 
     return convert
@@ -203,7 +208,7 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
     base = path.parent
 
     def to_path(key: str) -> Callable[[Any], Path]:
-        return lambda v: base / _text(key, where)(v)
+        return lambda v: _shown(base / _text(key, where)(v))
 
     converters: dict[str, Callable[[Any], Any]] = {
         "preds": to_path("preds"),
@@ -225,12 +230,24 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
     }
     unknown = sorted(set(table) - set(converters))
     if unknown:
-        raise UsageError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(unknown)}; known keys: {', '.join(converters)}")
+        raise UsageError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; known keys: {', '.join(converters)}"
+        )
     values = {key: converters[key](value) for key, value in table.items()}
     if "baseline" in values and "baseline_preds" in values:
         raise UsageError(f"{where}: give baseline or baseline_preds, not both")
     return Settings(source=path, **values)
+
+
+def _shown(path: Path) -> Path:
+    """A config path as the user would type it from the working directory."""
+    import os
+
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:  # another drive on Windows
+        return path
 
 
 # --------------------------------------------------------------------------- precedence
@@ -241,8 +258,11 @@ def merge(config: Settings, cli: Settings) -> Settings:
     out = config
     if cli.loss:
         keep = set(cli.loss) | {ALL}
-        out = replace(out, max={k: v for k, v in out.max.items() if k in keep},
-                      max_increase={k: v for k, v in out.max_increase.items() if k in keep})
+        out = replace(
+            out,
+            max={k: v for k, v in out.max.items() if k in keep},
+            max_increase={k: v for k, v in out.max_increase.items() if k in keep},
+        )
     if cli.baseline is not None or cli.baseline_preds is not None:
         out = replace(out, baseline=None, baseline_preds=None)
     changes: dict[str, Any] = {}

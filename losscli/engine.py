@@ -46,30 +46,48 @@ class Moments:
     m_vv: float = 0.0
     m_ww: float = 0.0
     m_vw: float = 0.0
-    ignored: int = 0  # samples with weight 0 (ignore_index)
+    ignored: int = 0  # samples left out: weight 0 and value 0 (ignore_index)
 
     def update(self, values: np.ndarray, weights: np.ndarray | None) -> None:
         n = len(values)
         if n == 0:
             return
+        skipped = 0
+        if weights is not None:
+            # Ignored samples (ignore_index) count nowhere: not in n, not in the spread.
+            ignored = (weights == 0) & (values == 0)
+            if ignored.any():
+                skipped = int(ignored.sum())
+                values, weights = values[~ignored], weights[~ignored]
+                n = len(values)
+                if n == 0:
+                    self.ignored += skipped
+                    return
         mv = float(values.mean())
         with np.errstate(invalid="ignore"):
             dv = values - mv
-            chunk = Moments(n=n, sum_v=float(values.sum()), sum_w=float(n), mean_v=mv,
-                            mean_w=1.0, m_vv=_dot(dv, dv))
+            chunk = Moments(
+                n=n,
+                sum_v=float(values.sum()),
+                sum_w=float(n),
+                mean_v=mv,
+                mean_w=1.0,
+                m_vv=_dot(dv, dv),
+                ignored=skipped,
+            )
             if weights is not None:
                 mw = float(weights.mean())
                 dw = weights - mw
                 chunk.sum_w, chunk.mean_w = float(weights.sum()), mw
                 chunk.m_ww, chunk.m_vw = _dot(dw, dw), _dot(dv, dw)
-                chunk.ignored = int(np.count_nonzero(weights == 0))
         self.merge(chunk)
 
     def merge(self, other: Moments) -> None:
-        if other.n == 0:
-            return
-        if self.n == 0:
-            self.__dict__.update(other.__dict__)
+        if other.n == 0 or self.n == 0:
+            ignored = self.ignored + other.ignored
+            if self.n == 0:
+                self.__dict__.update(other.__dict__)
+            self.ignored = ignored
             return
         n = self.n + other.n
         dv, dw = other.mean_v - self.mean_v, other.mean_w - self.mean_w
@@ -97,8 +115,10 @@ def estimate(m: Moments, reduce: Reduce, reduction: str) -> Estimate:
     """The reduced value, the per-sample std and a 95% normal-approximation interval."""
     nan = float("nan")
     if m.sum_w == 0:
-        raise InputError("every row is ignored (ignore_index), so the mean is undefined; "
-                         "check ignore_index and the labels")
+        raise InputError(
+            "every row is ignored (ignore_index), so the mean is undefined; "
+            "check ignore_index and the labels"
+        )
     if reduction == "sum":
         value = m.sum_v
         sd = math.sqrt(m.m_vv / (m.n - 1)) if m.n > 1 else nan
@@ -115,8 +135,12 @@ def estimate(m: Moments, reduce: Reduce, reduction: str) -> Estimate:
     if reduce is Reduce.SQRT_MEAN:
         root = math.sqrt(ratio)
         # Interval by transforming the mean's bounds; std by the delta method.
-        return Estimate(root, sd / (2 * root) if root > 0 else nan,
-                        math.sqrt(max(ratio - half, 0.0)), math.sqrt(ratio + half))
+        return Estimate(
+            root,
+            sd / (2 * root) if root > 0 else nan,
+            math.sqrt(max(ratio - half, 0.0)),
+            math.sqrt(ratio + half),
+        )
     return Estimate(ratio, sd, ratio - half, ratio + half)
 
 
@@ -128,19 +152,26 @@ class Worst:
     keys: np.ndarray = field(default_factory=lambda: np.empty(0))
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def update(self, key: np.ndarray, describe: Callable[[np.ndarray], list[dict[str, Any]]]
-               ) -> None:
+    def update(
+        self, key: np.ndarray, describe: Callable[[np.ndarray], list[dict[str, Any]]]
+    ) -> None:
         if self.k <= 0 or not len(key):
             return
         ranked = np.where(np.isnan(key), -np.inf, key)
         # Once k rows are kept, only rows above the k-th worst can enter.
-        cand = (np.flatnonzero(ranked > self.keys.min()) if len(self.keys) == self.k
-                else np.arange(len(ranked)))
+        cand = (
+            np.flatnonzero(ranked > self.keys.min())
+            if len(self.keys) == self.k
+            else np.arange(len(ranked))
+        )
         if not len(cand):
             return
-        take = min(self.k, len(cand))
-        if take < len(cand):
-            cand = cand[np.argpartition(-ranked[cand], take - 1)[:take]]
+        if len(cand) > self.k:
+            # Keep every row tied with the k-th largest, then break ties by row order, so the
+            # table does not depend on how the file was cut into chunks.
+            kth = ranked[cand][np.argpartition(-ranked[cand], self.k - 1)[self.k - 1]]
+            cand = cand[ranked[cand] >= kth]
+            cand = cand[np.lexsort((cand, -ranked[cand]))[: self.k]]
         self.merge(Worst(self.k, ranked[cand], describe(cand)))
 
     def merge(self, other: Worst) -> None:
@@ -211,15 +242,20 @@ def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) ->
     """Probabilities must lie in [0, 1] (and rows of a distribution sum to 1)."""
     preds = batch.preds
     error = UsageError if plan.kind_auto else InputError
-    fix = ("pass --logits if these are scores" if plan.kind_auto
-           else "pass --logits if these are logits, or fix the probabilities")
+    fix = (
+        "pass --logits if these are scores"
+        if plan.kind_auto
+        else "pass --logits if these are logits, or fix the probabilities"
+    )
     # Keras divides each row by its sum, so any non-negative scores are valid there.
     keras_rows = per_row_sum and preds.ndim >= 2 and spec.convention is Convention.KERAS
     outside = (preds < 0) if keras_rows else (preds < 0) | (preds > 1)
     if outside.any():
         value = preds[outside][0]
-        raise error(f"predictions read as probabilities, but {batch.where(_bad(batch, outside))}"
-                    f" holds {value:.6g}, outside [0, 1]; {fix}")
+        raise error(
+            f"predictions read as probabilities, but {batch.where(_bad(batch, outside))}"
+            f" holds {value:.6g}, outside [0, 1]; {fix}"
+        )
     if per_row_sum and preds.ndim >= 2:
         sums = preds.sum(axis=1)
         off = np.abs(sums - 1.0) > PROB_SUM_TOL
@@ -228,23 +264,25 @@ def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) ->
         where = f"{batch.where(_bad(batch, off))} (e.g. {sums[off][0]:.6g})"
         tolerated = _TOLERATED_SUMS.get(spec.convention)
         if tolerated is None:
-            raise error(f"predictions read as probabilities, but rows do not sum to 1 at "
-                        f"{where}; {fix}")
-        note = Note(f"{spec.label}: probability rows do not sum to 1 at {where}", tolerated)
-        if note not in plan.notes:
-            plan.notes.append(note)
+            raise error(
+                f"predictions read as probabilities, but rows do not sum to 1 at {where}; {fix}"
+            )
+        what = f"{spec.label}: probability rows do not sum to 1"
+        if not any(n.what.startswith(what) for n in plan.notes):  # said once, at first rows
+            plan.notes.append(Note(f"{what} at {where}", tolerated))
 
 
-def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: int
-                  ) -> np.ndarray:
+def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Check class indices are in 0..C-1 (or equal ignore_index when the loss has one)."""
     ignore = spec.value_of("ignore_index") if spec.loss.param("ignore_index") else None
     bad = ((labels < 0) | (labels >= n_classes)) & (labels != ignore)
     if bad.any():
         value = int(labels[bad][0])
         extra = f" or ignore_index={ignore}" if ignore is not None else ""
-        raise InputError(f"label {value} at {batch.where(_bad(batch, bad))} is out of range for "
-                         f"{n_classes} classes (expected 0..{n_classes - 1}{extra})")
+        raise InputError(
+            f"label {value} at {batch.where(_bad(batch, bad))} is out of range for "
+            f"{n_classes} classes (expected 0..{n_classes - 1}{extra})"
+        )
     return labels
 
 
@@ -252,13 +290,14 @@ def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
     labels = batch.labels
     negative = (labels < 0).any(axis=1)
     if negative.any():
-        raise InputError(f"soft labels must be >= 0; {batch.where(negative)} has a negative "
-                         "value")
+        raise InputError(f"soft labels must be >= 0; {batch.where(negative)} has a negative value")
     if spec.loss.target is Target.DISTRIBUTIONS:
         off = np.abs(labels.sum(axis=1) - 1.0) > PROB_SUM_TOL
         if off.any():
-            raise InputError(f"{spec.text}: label rows must be distributions summing to 1; "
-                             f"{batch.where(off)} sums to {labels.sum(axis=1)[off][0]:.6g}")
+            raise InputError(
+                f"{spec.text}: label rows must be distributions summing to 1; "
+                f"{batch.where(off)} sums to {labels.sum(axis=1)[off][0]:.6g}"
+            )
     return labels
 
 
@@ -266,13 +305,20 @@ def _mean_var(spec: LossSpec, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """Target.MEAN_VAR: two prediction columns (mean, variance) against one numeric label."""
     preds, raw = batch.preds, batch.raw
     if preds.ndim != 2 or preds.shape[1] != 2:
-        got = "dense maps" if preds.ndim > 2 else (
-            f"{1 if preds.ndim == 1 else preds.shape[1]} prediction column(s)")
-        raise UsageError(f"{spec.text} needs exactly two prediction columns, the mean and the "
-                         f"variance, but got {got}; put them in that order")
+        got = (
+            "dense maps"
+            if preds.ndim > 2
+            else (f"{1 if preds.ndim == 1 else preds.shape[1]} prediction column(s)")
+        )
+        raise UsageError(
+            f"{spec.text} needs exactly two prediction columns, the mean and the "
+            f"variance, but got {got}; put them in that order"
+        )
     if raw is None or raw.ndim != 1:
-        raise UsageError(f"{spec.text} compares a predicted mean and variance with one numeric "
-                         "label per sample; give one label column of numbers")
+        raise UsageError(
+            f"{spec.text} compares a predicted mean and variance with one numeric "
+            "label per sample; give one label column of numbers"
+        )
     return preds, raw
 
 
@@ -283,22 +329,30 @@ def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[np.ndarray, np.nd
         return _mean_var(spec, batch)
     if loss.target is Target.VALUES:
         if task is Task.DENSE or batch.raw is None:
-            raise UsageError(f"{spec.text} compares numbers with numbers, but the labels are "
-                             "class names or maps; use a classification loss such as ce")
+            raise UsageError(
+                f"{spec.text} compares numbers with numbers, but the labels are "
+                "class names or maps; use a classification loss such as ce"
+            )
         if batch.preds.shape != batch.raw.shape:
-            cols = (1 if batch.preds.ndim == 1 else batch.preds.shape[1],
-                    1 if batch.raw.ndim == 1 else batch.raw.shape[1])
-            raise UsageError(f"{spec.text} compares each prediction column with a label column, "
-                             f"but there are {cols[0]} prediction and {cols[1]} label columns; "
-                             "for class labels use ce, hinge or kl")
+            cols = (
+                1 if batch.preds.ndim == 1 else batch.preds.shape[1],
+                1 if batch.raw.ndim == 1 else batch.raw.shape[1],
+            )
+            raise UsageError(
+                f"{spec.text} compares each prediction column with a label column, "
+                f"but there are {cols[0]} prediction and {cols[1]} label columns; "
+                "for class labels use ce, hinge or kl"
+            )
         return batch.preds, batch.raw
     if loss.needs_kind and plan.kind is Kind.PROBS:
         _check_probs(spec, batch, plan, per_row_sum=not loss.independent_columns)
     n_classes = plan.n_scores
     if loss.target is Target.DISTRIBUTIONS:
         if batch.preds.ndim != 2 or n_classes < 2:
-            raise UsageError(f"{spec.text} compares distributions and needs one prediction "
-                             "column per class (at least two)")
+            raise UsageError(
+                f"{spec.text} compares distributions and needs one prediction "
+                "column per class (at least two)"
+            )
         if plan.label_mode is LabelMode.SOFT:
             return batch.preds, _soft_labels(spec, batch)
         labels = _index_labels(spec, batch, batch.labels, n_classes)
@@ -306,16 +360,20 @@ def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[np.ndarray, np.nd
     if task is Task.BINARY:
         other = np.isnan(batch.labels)
         if other.any():
-            raise InputError(f"{spec.text} reads a binary task with labels "
-                             f"{' and '.join(plan.classes)}, but {batch.where(other)} holds "
-                             "another value; a binary task needs exactly two label values")
+            raise InputError(
+                f"{spec.text} reads a binary task with labels "
+                f"{' and '.join(plan.classes)}, but {batch.where(other)} holds "
+                "another value; a binary task needs exactly two label values"
+            )
         return batch.preds, batch.labels
     if task is Task.REGRESSION:
         raw = batch.raw
         if loss.needs_kind and raw is not None and ((raw >= 0) & (raw <= 1)).all():
             return batch.preds, raw
-        raise UsageError(f"{spec.text} needs class labels, but the labels have more than two "
-                         "values; for numeric targets use mse, mae or huber")
+        raise UsageError(
+            f"{spec.text} needs class labels, but the labels have more than two "
+            "values; for numeric targets use mse, mae or huber"
+        )
     if task is Task.DISTRIBUTION:
         return batch.preds, _soft_labels(spec, batch)
     if task is Task.DENSE:
@@ -332,8 +390,11 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
     if spec.loss.conventions:
         kwargs["convention"] = spec.convention
     # Dense maps become positions, pooled per sample later, unless the loss scores whole maps.
-    dense = (plan.task is Task.DENSE and spec.loss.target is not Target.VALUES
-             and not spec.loss.per_image)
+    dense = (
+        plan.task is Task.DENSE
+        and spec.loss.target is not Target.VALUES
+        and not spec.loss.per_image
+    )
     if dense:
         c = preds.shape[1]
         preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
@@ -341,8 +402,9 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
     try:
         return spec.loss.fn(preds, labels, **kwargs), dense
     except DomainError as exc:
-        raise InputError(f"{exc.problem} ({batch.where(_bad(batch, np.asarray(exc.bad)))}); "
-                         f"{exc.fix}") from None
+        raise InputError(
+            f"{exc.problem} ({batch.where(_bad(batch, np.asarray(exc.bad)))}); {exc.fix}"
+        ) from None
 
 
 def pool(terms: PerSample, n: int) -> PerSample:
@@ -382,8 +444,9 @@ def describe_rows(batch: Batch, plan: Plan, idx: np.ndarray) -> list[dict[str, A
     probs: np.ndarray | None = None
     if plan.kind is not None and plan.task in (Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION):
         if plan.kind is Kind.LOGITS:
-            probs = (1 / (1 + np.exp(-preds)) if preds.ndim == 1
-                     else np.exp(log_softmax(preds, axis=1)))
+            probs = (
+                1 / (1 + np.exp(-preds)) if preds.ndim == 1 else np.exp(log_softmax(preds, axis=1))
+            )
         else:
             probs = preds
     for j, i in enumerate(idx):
@@ -412,17 +475,53 @@ def describe_rows(batch: Batch, plan: Plan, idx: np.ndarray) -> list[dict[str, A
             row["label"] = "argmax " + plan.classes[int(np.argmax(labels[j]))]
             row["prediction"] = "argmax " + plan.classes[int(np.argmax(preds[j]))]
         else:
-            row["label"] = _fmt(float(np.ravel(shown_labels[j])[0])) if np.size(
-                shown_labels[j]) == 1 else "[" + ", ".join(map(_fmt, shown_labels[j])) + "]"
-            row["prediction"] = _fmt(float(np.ravel(preds[j])[0])) if np.size(preds[j]) == 1 \
+            row["label"] = (
+                _fmt(float(np.ravel(shown_labels[j])[0]))
+                if np.size(shown_labels[j]) == 1
+                else "[" + ", ".join(map(_fmt, shown_labels[j])) + "]"
+            )
+            row["prediction"] = (
+                _fmt(float(np.ravel(preds[j])[0]))
+                if np.size(preds[j]) == 1
                 else "[" + ", ".join(map(_fmt, preds[j])) + "]"
+            )
         out.append(row)
     return out
 
 
 # --------------------------------------------------------------------------- the loop
 
-PerSampleSink = Callable[[Batch, dict[str, np.ndarray]], None]
+
+@dataclass(frozen=True, slots=True)
+class EvaluatedChunk:
+    """What a sink receives for each chunk: its rows and, per loss in ``--loss`` order, the
+    terms (pooled per sample) and each sample's own loss."""
+
+    batch: Batch
+    plan: Plan
+    labels: list[str]
+    terms: list[PerSample]
+    shown: list[np.ndarray]
+
+    def label_text(self) -> np.ndarray | None:
+        """Each row's label as the user wrote it (class names, numbers); None for maps and
+        distributions, which have no single label."""
+        plan, labels = self.plan, self.batch.labels
+        if plan.task is Task.DENSE or plan.label_mode is LabelMode.SOFT:
+            return None
+        if plan.label_mode in (LabelMode.INDEX, LabelMode.NAME, LabelMode.BINARY) and not (
+            plan.label_mode is LabelMode.BINARY and np.isnan(labels).any()
+        ):
+            names = np.array(plan.classes, dtype=object)
+            codes = labels.astype(np.int64)
+            inside = (codes >= 0) & (codes < len(names))
+            return np.where(
+                inside, names[np.clip(codes, 0, len(names) - 1)], codes.astype(str).astype(object)
+            )
+        return self.batch.raw if self.batch.raw is not None else labels
+
+
+PerSampleSink = Callable[[EvaluatedChunk], None]
 
 
 @dataclass
@@ -435,35 +534,50 @@ class Evaluation:
     n_samples: int = 0
 
 
-def evaluate(batches: Iterable[Batch], specs: list[LossSpec], plan: Plan, *, top: int = 10,
-             sink: PerSampleSink | None = None, by_class: bool = False) -> Evaluation:
+def evaluate(
+    batches: Iterable[Batch],
+    specs: list[LossSpec],
+    plan: Plan,
+    *,
+    top: int = 10,
+    sink: PerSampleSink | None = None,
+    by_class: bool = False,
+) -> Evaluation:
     """One pass over aligned batches, updating every loss's accumulator."""
-    result = Evaluation([Moments() for _ in specs], Worst(top),
-                        ByClass(len(specs), len(plan.classes)) if by_class else None)
+    result = Evaluation(
+        [Moments() for _ in specs],
+        Worst(top),
+        ByClass(len(specs), len(plan.classes)) if by_class else None,
+    )
     whole = [s.text for s in specs if s.loss.per_image]
     if by_class and whole:
-        raise UsageError(f"--by-class splits each loss by true class, but {', '.join(whole)} "
-                         "scores whole images, not positions; run it without --by-class")
+        raise UsageError(
+            f"--by-class splits each loss by true class, but {', '.join(whole)} "
+            "scores whole images, not positions; run it without --by-class"
+        )
+    labels = [spec.label for spec in specs]
     for batch in batches:
-        shown: dict[str, np.ndarray] = {}
+        terms_list: list[PerSample] = []
+        shown: list[np.ndarray] = []
         for i, (spec, moments) in enumerate(zip(specs, result.moments, strict=True)):
             raw_terms, dense = unpooled(spec, batch, plan)
             terms = pool(raw_terms, len(batch)) if dense else raw_terms
             if result.by_class is not None:
                 result.by_class.update(i, raw_terms, true_classes(batch, plan, dense))
             moments.update(terms.values, terms.weights)
-            shown[spec.label] = display_values(spec, terms)
+            terms_list.append(terms)
+            shown.append(display_values(spec, terms))
         result.n_samples += len(batch)
-        values = list(shown.values())
 
-        def describe(idx: np.ndarray, batch: Batch = batch, values: list = values
-                     ) -> list[dict[str, Any]]:
+        def describe(
+            idx: np.ndarray, batch: Batch = batch, shown: list = shown
+        ) -> list[dict[str, Any]]:
             rows = describe_rows(batch, plan, idx)
             for row, i in zip(rows, idx, strict=True):
-                row["losses"] = [float(v[i]) for v in values]
+                row["losses"] = [float(v[i]) for v in shown]
             return rows
 
-        result.worst.update(values[0], describe)
+        result.worst.update(shown[0], describe)
         if sink is not None:
-            sink(batch, shown)
+            sink(EvaluatedChunk(batch, plan, labels, terms_list, shown))
     return result

@@ -33,6 +33,12 @@ class InputError(LossCliError):
     exit_code = ExitCode.INPUT
 
 
+class CheckFailed(LossCliError):
+    """A ``check`` rule failed (raised after the report has been printed and written)."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
 class DomainError(InputError):
     """Some rows of a chunk hold values outside a loss's domain.
 

@@ -174,18 +174,24 @@ EXPLANATIONS: dict[str, Explanation] = {
     "rmse": Explanation(
         measures="The square root of MSE: a typical error size in the label's units.",
         strengths=("Readable in the label's units; same minimiser as MSE.",),
-        weaknesses=("Inherits MSE's sensitivity to outliers; not a mean of per-sample terms, "
-                    "so its interval comes from the MSE interval.",),
+        weaknesses=(
+            "Inherits MSE's sensitivity to outliers; not a mean of per-sample terms, "
+            "so its interval comes from the MSE interval.",
+        ),
         use="Reporting regression error to people.",
-        differences=("sklearn root_mean_squared_error on several outputs averages per-output "
-                     "RMSEs; losscli takes the root of the overall mean, like "
-                     "sqrt(torch.mse_loss).",),
+        differences=(
+            "sklearn root_mean_squared_error on several outputs averages per-output "
+            "RMSEs; losscli takes the root of the overall mean, like "
+            "sqrt(torch.mse_loss).",
+        ),
     ),
     "mae": Explanation(
         measures="The average absolute gap; minimising it predicts the conditional median.",
         strengths=("Robust to outliers: each error counts linearly.", "In the label's units."),
-        weaknesses=("Constant gradient magnitude: slow, jittery convergence near the optimum.",
-                    "Not differentiable at zero error."),
+        weaknesses=(
+            "Constant gradient magnitude: slow, jittery convergence near the optimum.",
+            "Not differentiable at zero error.",
+        ),
         use="Regression with heavy-tailed noise or outliers.",
     ),
     "huber": Explanation(
@@ -208,23 +214,30 @@ EXPLANATIONS: dict[str, Explanation] = {
         strengths=("Differentiable everywhere; punishes large margin violations more.",),
         weaknesses=("More sensitive to outliers than the hinge.",),
         use="L2-SVMs (e.g. scikit-learn LinearSVC's default loss).",
-        differences=("Keras squared_hinge converts {0, 1} labels only; losscli maps any two "
-                     "labels like scikit-learn.",),
+        differences=(
+            "Keras squared_hinge converts {0, 1} labels only; losscli maps any two "
+            "labels like scikit-learn.",
+        ),
     ),
     "hinge_embedding": Explanation(
         measures="torch's HingeEmbeddingLoss: x for similar pairs (y = 1) and "
         "max(0, margin − x) for dissimilar pairs (y = −1), where x is typically a distance.",
         strengths=("Learns embeddings where similar pairs are close, dissimilar ones far.",),
-        weaknesses=("Not the SVM hinge; labels must be exactly ±1; can be negative when "
-                    "x < 0 for y = 1.",),
+        weaknesses=(
+            "Not the SVM hinge; labels must be exactly ±1; can be negative when x < 0 for y = 1.",
+        ),
         use="Metric learning on pair distances.",
     ),
     "log_cosh": Explanation(
         measures="log(cosh(ŷ − y)): about ½d² for small errors and |d| − log 2 for large ones.",
-        strengths=("Smooth everywhere, like MSE near zero and like MAE for outliers, with no "
-                   "threshold to tune (unlike huber).",),
-        weaknesses=("Computed naively, cosh overflows beyond |d| ≈ 710; losscli uses a stable "
-                    "form.", "Its gradient tanh(d) saturates, so large errors all push alike."),
+        strengths=(
+            "Smooth everywhere, like MSE near zero and like MAE for outliers, with no "
+            "threshold to tune (unlike huber).",
+        ),
+        weaknesses=(
+            "Computed naively, cosh overflows beyond |d| ≈ 710; losscli uses a stable form.",
+            "Its gradient tanh(d) saturates, so large errors all push alike.",
+        ),
         use="Robust regression when a smooth, parameter-free loss is wanted.",
         differences=("Keras log_cosh computes in float32 (about 1e-7 relative).",),
     ),
@@ -238,18 +251,21 @@ EXPLANATIONS: dict[str, Explanation] = {
     ),
     "msle": Explanation(
         measures="MSE between log1p(ŷ) and log1p(y): relative rather than absolute errors.",
-        strengths=("Errors on large values count in proportion; under-prediction costs more "
-                   "than the same over-prediction.",),
+        strengths=(
+            "Errors on large values count in proportion; under-prediction costs more "
+            "than the same over-prediction.",
+        ),
         weaknesses=("Needs ŷ, y > −1 (scikit-learn refuses other values, so does losscli).",),
         use="Counts, prices and other positive targets spanning orders of magnitude.",
     ),
     "mape": Explanation(
         measures="The mean of |y − ŷ| / |y|: the relative error.",
         strengths=("Scale-free and easy to communicate (0.05 = 5 %).",),
-        weaknesses=("Explodes near y = 0: scikit-learn divides by max(|y|, eps) and reports "
-                    "values like 1e14; losscli does the same, so check for zero labels.",
-                    "Asymmetric: over-predictions can cost more than 100 %, "
-                    "under-predictions cannot."),
+        weaknesses=(
+            "Explodes near y = 0: scikit-learn divides by max(|y|, eps) and reports "
+            "values like 1e14; losscli does the same, so check for zero labels.",
+            "Asymmetric: over-predictions can cost more than 100 %, under-predictions cannot.",
+        ),
         use="Forecasts of strictly positive quantities far from zero.",
         differences=("scikit-learn returns a fraction, not a percentage; so does losscli.",),
     ),
@@ -257,68 +273,92 @@ EXPLANATIONS: dict[str, Explanation] = {
         measures="Negative log-likelihood of counts y under a Poisson rate λ = exp(ŷ) "
         "(log_input=true) or λ = ŷ.",
         strengths=("The right likelihood for counts; its optimum is the conditional mean.",),
-        weaknesses=("Without full=true the constant log(y!) is dropped, so values can be "
-                    "negative and are comparable only between models on the same labels.",),
+        weaknesses=(
+            "Without full=true the constant log(y!) is dropped, so values can be "
+            "negative and are comparable only between models on the same labels.",
+        ),
         use="Count regression: events, photons, clicks.",
-        differences=("torch adds Stirling's approximation of log(y!) only when full=true and "
-                     "only where y > 1; losscli follows it.",),
+        differences=(
+            "torch adds Stirling's approximation of log(y!) only when full=true and "
+            "only where y > 1; losscli follows it.",
+        ),
     ),
     "gaussian_nll": Explanation(
         measures="Negative log-likelihood of y under N(μ, σ²) with the predicted mean (first "
         "prediction column) and variance (second column).",
         strengths=("Scores the predicted uncertainty as well as the mean.",),
-        weaknesses=("Can be negative; a model can lower it by inflating the variance on hard "
-                    "samples; variances are clamped at eps.",),
+        weaknesses=(
+            "Can be negative; a model can lower it by inflating the variance on hard "
+            "samples; variances are clamped at eps.",
+        ),
         use="Heteroscedastic regression, probabilistic forecasts.",
-        differences=("torch clamps the variance at eps (1e-6) and drops the constant "
-                     "½ log 2π unless full=true; losscli follows it.",),
+        differences=(
+            "torch clamps the variance at eps (1e-6) and drops the constant "
+            "½ log 2π unless full=true; losscli follows it.",
+        ),
     ),
     "nll": Explanation(
         measures="−log p of the true class, with log-probabilities given directly.",
         strengths=("Exactly torch's nll_loss for models that end in log_softmax.",),
-        weaknesses=("Inputs must be log-probabilities: passing probabilities or logits gives "
-                    "wrong numbers silently in torch; losscli refuses rows that are not.",),
+        weaknesses=(
+            "Inputs must be log-probabilities: passing probabilities or logits gives "
+            "wrong numbers silently in torch; losscli refuses rows that are not.",
+        ),
         use="Evaluating log-softmax outputs.",
         differences=("ce = nll(log_softmax(logits)).",),
     ),
     "focal": Explanation(
         measures="Cross-entropy scaled by (1 − p_t)^γ: confident, correct samples count less.",
-        strengths=("Focuses on hard examples; counters extreme class imbalance (dense "
-                   "detection).",),
-        weaknesses=("Two hyper-parameters; not a proper scoring rule for γ > 0, so it does "
-                    "not reward calibration.",),
+        strengths=(
+            "Focuses on hard examples; counters extreme class imbalance (dense detection).",
+        ),
+        weaknesses=(
+            "Two hyper-parameters; not a proper scoring rule for γ > 0, so it does "
+            "not reward calibration.",
+        ),
         use="Detection and segmentation with many easy negatives.",
-        differences=("torchvision's sigmoid_focal_loss weighs positives by α and negatives by "
-                     "1 − α (α = 0.25, γ = 2 by default); multiclass versions differ between "
-                     "libraries; losscli's applies no α unless given.",),
+        differences=(
+            "torchvision's sigmoid_focal_loss weighs positives by α and negatives by "
+            "1 − α (α = 0.25, γ = 2 by default); multiclass versions differ between "
+            "libraries; losscli's applies no α unless given.",
+        ),
     ),
     "multi_margin": Explanation(
         measures="torch's multiclass hinge (Weston–Watkins): Σ_{j≠y} max(0, margin − s_y + "
         "s_j)^p / C.",
         strengths=("Penalises every wrong class that comes within the margin.",),
-        weaknesses=("Scores are not probabilities; divides by C, so values shrink with more "
-                    "classes.",),
+        weaknesses=(
+            "Scores are not probabilities; divides by C, so values shrink with more classes.",
+        ),
         use="Multiclass max-margin training with torch's MultiMarginLoss.",
-        differences=("scikit-learn's hinge_loss uses Crammer–Singer (only the best wrong "
-                     "class, not divided by C): see hinge.",),
+        differences=(
+            "scikit-learn's hinge_loss uses Crammer–Singer (only the best wrong "
+            "class, not divided by C): see hinge.",
+        ),
     ),
     "categorical_hinge": Explanation(
         measures="Keras' categorical hinge: max(0, 1 + neg − pos), pos = s_y and neg = "
         "max((1 − y)·s).",
         strengths=("Keras-compatible numbers for one-hot targets.",),
-        weaknesses=("Because neg is a max over (1 − y)·s, the true class contributes a 0: "
-                    "when every wrong score is negative, neg is 0, not the best wrong score.",),
+        weaknesses=(
+            "Because neg is a max over (1 − y)·s, the true class contributes a 0: "
+            "when every wrong score is negative, neg is 0, not the best wrong score.",
+        ),
         use="Reproducing Keras' categorical_hinge.",
         differences=("Crammer–Singer (hinge) uses the best wrong score even when negative.",),
     ),
     "js": Explanation(
         measures="Jensen–Shannon divergence: the mean KL of p and q to their average m.",
-        strengths=("Symmetric and bounded (by log 2, or 1 in base 2); finite when one "
-                   "distribution has zeros.",),
+        strengths=(
+            "Symmetric and bounded (by log 2, or 1 in base 2); finite when one "
+            "distribution has zeros.",
+        ),
         weaknesses=("Less sensitive than KL to small probabilities.",),
         use="Comparing distributions where KL would be infinite or its asymmetry unwanted.",
-        differences=("scipy's jensenshannon is the square root (a distance) and silently "
-                     "renormalises rows; losscli reports the divergence and checks rows.",),
+        differences=(
+            "scipy's jensenshannon is the square root (a distance) and silently "
+            "renormalises rows; losscli reports the divergence and checks rows.",
+        ),
     ),
     "entropy": Explanation(
         measures="The Shannon entropy of each predicted distribution; labels are not used.",
@@ -329,15 +369,21 @@ EXPLANATIONS: dict[str, Explanation] = {
     "dice": Explanation(
         measures="1 − mean over classes of the soft Dice overlap 2|P∩G| / (|P| + |G|) per "
         "image, with P the predicted probabilities and G the one-hot labels.",
-        strengths=("Insensitive to the large background of segmentation maps; optimises "
-                   "overlap directly.",),
-        weaknesses=("Per image, not per pixel: it has no per-class breakdown by pixel; "
-                    "unstable for classes absent from an image without smoothing.",),
+        strengths=(
+            "Insensitive to the large background of segmentation maps; optimises overlap directly.",
+        ),
+        weaknesses=(
+            "Per image, not per pixel: it has no per-class breakdown by pixel; "
+            "unstable for classes absent from an image without smoothing.",
+        ),
         use="Semantic segmentation, especially with small foreground structures.",
-        differences=("Libraries differ in smoothing, squared denominators and whether absent "
-                     "classes count; losscli counts every class with smooth in numerator and "
-                     "denominator.",),
-    ),}
+        differences=(
+            "Libraries differ in smoothing, squared denominators and whether absent "
+            "classes count; losscli counts every class with smooth in numerator and "
+            "denominator.",
+        ),
+    ),
+}
 
 
 def explanation_for(name: str) -> Explanation | None:

@@ -113,8 +113,9 @@ class Batch:
     def __len__(self) -> int:
         return int(self.preds.shape[0])
 
-    def where(self, rows: np.ndarray) -> str:
+    def where(self, rows: Any) -> str:
         """Names the rows of a boolean mask or index list: 'rows 3, 7' or 'ids a, b'."""
+        rows = np.asarray(rows)
         idx = np.flatnonzero(rows) if rows.dtype == bool else rows
         count = len(idx)
         shown = idx[:_SHOW_ROWS]
@@ -153,8 +154,12 @@ def _table_pred_cols(src: TableSource, opts: Options, notes: list[Note]) -> list
             "predictions must be numbers"
         )
     if text:
-        notes.append(Note(f"ignored non-numeric column {', '.join(text)} in {src.name}",
-                          "prediction columns are the numeric ones"))
+        notes.append(
+            Note(
+                f"ignored non-numeric column {', '.join(text)} in {src.name}",
+                "prediction columns are the numeric ones",
+            )
+        )
     return numeric
 
 
@@ -217,8 +222,12 @@ def _decide_kind(preds: np.ndarray, opts: Options, notes: list[Note]) -> Kind:
     finite = preds[np.isfinite(preds)] if preds.size else preds
     outside = (finite < 0) | (finite > 1)
     if outside.any():
-        notes.append(Note("predictions read as logits",
-                          f"values outside [0, 1], e.g. {finite[outside][0]:.6g}"))
+        notes.append(
+            Note(
+                "predictions read as logits",
+                f"values outside [0, 1], e.g. {finite[outside][0]:.6g}",
+            )
+        )
         return Kind.LOGITS
     if preds.ndim == 1 or opts.independent_columns:
         notes.append(Note("predictions read as probabilities", "every value is in [0, 1]"))
@@ -232,8 +241,11 @@ def _decide_kind(preds: np.ndarray, opts: Options, notes: list[Note]) -> Kind:
             f"in [0, 1] but rows do not sum to 1 (row {first[0]} sums to "
             f"{sums[tuple(first)]:.6g}); pass --logits or --probs"
         )
-    notes.append(Note("predictions read as probabilities",
-                      "every value is in [0, 1] and every row sums to 1"))
+    notes.append(
+        Note(
+            "predictions read as probabilities", "every value is in [0, 1] and every row sums to 1"
+        )
+    )
     return Kind.PROBS
 
 
@@ -280,8 +292,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
     pred_cols: list[str] | None = None
     label_cols: list[str] | None = None
     if opts.class_axis != 1 and isinstance(preds_src, TableSource):
-        raise UsageError("--class-axis applies to N-d prediction arrays (.npy/.npz), "
-                         "not to tables")
+        raise UsageError("--class-axis applies to N-d prediction arrays (.npy/.npz), not to tables")
     if isinstance(preds_src, TableSource):
         pred_cols = _table_pred_cols(preds_src, opts, notes)
         preds0 = _stack(_first_chunk(preds_src, pred_cols), pred_cols)
@@ -294,74 +305,130 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
     if isinstance(labels_src, TableSource):
         label_cols = _table_label_cols(labels_src, opts, n_scores)
         chunk = _first_chunk(labels_src, label_cols)
-        labels0 = chunk[label_cols[0]] if len(label_cols) == 1 else np.column_stack(
-            [chunk[c] for c in label_cols])
+        labels0 = (
+            chunk[label_cols[0]]
+            if len(label_cols) == 1
+            else np.column_stack([chunk[c] for c in label_cols])
+        )
         label_numeric = all(labels_src.numeric[c] for c in label_cols)
     else:
         labels0 = np.asarray(_first_chunk(labels_src, None))
         label_numeric = labels0.dtype.kind in "biuf"
         if not label_numeric:
             labels0 = labels0.astype(object)
-    if isinstance(preds_src, TableSource) and opts.id_col is None and isinstance(
-            labels_src, TableSource):
-        shared = [c for c in preds_src.columns
-                  if c in labels_src.columns and not preds_src.numeric[c]]
+    if (
+        isinstance(preds_src, TableSource)
+        and opts.id_col is None
+        and isinstance(labels_src, TableSource)
+    ):
+        shared = [
+            c for c in preds_src.columns if c in labels_src.columns and not preds_src.numeric[c]
+        ]
         if shared:
-            notes.append(Note("rows aligned by position",
-                              f"no --id-col given (both files have a column {shared[0]!r})"))
+            notes.append(
+                Note(
+                    "rows aligned by position",
+                    f"no --id-col given (both files have a column {shared[0]!r})",
+                )
+            )
     classes = list(pred_cols) if pred_cols else [str(i) for i in range(n_scores)]
-    if opts.mean_var and preds0.ndim == 2 and n_scores == 2 and labels0.ndim == 1 and (
-            label_numeric):
-        notes.append(Note("regression task: prediction columns read as (mean, variance)",
-                          "a loss of a predicted Gaussian and one numeric label column"))
+    if (
+        opts.mean_var
+        and preds0.ndim == 2
+        and n_scores == 2
+        and labels0.ndim == 1
+        and (label_numeric)
+    ):
+        notes.append(
+            Note(
+                "regression task: prediction columns read as (mean, variance)",
+                "a loss of a predicted Gaussian and one numeric label column",
+            )
+        )
         task, mode, binary_values = Task.REGRESSION, LabelMode.VALUES, None
     else:
         task, mode, binary_values = _decide_task(
-            preds0, labels0, label_numeric, n_scores, pred_cols, label_cols, labels_src.name,
-            notes)
-    if mode is LabelMode.SOFT and pred_cols and label_cols and isinstance(
-            labels_src, TableSource) and labels_src.has_header and label_cols != pred_cols:
+            preds0, labels0, label_numeric, n_scores, pred_cols, label_cols, labels_src.name, notes
+        )
+    if (
+        mode is LabelMode.SOFT
+        and pred_cols
+        and label_cols
+        and isinstance(labels_src, TableSource)
+        and labels_src.has_header
+        and label_cols != pred_cols
+    ):
         if set(label_cols) != set(pred_cols):
             raise InputError(
                 f"label columns ({', '.join(label_cols)}) do not match the prediction columns "
                 f"({', '.join(pred_cols)}); soft labels need one column per class, same names"
             )
         label_cols = list(pred_cols)
-        notes.append(Note("label columns reordered to the prediction columns' order",
-                          "soft labels are matched to classes by column name"))
+        notes.append(
+            Note(
+                "label columns reordered to the prediction columns' order",
+                "soft labels are matched to classes by column name",
+            )
+        )
     if task is Task.BINARY:
         classes = [f"{v:g}" if isinstance(v, float) else str(v) for v in binary_values or ()]
     kind: Kind | None = opts.kind
     if opts.needs_kind and kind is None:
         kind = _decide_kind(preds0, opts, notes)
     elif kind is not None:
-        notes.append(Note(f"predictions read as {'logits' if kind is Kind.LOGITS else 'probabilities'}",
-                          f"--{kind.value} given"))
-    return Plan(task, mode, pred_cols, label_cols, opts.id_col, n_scores, classes, kind,
-                opts.kind is None, opts.nan, binary_values, notes, opts.allow_unmatched,
-                opts.class_axis)
+        notes.append(
+            Note(
+                f"predictions read as {'logits' if kind is Kind.LOGITS else 'probabilities'}",
+                f"--{kind.value} given",
+            )
+        )
+    return Plan(
+        task,
+        mode,
+        pred_cols,
+        label_cols,
+        opts.id_col,
+        n_scores,
+        classes,
+        kind,
+        opts.kind is None,
+        opts.nan,
+        binary_values,
+        notes,
+        opts.allow_unmatched,
+        opts.class_axis,
+    )
 
 
-def _classes_on_axis_1(preds: np.ndarray, axis: int, notes: list[Note] | None = None
-                       ) -> np.ndarray:
+def _classes_on_axis_1(preds: np.ndarray, axis: int, notes: list[Note] | None = None) -> np.ndarray:
     """Move the class axis of an N-d prediction array to position 1, torch's layout."""
     if axis == 1:
         return preds
     if preds.ndim < 3:
-        raise UsageError(f"--class-axis applies to N-d predictions; these have shape "
-                         f"{preds.shape}")
+        raise UsageError(f"--class-axis applies to N-d predictions; these have shape {preds.shape}")
     if not -preds.ndim < axis < preds.ndim or axis in (0, -preds.ndim):
-        raise UsageError(f"--class-axis {axis} is not a class axis of predictions with shape "
-                         f"{preds.shape}; give 1..{preds.ndim - 1} or -1 for the last")
+        raise UsageError(
+            f"--class-axis {axis} is not a class axis of predictions with shape "
+            f"{preds.shape}; give 1..{preds.ndim - 1} or -1 for the last"
+        )
     if notes is not None:
-        notes.append(Note(f"classes read from axis {axis}", "--class-axis given; moved to "
-                          "axis 1 as in torch"))
+        notes.append(
+            Note(
+                f"classes read from axis {axis}", "--class-axis given; moved to axis 1 as in torch"
+            )
+        )
     return np.moveaxis(preds, axis, 1)
 
 
 def _decide_task(
-    preds0: np.ndarray, labels0: np.ndarray, numeric: bool, n_scores: int,
-    pred_cols: list[str] | None, label_cols: list[str] | None, name: str, notes: list[Note],
+    preds0: np.ndarray,
+    labels0: np.ndarray,
+    numeric: bool,
+    n_scores: int,
+    pred_cols: list[str] | None,
+    label_cols: list[str] | None,
+    name: str,
+    notes: list[Note],
 ) -> tuple[Task, LabelMode, tuple[Any, Any] | None]:
     if preds0.ndim >= 3:
         if not numeric or labels0.shape[1:] != preds0.shape[2:]:
@@ -373,8 +440,12 @@ def _decide_task(
                 f"maps of shape {tuple(preds0.shape[2:])} per sample; got labels of shape "
                 f"{tuple(labels0.shape[1:])}{hint}"
             )
-        notes.append(Note(f"dense task: {n_scores} classes on axis 1",
-                          "predictions (N, C, d1, ...) against labels (N, d1, ...), as in torch"))
+        notes.append(
+            Note(
+                f"dense task: {n_scores} classes on axis 1",
+                "predictions (N, C, d1, ...) against labels (N, d1, ...), as in torch",
+            )
+        )
         return Task.DENSE, LabelMode.INDEX, None
     n_label_cols = 1 if labels0.ndim == 1 else int(labels0.shape[1])
     if n_label_cols > 1:
@@ -385,9 +456,13 @@ def _decide_task(
             )
         if not numeric:
             raise InputError(f"{name}: label columns must be numbers")
-        notes.append(Note(f"{n_label_cols} label columns read as a distribution per row "
-                          "(soft labels) or one target per output",
-                          "several label columns"))
+        notes.append(
+            Note(
+                f"{n_label_cols} label columns read as a distribution per row "
+                "(soft labels) or one target per output",
+                "several label columns",
+            )
+        )
         return Task.DISTRIBUTION, LabelMode.SOFT, None
     if not numeric:
         if n_scores == 1:
@@ -397,28 +472,40 @@ def _decide_task(
                     f"{name}: labels are text with more than two values but there is one "
                     "prediction column; multiclass needs one prediction column per class"
                 )
-            notes.append(Note(f"binary task: {values[1]!r} is the positive class",
-                              "two label values; the larger in sorted order is positive "
-                              "(as scikit-learn)"))
+            notes.append(
+                Note(
+                    f"binary task: {values[1]!r} is the positive class",
+                    "two label values; the larger in sorted order is positive (as scikit-learn)",
+                )
+            )
             return Task.BINARY, LabelMode.BINARY, values
         if pred_cols is None:
             raise InputError(
                 f"{name}: labels are class names but the predictions have no column names to "
                 "match them; give class indices 0..C-1 or a table with class-named columns"
             )
-        notes.append(Note(f"multiclass task: {n_scores} classes", "labels are class names "
-                          "matched to the prediction columns"))
+        notes.append(
+            Note(
+                f"multiclass task: {n_scores} classes",
+                "labels are class names matched to the prediction columns",
+            )
+        )
         return Task.MULTICLASS, LabelMode.NAME, None
     if n_scores == 1:
         values = _binary_values(labels0.astype(np.float64), name)
         if values is None:
-            notes.append(Note("regression task", "one prediction column and labels with "
-                              "more than two values"))
+            notes.append(
+                Note(
+                    "regression task", "one prediction column and labels with more than two values"
+                )
+            )
             return Task.REGRESSION, LabelMode.VALUES, None
         why = "one prediction column and labels in {0, 1}"
         if values != (0.0, 1.0):
-            why = (f"one prediction column and two label values; {values[0]:g} is negative, "
-                   f"{values[1]:g} positive")
+            why = (
+                f"one prediction column and two label values; {values[0]:g} is negative, "
+                f"{values[1]:g} positive"
+            )
         notes.append(Note("binary task", why))
         return Task.BINARY, LabelMode.BINARY, values
     finite = labels0[np.isfinite(labels0)]
@@ -428,8 +515,12 @@ def _decide_task(
             f"give class indices 0..{n_scores - 1} or class names"
         )
     named = f" ({', '.join(pred_cols[:3])}{', ...' if n_scores > 3 else ''})" if pred_cols else ""
-    notes.append(Note(f"multiclass task: {n_scores} classes{named}",
-                      "labels are class indices into the prediction columns"))
+    notes.append(
+        Note(
+            f"multiclass task: {n_scores} classes{named}",
+            "labels are class indices into the prediction columns",
+        )
+    )
     return Task.MULTICLASS, LabelMode.INDEX, None
 
 
@@ -464,8 +555,9 @@ def _next_nonempty(it: Iterator[Chunk]) -> Chunk | None:
     return None
 
 
-def _row_aligned(a: Source, a_cols: list[str] | None, b: Source, b_cols: list[str] | None
-                 ) -> Iterator[tuple[Chunk, Chunk]]:
+def _row_aligned(
+    a: Source, a_cols: list[str] | None, b: Source, b_cols: list[str] | None
+) -> Iterator[tuple[Chunk, Chunk]]:
     """Pairs of equally long chunks of two sources read in row order; errors on a length gap."""
     if a.n_rows is not None and b.n_rows is not None and a.n_rows != b.n_rows:
         raise InputError(_length_message(a, a.n_rows, b, b.n_rows))
@@ -489,26 +581,33 @@ def _row_aligned(a: Source, a_cols: list[str] | None, b: Source, b_cols: list[st
 
 
 def _length_message(a: Source, n_a: int, b: Source, n_b: int) -> str:
-    return (f"{a.name} has {n_a} rows but {b.name} has {n_b}; rows are matched by position, so "
-            "both files need one row per sample (or pass --id-col NAME to match by id)")
+    return (
+        f"{a.name} has {n_a} rows but {b.name} has {n_b}; rows are matched by position, so "
+        "both files need one row per sample (or pass --id-col NAME to match by id)"
+    )
 
 
 def _read_all(src: Source, cols: list[str]) -> TableChunk:
     parts = list(_iter_chunks(src, cols))
     if not parts:
         raise InputError(f"{src.name}: the file has no rows")
-    return {c: np.concatenate([p[c] for p in parts]) for c in cols}  # type: ignore[index]
+    return {c: np.concatenate([p[c] for p in parts]) for c in cols}
 
 
 def _id_values(values: np.ndarray) -> np.ndarray:
     """Ids as read; whole-number float ids (numeric CSV columns) become int64 for display."""
-    if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all():
+    if (
+        values.dtype.kind == "f"
+        and np.isfinite(values).all()
+        and (values == np.round(values)).all()
+    ):
         return values.astype(np.int64)
     return values
 
 
-def _id_aligned(preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int
-                ) -> Iterator[tuple[Chunk, Chunk, np.ndarray, np.ndarray]]:
+def _id_aligned(
+    preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int
+) -> Iterator[tuple[Chunk, Chunk, np.ndarray, np.ndarray]]:
     """Chunks of both files matched by id, in the predictions file's order."""
     import pandas as pd
 
@@ -524,26 +623,40 @@ def _id_aligned(preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: i
         dup = index.duplicated()
         if dup.any():
             shown = ", ".join(map(str, pd.unique(ids[dup])[:_SHOW_ROWS]))
-            raise InputError(f"{src.name}: duplicate ids in {id_col!r}: {shown} "
-                             f"({int(dup.sum())} duplicates); each id must appear once")
+            raise InputError(
+                f"{src.name}: duplicate ids in {id_col!r}: {shown} "
+                f"({int(dup.sum())} duplicates); each id must appear once"
+            )
     position = pd.Index(ids_l).get_indexer(ids_p)
     only_p = ids_p[position < 0]
     only_l = ids_l[~pd.Index(ids_l).isin(ids_p)]
     if len(only_p) or len(only_l):
-        parts = [f"{len(ids)} ids only in {src.name} (e.g. {', '.join(map(str, ids[:3]))})"
-                 for src, ids in ((preds_src, only_p), (labels_src, only_l)) if len(ids)]
+        parts = [
+            f"{len(ids)} ids only in {src.name} (e.g. {', '.join(map(str, ids[:3]))})"
+            for src, ids in ((preds_src, only_p), (labels_src, only_l))
+            if len(ids)
+        ]
         if not plan.allow_unmatched:
-            raise InputError(f"{'; '.join(parts)}; pass --join inner to evaluate the ids "
-                             "present in both files")
-        plan.notes.append(Note(f"evaluated the {int((position >= 0).sum())} ids in both files",
-                               f"--join inner; {'; '.join(parts)}"))
+            raise InputError(
+                f"{'; '.join(parts)}; pass --join inner to evaluate the ids present in both files"
+            )
+        plan.notes.append(
+            Note(
+                f"evaluated the {int((position >= 0).sum())} ids in both files",
+                f"--join inner; {'; '.join(parts)}",
+            )
+        )
     keep = np.flatnonzero(position >= 0)
     if not len(keep):
         raise InputError(f"no id appears in both {preds_src.name} and {labels_src.name}")
     for start in range(0, len(keep), chunk_rows):
         sel = keep[start : start + chunk_rows]
-        yield ({c: preds[c][sel] for c in plan.pred_cols},
-               {c: labels[c][position[sel]] for c in plan.label_cols}, sel, ids_p[sel])
+        yield (
+            {c: preds[c][sel] for c in plan.pred_cols},
+            {c: labels[c][position[sel]] for c in plan.label_cols},
+            sel,
+            ids_p[sel],
+        )
 
 
 class BatchStream:
@@ -559,19 +672,22 @@ class BatchStream:
     def __iter__(self) -> Iterator[Batch]:
         plan = self.plan
         if plan.id_col is not None:
-            for pc, lc, rows, ids in _id_aligned(self.preds_src, self.labels_src, plan,
-                                                 self.chunk_rows):
+            for pc, lc, rows, ids in _id_aligned(
+                self.preds_src, self.labels_src, plan, self.chunk_rows
+            ):
                 yield from self._convert(pc, lc, rows, ids)
             return
         start = 0
-        for pc, lc in _row_aligned(self.preds_src, plan.pred_cols, self.labels_src,
-                                   plan.label_cols):
+        for pc, lc in _row_aligned(
+            self.preds_src, plan.pred_cols, self.labels_src, plan.label_cols
+        ):
             n = _chunk_len(pc)
             yield from self._convert(pc, lc, np.arange(start, start + n), None)
             start += n
 
-    def _convert(self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None
-                 ) -> Iterator[Batch]:
+    def _convert(
+        self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None
+    ) -> Iterator[Batch]:
         plan = self.plan
         preds = _stack(pc, plan.pred_cols) if isinstance(pc, dict) and plan.pred_cols else pc
         preds = np.asarray(preds)
@@ -604,8 +720,9 @@ class BatchStream:
                 )
             self.skipped += int(bad.sum())
             keep = ~bad
-            batch = Batch(preds[keep], labels[keep], None, rows[keep],
-                          None if ids is None else ids[keep])
+            batch = Batch(
+                preds[keep], labels[keep], None, rows[keep], None if ids is None else ids[keep]
+            )
             if not len(batch):
                 return
         self.n_rows += len(batch)
@@ -621,8 +738,9 @@ class BatchStream:
             # losses (mse on 0/1 labels) still read the raw labels, class losses refuse it.
             assert plan.binary_values is not None
             neg, pos = plan.binary_values
-            converted: np.ndarray = np.where(labels == pos, 1.0,
-                                             np.where(labels == neg, 0.0, np.nan))
+            converted: np.ndarray = np.where(
+                labels == pos, 1.0, np.where(labels == neg, 0.0, np.nan)
+            )
         elif mode is LabelMode.INDEX:
             fractional = labels != np.round(labels)
             if fractional.any():
@@ -634,8 +752,9 @@ class BatchStream:
             converted = labels.astype(np.int64)
         elif mode is LabelMode.NAME:
             index = self._name_index
-            codes = np.fromiter((index.get(str(v), -1) for v in labels), dtype=np.int64,
-                                count=len(labels))
+            codes = np.fromiter(
+                (index.get(str(v), -1) for v in labels), dtype=np.int64, count=len(labels)
+            )
             unknown = codes < 0
             if unknown.any():
                 name = labels[unknown][0]

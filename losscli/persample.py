@@ -11,10 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from losscli.engine import EvaluatedChunk
 from losscli.errors import UsageError
-from losscli.inputs import Batch
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -33,16 +31,21 @@ class PerSampleWriter:
         self.tmp = Path(tmp)
         self._writer: Any = None
 
-    def __call__(self, batch: Batch, losses: dict[str, np.ndarray]) -> None:
+    def __call__(self, chunk: EvaluatedChunk) -> None:
         import pyarrow as pa
 
+        batch = chunk.batch
         columns: dict[str, Any] = {"row": batch.rows}
         if batch.ids is not None:
             columns["id"] = batch.ids.astype(str)
-        labels = batch.labels
-        if labels.ndim == 1:
+        labels = chunk.label_text()
+        if labels is not None:
             columns["label"] = labels
-        columns.update(losses)
+        for name, values in zip(chunk.labels, chunk.shown, strict=True):
+            unique, k = name, 2
+            while unique in columns:  # the same spec given twice
+                unique, k = f"{name} ({k})", k + 1
+            columns[unique] = values
         table = pa.table(columns)
         if self._writer is None:
             if self.path.suffix.lower() == ".csv":

@@ -148,8 +148,9 @@ def _valid(col: pa.Array) -> np.ndarray:
 
 def _values_view(col: pa.Array, dtype: Any) -> np.ndarray:
     """The value buffer of a null-free fixed-width Arrow array as an ndarray, without copying."""
-    return np.frombuffer(col.buffers()[1], dtype=dtype, count=len(col), offset=col.offset *
-                         np.dtype(dtype).itemsize)
+    return np.frombuffer(
+        col.buffers()[1], dtype=dtype, count=len(col), offset=col.offset * np.dtype(dtype).itemsize
+    )
 
 
 def _rechunk(chunks: Iterator[TableChunk], rows: int) -> Iterator[TableChunk]:
@@ -185,15 +186,16 @@ def _read_delimited(path: Path, fmt: str, delimiter: str, chunk_rows: int) -> Ta
     # An empty line in a one-column file is a missing value, not nothing.
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False)
 
-    def open_reader(types: dict[str, pa.DataType] | None, include: list[str] | None,
-                    block: int) -> Any:
+    def open_reader(
+        types: dict[str, pa.DataType] | None, include: list[str] | None, block: int
+    ) -> Any:
         convert = pacsv.ConvertOptions(column_types=types, include_columns=include)
-        read_opts = pacsv.ReadOptions(
-            block_size=block, column_names=None if has_header else names
-        )
+        read_opts = pacsv.ReadOptions(block_size=block, column_names=None if has_header else names)
         try:
             return pacsv.open_csv(
-                str(path), read_options=read_opts, parse_options=parse_opts,
+                str(path),
+                read_options=read_opts,
+                parse_options=parse_opts,
                 convert_options=convert,
             )
         except pa.ArrowInvalid as exc:
@@ -258,8 +260,14 @@ def read_parquet(path: Path, chunk_rows: int) -> Source:
         return batches(columns, PEEK_ROWS)
 
     return TableSource(
-        str(path), "parquet", list(schema.names), numeric, True, pfile.metadata.num_rows,
-        chunks, peek,
+        str(path),
+        "parquet",
+        list(schema.names),
+        numeric,
+        True,
+        pfile.metadata.num_rows,
+        chunks,
+        peek,
     )
 
 
@@ -275,8 +283,9 @@ def read_npy(path: Path, chunk_rows: int) -> Source:
     """NPY, memory-mapped and never unpickled."""
     with path.open("rb") as fh:
         if fh.read(6) != b"\x93NUMPY":
-            raise InputError(f"{path}: not a valid .npy file (no NumPy header); "
-                             "write it with numpy.save")
+            raise InputError(
+                f"{path}: not a valid .npy file (no NumPy header); write it with numpy.save"
+            )
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -341,8 +350,9 @@ def format_of(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def open_source(path: Path, *, key: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS
-                ) -> Source:
+def open_source(
+    path: Path, *, key: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Source:
     """Open a file with the reader its suffix names (exit-3 errors for bad files)."""
     fmt = format_of(path)
     reader = READERS.get(fmt)
@@ -391,8 +401,9 @@ def stdin_to_file(path: Path, fmt: str | None, folder: Path, option: str) -> Pat
     """
     if path != STDIN:
         if fmt is not None and "." + fmt.lower().lstrip(".") != format_of(path):
-            raise UsageError(f"{option} {fmt} applies to '-' (standard input); {path} is read "
-                             "by its suffix")
+            raise UsageError(
+                f"{option} {fmt} applies to '-' (standard input); {path} is read by its suffix"
+            )
         return path
     known = ", ".join(FORMAT_NAMES)
     if fmt is None:

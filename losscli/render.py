@@ -67,11 +67,20 @@ def report_table(report: Report, precision: int) -> RenderableType:
     summary.add_column("value", justify="right", style="bold")
     summary.add_column("n", justify="right")
     summary.add_column("std", justify="right")
-    summary.add_column("95% CI of the mean" if report.results and
-                       report.results[0].reduction == "mean" else "95% CI", justify="right")
+    summary.add_column(
+        "95% CI of the mean"
+        if report.results and report.results[0].reduction == "mean"
+        else "95% CI",
+        justify="right",
+    )
     for r in report.results:
-        summary.add_row(Text(r.loss), number(r.value, precision), str(r.n), number(r.std, 4),
-                        _ci(r.ci_low, r.ci_high, 4))
+        summary.add_row(
+            Text(r.loss),
+            number(r.value, precision),
+            str(r.n),
+            number(r.std, 4),
+            _ci(r.ci_low, r.ci_high, 4),
+        )
     parts: list[RenderableType] = [head, summary]
     notes = _convention_notes(report)
     if notes:
@@ -80,8 +89,12 @@ def report_table(report: Report, precision: int) -> RenderableType:
         parts += [Text(""), _class_table(report)]
     if report.worst:
         first = report.results[0].loss
-        worst = Table(title=Text(f"Worst samples by {first}"), title_justify="left",
-                      show_edge=False, pad_edge=False)
+        worst = Table(
+            title=Text(f"Worst samples by {first}"),
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
         worst.add_column(_where(report), justify="right", no_wrap=True)
         worst.add_column("label")
         worst.add_column("prediction")
@@ -118,8 +131,11 @@ def _class_table(report: Report) -> Table:
 
 def _convention_notes(report: Report) -> list[str]:
     """One line per result computed under a library's convention, saying what differs."""
-    return [f"{r.loss}: {r.convention_note}" for r in report.results
-            if r.convention != "losscli" and r.convention_note]
+    return [
+        f"{r.loss}: {r.convention_note}"
+        for r in report.results
+        if r.convention != "losscli" and r.convention_note
+    ]
 
 
 def report_json(report: Report, precision: int) -> str:
@@ -136,8 +152,18 @@ def report_csv(report: Report, precision: int) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(_CSV_FIELDS)
     for r in report.results:
-        writer.writerow([r.loss, repr(r.value), r.n, repr(r.std), repr(r.ci_low),
-                         repr(r.ci_high), r.reduction, r.reference])
+        writer.writerow(
+            [
+                r.loss,
+                repr(r.value),
+                r.n,
+                repr(r.std),
+                repr(r.ci_low),
+                repr(r.ci_high),
+                r.reduction,
+                r.reference,
+            ]
+        )
     return buf.getvalue()
 
 
@@ -162,19 +188,41 @@ def report_markdown(report: Report, precision: int) -> str:
         "",
         markdown_table(
             ["loss", "value", "n", "std", "95% CI"],
-            [[f"`{r.loss}`", number(r.value, precision), str(r.n), number(r.std, 4),
-              _ci(r.ci_low, r.ci_high, 4)] for r in report.results],
+            [
+                [
+                    f"`{r.loss}`",
+                    number(r.value, precision),
+                    str(r.n),
+                    number(r.std, 4),
+                    _ci(r.ci_low, r.ci_high, 4),
+                ]
+                for r in report.results
+            ],
             right={1, 2, 3, 4},
         ),
-        *(["", *(f"- {n}" for n in _convention_notes(report))] if _convention_notes(report)
-          else []),
+        *(
+            ["", *(f"- {n}" for n in _convention_notes(report))]
+            if _convention_notes(report)
+            else []
+        ),
     ]
     if report.worst:
         header = [_where(report), "label", "prediction", *(f"`{r.loss}`" for r in report.results)]
-        rows = [[w.id if w.id is not None else str(w.row), w.label, w.prediction,
-                 *(number(v, min(precision, 6)) for v in w.losses)] for w in report.worst]
-        lines += ["", f"Worst samples by `{report.results[0].loss}`:", "",
-                  markdown_table(header, rows, right={0, *range(3, len(header))})]
+        rows = [
+            [
+                w.id if w.id is not None else str(w.row),
+                w.label,
+                w.prediction,
+                *(number(v, min(precision, 6)) for v in w.losses),
+            ]
+            for w in report.worst
+        ]
+        lines += [
+            "",
+            f"Worst samples by `{report.results[0].loss}`:",
+            "",
+            markdown_table(header, rows, right={0, *range(3, len(header))}),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -194,22 +242,44 @@ def loss_table(losses: Any) -> RenderableType:
     """Every registered loss as a table (the README's loss table is made the same way)."""
     table = Table(show_edge=False, pad_edge=False)
     for col in ("loss", "aliases", "tasks", "parameters", "reference"):
-        table.add_column(col, style="cyan" if col == "loss" else None,
-                         no_wrap=col in ("loss", "aliases"))
+        table.add_column(
+            col, style="cyan" if col == "loss" else None, no_wrap=col in ("loss", "aliases")
+        )
     for loss in losses:
-        table.add_row(*(Text(c) for c in (loss.name, ", ".join(loss.aliases) or "—",
-                                          ", ".join(loss.tasks), _param_text(loss),
-                                          loss.reference)))
+        table.add_row(
+            *(
+                Text(c)
+                for c in (
+                    loss.name,
+                    ", ".join(loss.aliases) or "—",
+                    ", ".join(loss.tasks),
+                    _param_text(loss),
+                    loss.reference,
+                )
+            )
+        )
     return table
 
 
 def loss_markdown(losses: Any) -> str:
     """The loss table in Markdown, for the README."""
-    rows = [[f"`{loss.name}`", ", ".join(f"`{a}`" for a in loss.aliases) or "—",
-             ", ".join(loss.tasks), _param_text(loss), loss.summary, loss.reference]
-            for loss in losses]
-    return markdown_table(["loss", "aliases", "tasks", "parameters", "what", "reference"],
-                          rows, right=set()) + "\n"
+    rows = [
+        [
+            f"`{loss.name}`",
+            ", ".join(f"`{a}`" for a in loss.aliases) or "—",
+            ", ".join(loss.tasks),
+            _param_text(loss),
+            loss.summary,
+            loss.reference,
+        ]
+        for loss in losses
+    ]
+    return (
+        markdown_table(
+            ["loss", "aliases", "tasks", "parameters", "what", "reference"], rows, right=set()
+        )
+        + "\n"
+    )
 
 
 def explain_view(loss: Any, explanation: Any) -> RenderableType:
@@ -238,9 +308,14 @@ def explain_view(loss: Any, explanation: Any) -> RenderableType:
         section("Strengths", explanation.strengths)
         section("Weaknesses", explanation.weaknesses)
         section("When to use it", explanation.use)
-    section("Parameters", [f"{p.name} (default {p.default}"
-                           f"{', ' + p.rule.text if p.rule else ''}): {p.help}"
-                           for p in loss.params] or "none")
+    section(
+        "Parameters",
+        [
+            f"{p.name} (default {p.default}{', ' + p.rule.text if p.rule else ''}): {p.help}"
+            for p in loss.params
+        ]
+        or "none",
+    )
     section("Reference", loss.reference)
     differences = list(explanation.differences) if explanation is not None else []
     differences += [f"--convention {name}: {note}" for name, note in loss.conventions.items()]
@@ -248,3 +323,393 @@ def explain_view(loss: Any, explanation: Any) -> RenderableType:
     if explanation is not None:
         section("Where the original article is wrong or incomplete", explanation.corrections)
     return Group(*parts)
+
+
+# --------------------------------------------------------------------------- check and compare
+
+# ``-o PATH`` of check and compare: the format its suffix names.
+OUTPUT_SUFFIXES = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".xml": "junit",
+    ".txt": "table",
+}
+# A GitHub comment holds at most 65,536 characters; stay clearly below.
+COMMENT_LIMIT = 65_000
+
+
+def plain_text(rendered: RenderableType | str, width: int = 100) -> str:
+    """A renderable as plain text (no colour, fixed width), for ``.txt`` outputs."""
+    if isinstance(rendered, str):
+        return rendered if rendered.endswith("\n") else rendered + "\n"
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(
+        file=buf,
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        soft_wrap=False,
+    ).print(rendered)
+    return buf.getvalue()
+
+
+def _signed(x: float | None, digits: int = 4) -> str:
+    if x is None:
+        return "—"
+    if not math.isfinite(x):
+        return number(x, digits)
+    return f"{x:+.{digits}g}"
+
+
+def _share(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.1%}"
+
+
+_CHECK_HEADER = ["loss", "rule", "value", "limit", "margin", "result"]
+_TEST_HEADER = ["loss", "baseline", "increase", "95% CI of the increase", "p", "significant"]
+
+
+def _check_cells(o: Any) -> list[str]:
+    """rule, value, limit, margin, result for one outcome; digits enough to tell them apart."""
+    from losscli.checks import digits
+
+    d = digits(o.value, o.limit)
+    rule = (
+        f"max {o.tolerance}"
+        if o.rule == "max"
+        else f"baseline {number(o.baseline, d)} + {o.tolerance}"
+    )
+    return [rule, number(o.value, d), number(o.limit, d), _signed(o.margin), o.status]
+
+
+def _test_rows(report: Any) -> list[list[str]]:
+    """loss, baseline, increase, its 95% CI, p and the verdict for every tested rule."""
+    rows = []
+    for o in report.outcomes:
+        if o.test is not None:
+            x = o.test.difference
+            rows.append(
+                [
+                    o.loss,
+                    number(o.baseline, 6),
+                    _signed(x.diff),
+                    _ci(x.ci_low, x.ci_high, 4),
+                    number(o.test.p_value, 3),
+                    "yes" if o.test.above else "no",
+                ]
+            )
+    return rows
+
+
+def _check_title(report: Any) -> str:
+    n, bad = len(report.outcomes), len(report.failures)
+    if bad:
+        return f"FAILED, {bad} of {n} rule{'s' if n != 1 else ''} failed"
+    return f"PASSED, all {n} rules hold" if n != 1 else "PASSED, the rule holds"
+
+
+def _check_inputs(report: Any, code: Callable[[str], str] = str) -> str:
+    text = f"{code(report.preds)} against {code(report.labels)}, {report.n_samples} samples"
+    if report.baseline is not None:
+        text += f"; baseline {code(report.baseline)}"
+    if report.significant and report.method:
+        text += f"; an increase fails only when significant ({report.method}, 95%)"
+    return text
+
+
+def check_table(report: Any) -> RenderableType:
+    """Every rule with value, limit, margin and PASS/FAIL; the tests; the failures spelled out."""
+    head = Text()
+    head.append("losscli check: ", style="bold")
+    head.append(
+        _check_title(report) + "\n", style="bold red" if not report.passed else "bold green"
+    )
+    head.append(_check_inputs(report) + "\n", style="dim")
+    table = Table(show_edge=False, pad_edge=False)
+    for name in _CHECK_HEADER:
+        table.add_column(
+            name,
+            justify="left" if name in ("loss", "rule", "result") else "right",
+            style="cyan" if name == "loss" else None,
+        )
+    for o in report.outcomes:
+        *cells, status = _check_cells(o)
+        table.add_row(
+            Text(o.loss),
+            *(Text(c) for c in cells),
+            Text(status, style="bold green" if o.passed else "bold red"),
+        )
+    parts: list[RenderableType] = [head, table]
+    tests = _test_rows(report)
+    if tests:
+        tested = Table(
+            title=f"Increases tested for significance ({report.method}, 95%)",
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
+        for name in _TEST_HEADER:
+            tested.add_column(
+                name,
+                justify="left" if name == "loss" else "right",
+                style="cyan" if name == "loss" else None,
+            )
+        for row in tests:
+            tested.add_row(*(Text(c) for c in row))
+        parts += [Text(""), tested]
+    if report.failures:
+        fail = Text("\n")
+        for o in report.failures:
+            fail.append("✗ ", style="bold red")
+            fail.append(f"{o.message}\n")
+        parts.append(fail)
+    return Group(*parts)
+
+
+def check_json(report: Any) -> str:
+    """The check report as JSON (full precision; ``passed`` and one entry per rule)."""
+    return json.dumps(report.to_dict(), indent=2, allow_nan=False)
+
+
+def check_markdown(report: Any) -> str:
+    """The check report for a pull request or a GitHub step summary."""
+    mark = "✅" if report.passed else "❌"
+    rows = []
+    for o in report.outcomes:
+        *cells, _ = _check_cells(o)
+        rows.append([f"`{o.loss}`", *cells, "PASS" if o.passed else "**FAIL**"])
+    lines = [
+        f"### {mark} losscli check: {_check_title(report)}",
+        "",
+        _check_inputs(report, lambda t: f"`{t}`"),
+        "",
+        markdown_table(_CHECK_HEADER, rows, right={2, 3, 4}),
+    ]
+    tests = _test_rows(report)
+    if tests:
+        lines += [
+            "",
+            f"Increases tested for significance ({report.method}, 95%):",
+            "",
+            markdown_table(
+                _TEST_HEADER, [[f"`{r[0]}`", *r[1:]] for r in tests], right={1, 2, 3, 4}
+            ),
+        ]
+    if report.failures:
+        lines += ["", *(f"- ❌ {o.message}" for o in report.failures)]
+    return "\n".join(lines) + "\n"
+
+
+def check_junit(report: Any) -> str:
+    """JUnit XML: one test case per rule, a failure element for each rule that failed."""
+    import xml.etree.ElementTree as ET
+
+    n, bad = str(len(report.outcomes)), str(len(report.failures))
+    root = ET.Element("testsuites", name="losscli", tests=n, failures=bad, errors="0")
+    suite = ET.SubElement(
+        root, "testsuite", name="losscli check", tests=n, failures=bad, errors="0", skipped="0"
+    )
+    props = ET.SubElement(suite, "properties")
+    for key, value in (
+        ("predictions", report.preds),
+        ("labels", report.labels),
+        ("baseline", report.baseline),
+        ("method", report.method),
+    ):
+        if value is not None:
+            ET.SubElement(props, "property", name=key, value=str(value))
+    for o in report.outcomes:
+        case = ET.SubElement(suite, "testcase", classname=f"losscli.check.{o.rule}", name=o.loss)
+        if not o.passed:
+            failure = ET.SubElement(case, "failure", message=o.message, type="CheckFailed")
+            failure.text = o.message
+        out = ET.SubElement(case, "system-out")
+        out.text = o.message
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+CHECK_FORMATS: dict[str, Callable[[Any], RenderableType | str]] = {
+    "table": check_table,
+    "json": check_json,
+    "markdown": check_markdown,
+    "junit": check_junit,
+}
+
+
+def _best(values: tuple[float, ...], best: int, i: int, digits: int) -> str:
+    return number(values[i], digits) + (" ★" if i == best else "")
+
+
+def _diff_rows(cmp: Any, digits: int, code: Callable[[str], str]) -> list[list[str]]:
+    rows = []
+    for row in cmp.losses:
+        for model, d in zip(cmp.models[1:], row.diffs[1:], strict=True):
+            x = d.difference
+            rows.append(
+                [
+                    code(row.loss),
+                    code(model),
+                    _signed(x.diff, digits),
+                    _ci(x.ci_low, x.ci_high, 4),
+                    number(d.p_value, 2),
+                    _share(d.better),
+                    _share(d.worse),
+                ]
+            )
+    return rows
+
+
+_DIFF_HEADER = ["loss", "model", "Δ", "95% CI of Δ", "p", "better on", "worse on"]
+
+
+def compare_table(cmp: Any, precision: int) -> RenderableType:
+    """A column per model (best marked ★), differences to the first, disagreeing samples."""
+    head = Text()
+    head.append(f"Comparing {len(cmp.models)} models on {cmp.labels}", style="bold")
+    head.append(
+        f"  ({cmp.n_paired} paired samples; lower is better, ★ marks the best)\n", style="dim"
+    )
+    values = Table(title="Losses", title_justify="left", show_edge=False, pad_edge=False)
+    values.add_column("loss", style="cyan", no_wrap=True)
+    for model in cmp.models:
+        values.add_column(Text(model), justify="right")
+    for row in cmp.losses:
+        values.add_row(
+            Text(row.loss),
+            *(
+                Text(
+                    _best(row.values, row.best, i, precision),
+                    style="bold green" if i == row.best else "",
+                )
+                for i in range(len(cmp.models))
+            ),
+        )
+    diffs = Table(
+        title=f"Against {cmp.models[0]}: {cmp.method}, 95% interval; better / worse "
+        "on = share of samples",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for i, name in enumerate(_DIFF_HEADER):
+        diffs.add_column(
+            name,
+            justify="right" if i >= 2 else "left",
+            style="cyan" if i == 0 else None,
+            no_wrap=i != 1,
+        )
+    for cells in _diff_rows(cmp, min(precision, 4), str):
+        diffs.add_row(*(Text(c) for c in cells))
+    parts: list[RenderableType] = [head, values, Text(""), diffs]
+    if cmp.disagreements:
+        by = cmp.losses[0].loss
+        worst = Table(
+            title=f"Samples where the models disagree most (by {by})",
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
+        worst.add_column(cmp.key_name, justify="right", no_wrap=True)
+        for model in cmp.models:
+            worst.add_column(Text(model), justify="right")
+        worst.add_column("spread", justify="right")
+        for s in cmp.disagreements:
+            worst.add_row(Text(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6))
+        parts += [Text(""), worst]
+    return Group(*parts)
+
+
+def compare_json(cmp: Any, precision: int) -> str:
+    """The comparison as JSON, full precision."""
+    return json.dumps(cmp.to_dict(), indent=2, allow_nan=False)
+
+
+def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
+    def code(text: str) -> str:
+        return f"`{text}`"
+
+    models = [code(m) for m in cmp.models]
+    lines = [
+        f"### losscli compare: {len(cmp.models)} models on {code(cmp.labels)}",
+        "",
+        f"{cmp.n_paired} paired samples. Lower is better; ★ marks the best value.",
+        "",
+        markdown_table(
+            ["loss", *models],
+            [
+                [
+                    code(r.loss),
+                    *(
+                        ("**" + _best(r.values, r.best, i, precision) + "**")
+                        if i == r.best
+                        else _best(r.values, r.best, i, precision)
+                        for i in range(len(models))
+                    ),
+                ]
+                for r in cmp.losses
+            ],
+            right=set(range(1, len(models) + 1)),
+        ),
+        "",
+        f"Against {models[0]} ({cmp.method}; 95% interval; share of samples where the "
+        "model's loss is lower / higher):",
+        "",
+        markdown_table(
+            _DIFF_HEADER, _diff_rows(cmp, min(precision, 4), code), right={2, 3, 4, 5, 6}
+        ),
+    ]
+    samples = cmp.disagreements[:shown]
+    if samples:
+        by = code(cmp.losses[0].loss)
+        note = (
+            ""
+            if shown >= len(cmp.disagreements)
+            else f" (the first {shown} of {len(cmp.disagreements)}, shortened to fit a comment)"
+        )
+        lines += [
+            "",
+            f"<details><summary>Samples where the models disagree most (by {by}){note}</summary>",
+            "",
+            markdown_table(
+                [cmp.key_name, *models, "spread"],
+                [
+                    [code(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6)]
+                    for s in samples
+                ],
+                right=set(range(len(models) + 2)),
+            ),
+            "",
+            "</details>",
+        ]
+    elif cmp.disagreements:
+        lines += ["", f"_{len(cmp.disagreements)} disagreeing samples left out to fit a comment._"]
+    return "\n".join(lines) + "\n"
+
+
+def compare_markdown(cmp: Any, precision: int, limit: int = COMMENT_LIMIT) -> str:
+    """Markdown for a pull-request comment, under ``limit`` characters.
+
+    The sample list is shortened first (halved until the text fits); only then is the text
+    itself cut, at a line boundary, with a note.
+    """
+    shown = len(cmp.disagreements)
+    text = _compare_markdown(cmp, precision, shown)
+    while len(text) > limit and shown > 0:
+        shown //= 2
+        text = _compare_markdown(cmp, precision, shown)
+    if len(text) > limit:
+        note = "\n_…cut to fit a comment; see `--format json` for everything._\n"
+        text = text[: text.rfind("\n", 0, limit - len(note))] + note
+    return text
+
+
+COMPARE_FORMATS: dict[str, Callable[[Any, int], RenderableType | str]] = {
+    "table": compare_table,
+    "json": compare_json,
+    "markdown": compare_markdown,
+}

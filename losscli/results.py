@@ -85,12 +85,28 @@ class Report:
             "interpretation": [{"decision": d, "reason": r} for d, r in self.interpretation],
             "results": [_finite(asdict(r)) for r in self.results],
             "worst": [_finite(asdict(w)) for w in self.worst],
-            **({"by_class": [
-                {"class": row.name, "losses": {
-                    r.loss: _finite({"count": row.count[i], "mean": row.mean[i],
-                                     "share": row.share[i]})
-                    for i, r in enumerate(self.results)}}
-                for row in self.by_class]} if self.by_class else {}),
+            **(
+                {
+                    "by_class": [
+                        {
+                            "class": row.name,
+                            "losses": {
+                                r.loss: _finite(
+                                    {
+                                        "count": row.count[i],
+                                        "mean": row.mean[i],
+                                        "share": row.share[i],
+                                    }
+                                )
+                                for i, r in enumerate(self.results)
+                            },
+                        }
+                        for row in self.by_class
+                    ]
+                }
+                if self.by_class
+                else {}
+            ),
         }
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
-GALLERY = re.compile(r"(<!-- gallery -->\n```console\n\$ )(?P<cmd>[^\n]+)\n(?P<out>.*?)(```)",
-                     re.DOTALL)
+GALLERY = re.compile(
+    r"(<!-- gallery -->\n```console\n\$ )(?P<cmd>[^\n]+)\n(?P<out>.*?)(```)", re.DOTALL
+)
 LOSS_TABLE = re.compile(r"(<!-- losses -->\n)(.*?)(<!-- /losses -->)", re.DOTALL)
 
 
@@ -30,7 +31,7 @@ def run_command(cmd: str) -> str:
     args = shlex.split(cmd)
     assert args[0] == "losscli", cmd
     env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
-    old = os.getcwd()
+    old = Path.cwd()
     os.chdir(ROOT)
     try:
         result = CliRunner().invoke(app, args[1:], env=env)
@@ -47,8 +48,10 @@ def render(readme: str) -> str:
     from losscli.render import loss_markdown
 
     readme = LOSS_TABLE.sub(lambda m: m.group(1) + loss_markdown(LOSSES) + m.group(3), readme)
-    return GALLERY.sub(lambda m: m.group(1) + m.group("cmd") + "\n" + run_command(m.group("cmd"))
-                       + m.group(4), readme)
+    return GALLERY.sub(
+        lambda m: m.group(1) + m.group("cmd") + "\n" + run_command(m.group("cmd")) + m.group(4),
+        readme,
+    )
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli import engine
+from losscli import api, engine
 from losscli.api import parse_specs, run
 from losscli.inputs import BatchStream, Kind, Options, Plan, plan_inputs
 from losscli.losses import PerSample
@@ -26,13 +26,9 @@ def kind_of(logits: bool | None) -> Kind | None:
 
 
 def options_for(specs: list[LossSpec], logits: bool | None) -> Options:
-    """The interpretation options ``losscli.compute`` builds for these specs."""
-    kinded = [s.loss for s in specs if s.loss.needs_kind]
-    return Options(
-        kind=kind_of(logits),
-        needs_kind=bool(kinded),
-        independent_columns=bool(kinded) and all(loss.independent_columns for loss in kinded),
-    )
+    """The interpretation options ``losscli.compute`` builds for these specs (its own helper,
+    so these tests read inputs exactly as the API does as the API grows)."""
+    return api._options(specs, Options(kind=kind_of(logits)))
 
 
 def sources(

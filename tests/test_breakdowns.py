@@ -17,13 +17,32 @@ def _json(run_cli: Any, args: list[Any]) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("args", [
-    [SAMPLE / "images_logits.csv", SAMPLE / "images_labels.csv", "--id-col", "image_id",
-     "--loss", "ce", "--loss", "ce:weight=[1,2,1,1,0.5]", "--loss", "hinge"],
-    [SAMPLE / "seg_logits.npy", SAMPLE / "seg_labels.npy", "--loss", "ce:ignore_index=255",
-     "--loss", "ce:ignore_index=255,label_smoothing=0.1"],
-    [SAMPLE / "seed_preds.csv", SAMPLE / "seed_labels.csv", "--loss", "ce", "--loss", "mse"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            SAMPLE / "images_logits.csv",
+            SAMPLE / "images_labels.csv",
+            "--id-col",
+            "image_id",
+            "--loss",
+            "ce",
+            "--loss",
+            "ce:weight=[1,2,1,1,0.5]",
+            "--loss",
+            "hinge",
+        ],
+        [
+            SAMPLE / "seg_logits.npy",
+            SAMPLE / "seg_labels.npy",
+            "--loss",
+            "ce:ignore_index=255",
+            "--loss",
+            "ce:ignore_index=255,label_smoothing=0.1",
+        ],
+        [SAMPLE / "seed_preds.csv", SAMPLE / "seed_labels.csv", "--loss", "ce", "--loss", "mse"],
+    ],
+)
 def test_by_class_adds_up_to_the_overall_loss(run_cli: Any, args: list[Any]) -> None:
     data = _json(run_cli, ["compute", *args, "--by-class"])
     rows = data["by_class"]
@@ -42,8 +61,20 @@ def test_by_class_adds_up_to_the_overall_loss(run_cli: Any, args: list[Any]) -> 
 
 
 def test_by_class_table_names_the_classes(run_cli: Any) -> None:
-    result = run_cli(["compute", SAMPLE / "images_logits.csv", SAMPLE / "images_labels.csv",
-                      "--id-col", "image_id", "--loss", "ce", "--by-class", "--top", "0"])
+    result = run_cli(
+        [
+            "compute",
+            SAMPLE / "images_logits.csv",
+            SAMPLE / "images_labels.csv",
+            "--id-col",
+            "image_id",
+            "--loss",
+            "ce",
+            "--by-class",
+            "--top",
+            "0",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     assert "By true class" in result.stdout
     for name in ("cat", "dog", "bird", "fish", "horse"):
@@ -51,8 +82,16 @@ def test_by_class_table_names_the_classes(run_cli: Any) -> None:
 
 
 def test_by_class_needs_classes(run_cli: Any) -> None:
-    result = run_cli(["compute", SAMPLE / "house_prices_preds.parquet",
-                      SAMPLE / "house_prices_labels.parquet", "--loss", "mse", "--by-class"])
+    result = run_cli(
+        [
+            "compute",
+            SAMPLE / "house_prices_preds.parquet",
+            SAMPLE / "house_prices_labels.parquet",
+            "--loss",
+            "mse",
+            "--by-class",
+        ]
+    )
     assert result.exit_code == 2
     assert "--by-class needs class labels" in result.stderr
 
@@ -61,10 +100,10 @@ def test_channels_last_with_class_axis(run_cli: Any, tmp_path: Path) -> None:
     last = tmp_path / "last.npy"
     np.save(last, np.moveaxis(np.load(SAMPLE / "seg_logits.npy"), 1, -1))
     spec = ["--loss", "ce:ignore_index=255"]
-    first = _json(run_cli, ["compute", SAMPLE / "seg_logits.npy", SAMPLE / "seg_labels.npy",
-                            *spec])
-    moved = _json(run_cli, ["compute", last, SAMPLE / "seg_labels.npy", *spec,
-                            "--class-axis", "-1"])
+    first = _json(run_cli, ["compute", SAMPLE / "seg_logits.npy", SAMPLE / "seg_labels.npy", *spec])
+    moved = _json(
+        run_cli, ["compute", last, SAMPLE / "seg_labels.npy", *spec, "--class-axis", "-1"]
+    )
     assert moved["results"][0]["value"] == first["results"][0]["value"]
     # torch 2.13.0: F.cross_entropy(torch.tensor(seg_logits, float64), seg_labels,
     # ignore_index=255).item() on these files = 0.27358623770840057 (run by hand in the
@@ -78,14 +117,32 @@ def test_channels_last_with_class_axis(run_cli: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("axis", ["0", "7"])
 def test_class_axis_out_of_range(run_cli: Any, axis: str) -> None:
-    result = run_cli(["compute", SAMPLE / "seg_logits.npy", SAMPLE / "seg_labels.npy",
-                      "--loss", "ce", "--class-axis", axis])
+    result = run_cli(
+        [
+            "compute",
+            SAMPLE / "seg_logits.npy",
+            SAMPLE / "seg_labels.npy",
+            "--loss",
+            "ce",
+            "--class-axis",
+            axis,
+        ]
+    )
     assert result.exit_code == 2
     assert "--class-axis" in result.stderr
 
 
 def test_class_axis_on_a_table_is_a_usage_error(run_cli: Any) -> None:
-    result = run_cli(["compute", SAMPLE / "seed_preds.csv", SAMPLE / "seed_labels.csv",
-                      "--loss", "ce", "--class-axis", "-1"])
+    result = run_cli(
+        [
+            "compute",
+            SAMPLE / "seed_preds.csv",
+            SAMPLE / "seed_labels.csv",
+            "--loss",
+            "ce",
+            "--class-axis",
+            "-1",
+        ]
+    )
     assert result.exit_code == 2
     assert "N-d prediction arrays" in result.stderr

@@ -30,8 +30,19 @@ from losscli.losses import REGISTRY, Target
 from losscli.readers import array_source
 
 NEW_LOSSES = (
-    "log_cosh", "quantile", "msle", "mape", "poisson_nll", "gaussian_nll",
-    "nll", "focal", "multi_margin", "categorical_hinge", "js", "entropy", "dice",
+    "log_cosh",
+    "quantile",
+    "msle",
+    "mape",
+    "poisson_nll",
+    "gaussian_nll",
+    "nll",
+    "focal",
+    "multi_margin",
+    "categorical_hinge",
+    "js",
+    "entropy",
+    "dice",
 )
 CASES_PATH = Path(__file__).resolve().parent / "reference" / "cases.json"
 KINDS: dict[str | None, bool | None] = {"logits": True, "probs": False, None: None}
@@ -45,8 +56,11 @@ def _loss_name(spec: str) -> str:
 
 def _load() -> list[dict[str, Any]]:
     cases = json.loads(CASES_PATH.read_text())["cases"]
-    return [c for c in cases if _loss_name(c["spec"]) in REGISTRY
-            and REGISTRY[_loss_name(c["spec"])].name in NEW_LOSSES]
+    return [
+        c
+        for c in cases
+        if _loss_name(c["spec"]) in REGISTRY and REGISTRY[_loss_name(c["spec"])].name in NEW_LOSSES
+    ]
 
 
 CASES = _load()
@@ -68,13 +82,17 @@ def _inputs(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 def _needs_mean_var_wiring(case: dict[str, Any]) -> None:
     labels = np.asarray(case["labels"])
     fractional = labels.dtype.kind == "f" and bool((labels != np.round(labels)).any())
-    if REGISTRY[_loss_name(case["spec"])].target is Target.MEAN_VAR and fractional and (
-            not MEAN_VAR_WIRED):
+    if (
+        REGISTRY[_loss_name(case["spec"])].target is Target.MEAN_VAR
+        and fractional
+        and (not MEAN_VAR_WIRED)
+    ):
         pytest.xfail("losscli.api._options does not set Options.mean_var for gaussian_nll yet")
 
 
-def _engine_terms(spec_text: str, preds: Any, labels: Any, logits: bool | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _engine_terms(
+    spec_text: str, preds: Any, labels: Any, logits: bool | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(values, shown): the engine's per-sample terms over all rows, read as compute reads."""
     specs = api.parse_specs([spec_text], "mean")
     kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
@@ -102,10 +120,12 @@ def test_every_new_loss_is_registered_with_cases() -> None:
 def test_case_value(case: dict[str, Any]) -> None:
     _needs_mean_var_wiring(case)
     preds, labels = _inputs(case)
-    result = losscli.compute(case["spec"], preds, labels, logits=KINDS[case["kind"]],
-                             reduction=case["reduction"])
-    assert result.value == pytest.approx(case["expected"], **TOLERANCE[case["dtype"]]), (
-        case["reference"])
+    result = losscli.compute(
+        case["spec"], preds, labels, logits=KINDS[case["kind"]], reduction=case["reduction"]
+    )
+    assert result.value == pytest.approx(case["expected"], **TOLERANCE[case["dtype"]]), case[
+        "reference"
+    ]
 
 
 @pytest.mark.parametrize("case", PER_SAMPLE_CASES, ids=lambda c: c["id"])
@@ -117,8 +137,9 @@ def test_case_per_sample(case: dict[str, Any]) -> None:
     values, shown = _engine_terms(case["spec"], preds, labels, KINDS[case["kind"]])
     loss = REGISTRY[_loss_name(case["spec"])]
     got = shown if loss.target is Target.VALUES else values
-    assert got.tolist() == pytest.approx(case["per_sample"], **TOLERANCE[case["dtype"]]), (
-        case["reference"])
+    assert got.tolist() == pytest.approx(case["per_sample"], **TOLERANCE[case["dtype"]]), case[
+        "reference"
+    ]
 
 
 # --------------------------------------------------------------------------- edge cases
@@ -129,8 +150,9 @@ def test_log_cosh_is_exact_far_out_and_near_zero() -> None:
     # For d = 1e-6, log cosh d = d²/2 − d⁴/12 + d⁶/45 − …, the d⁶ term 1e-25 relative.
     got = REGISTRY["log_cosh"].fn(np.array([1e4, -1e4, 1e-6]), np.zeros(3)).values
     small = 0.5e-12 - 1e-24 / 12
-    assert got.tolist() == pytest.approx([1e4 - math.log(2), 1e4 - math.log(2), small],
-                                         rel=1e-15, abs=0)
+    assert got.tolist() == pytest.approx(
+        [1e4 - math.log(2), 1e4 - math.log(2), small], rel=1e-15, abs=0
+    )
 
 
 def test_categorical_hinge_keeps_keras_floor_at_zero() -> None:
@@ -146,8 +168,9 @@ def test_multi_margin_with_weights_divides_by_n() -> None:
     """torch multi_margin_loss: w[y]/C · Σ_{j≠y} max(0, 1 − s_y + s_j); its mean divides by n,
     not by Σ w[y] as nll does. Row 1: (1/3)·(max(0, 1−2+0) + max(0, 1−2+1.5)) = 0.5/3, times
     w[0] = 3; row 2: true class 1, (1/3)·(max(0, 1−0+2) + max(0, 1−0+0)) = 4/3, times w[1] = 1."""
-    value = losscli.compute("multi_margin:weight=[3,1,1]", [[2.0, 0.0, 1.5], [2.0, 0.0, 0.0]],
-                            [0, 1]).value
+    value = losscli.compute(
+        "multi_margin:weight=[3,1,1]", [[2.0, 0.0, 1.5], [2.0, 0.0, 0.0]], [0, 1]
+    ).value
     assert value == pytest.approx((0.5 + 4 / 3) / 2, rel=1e-15)
 
 
@@ -167,35 +190,37 @@ def test_focal_reduces_to_cross_entropy() -> None:
     x = [1.5, -0.3, 0.8, -2.0]
     y = [1, 0, 1, 1]
     assert losscli.compute("focal:gamma=0,alpha=-1", x, y, logits=True).value == pytest.approx(
-        losscli.compute("bce", x, y, logits=True).value, rel=1e-14)
+        losscli.compute("bce", x, y, logits=True).value, rel=1e-14
+    )
     z, c = [[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.2]], [0, 1, 2]
     assert losscli.compute("focal:gamma=0", z, c, logits=True).value == pytest.approx(
-        losscli.compute("ce", z, c, logits=True).value, rel=1e-14)
+        losscli.compute("ce", z, c, logits=True).value, rel=1e-14
+    )
 
 
 def test_focal_multiclass_alpha_is_a_constant_factor() -> None:
     z, c = [[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.2]], [0, 1, 2]
     plain = losscli.compute("focal", z, c, logits=True).value
     assert losscli.compute("focal:alpha=0.25", z, c, logits=True).value == pytest.approx(
-        0.25 * plain, rel=1e-15)
+        0.25 * plain, rel=1e-15
+    )
 
 
 def test_entropy_ignores_the_labels() -> None:
     """H(0.5, 0.5) = log 2 and H(1, 0) = 0, whatever the labels (index or distributions)."""
     q = [[0.5, 0.5], [1.0, 0.0], [0.5, 0.5]]
     by_index = losscli.compute("entropy", q, [0, 1, 1], logits=False).value
-    by_dist = losscli.compute("entropy", q, [[0.2, 0.8], [1.0, 0.0], [0.0, 1.0]],
-                              logits=False).value
+    by_dist = losscli.compute(
+        "entropy", q, [[0.2, 0.8], [1.0, 0.0], [0.0, 1.0]], logits=False
+    ).value
     assert by_index == by_dist == pytest.approx(2 * math.log(2) / 3, rel=1e-15)
 
 
 def test_js_is_bounded_by_log_two() -> None:
     """Disjoint supports: JS = log 2 (nats), 1 (bits); KL would be infinite."""
     p, q = [[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]
-    assert losscli.compute("js", q, p, logits=False).value == pytest.approx(math.log(2),
-                                                                             rel=1e-15)
-    assert losscli.compute("js:base=2", q, p, logits=False).value == pytest.approx(1.0,
-                                                                                    rel=1e-15)
+    assert losscli.compute("js", q, p, logits=False).value == pytest.approx(math.log(2), rel=1e-15)
+    assert losscli.compute("js:base=2", q, p, logits=False).value == pytest.approx(1.0, rel=1e-15)
 
 
 def test_mape_zero_label_is_huge_not_infinite() -> None:
@@ -207,8 +232,9 @@ def test_mape_zero_label_is_huge_not_infinite() -> None:
 def test_gaussian_nll_with_whole_number_labels() -> None:
     """½(log σ² + (μ − y)²/σ²): (0, 1) vs 2 → 2; (1, e) vs 1 → ½; (0, 0) clamped to 1e-6 vs 0
     → ½ log 1e-6."""
-    value = losscli.compute("gaussian_nll", [[0.0, 1.0], [1.0, math.e], [0.0, 0.0]],
-                            [2, 1, 0]).value
+    value = losscli.compute(
+        "gaussian_nll", [[0.0, 1.0], [1.0, math.e], [0.0, 0.0]], [2, 1, 0]
+    ).value
     assert value == pytest.approx((2 + 0.5 + 0.5 * math.log(1e-6)) / 3, rel=1e-14)
 
 
@@ -238,20 +264,29 @@ def test_poisson_nll_refuses_negative_counts_and_rates() -> None:
 
 
 def test_gaussian_nll_refuses_negative_variance() -> None:
-    with pytest.raises(InputError, match=r"variances >= 0 .*got -0.1 \(row 1\); give the "
-                       r"variance"):
+    with pytest.raises(
+        InputError,
+        match=r"variances >= 0 .*got -0.1 \(row 1\); give the "
+        r"variance",
+    ):
         losscli.compute("gaussian_nll", [[0.0, 1.0], [1.0, -0.1], [2.0, 0.5]], [0, 1, 2])
 
 
 def test_gaussian_nll_needs_two_prediction_columns() -> None:
-    with pytest.raises(UsageError, match=r"exactly two prediction columns, the mean and the "
-                       r"variance, but got 3 prediction column"):
+    with pytest.raises(
+        UsageError,
+        match=r"exactly two prediction columns, the mean and the "
+        r"variance, but got 3 prediction column",
+    ):
         losscli.compute("gaussian_nll", [[0.0, 1.0, 2.0]] * 3, [0, 1, 2])
 
 
 def test_nll_refuses_probabilities() -> None:
-    with pytest.raises(InputError, match=r"nll takes log-probabilities .* \(rows 0, 1\); pass "
-                       r"log_softmax outputs, or use ce"):
+    with pytest.raises(
+        InputError,
+        match=r"nll takes log-probabilities .* \(rows 0, 1\); pass "
+        r"log_softmax outputs, or use ce",
+    ):
         losscli.compute("nll", [[0.2, 0.8], [0.6, 0.4]], [1, 0])
 
 
@@ -264,14 +299,17 @@ def test_dice_needs_dense_maps_and_smooth_for_absent_classes() -> None:
         losscli.compute("dice:smooth=0", preds, [[[0, 0]], [[0, 1]]], logits=False)
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("quantile:q=1", r"q must be in \(0, 1\), got 1"),
-    ("multi_margin:p=3", "p must be 1 or 2, got 3"),
-    ("js:base=1", r"base must be > 0 and not 1 \(a logarithm base\), got 1"),
-    ("focal:gamma=-1", "gamma must be >= 0, got -1"),
-    ("focal:alpha=2", r"alpha must be in \[0, 1\] \(or negative to disable it\), got 2"),
-    ("dice:smooth=-1", "smooth must be >= 0, got -1"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("quantile:q=1", r"q must be in \(0, 1\), got 1"),
+        ("multi_margin:p=3", "p must be 1 or 2, got 3"),
+        ("js:base=1", r"base must be > 0 and not 1 \(a logarithm base\), got 1"),
+        ("focal:gamma=-1", "gamma must be >= 0, got -1"),
+        ("focal:alpha=2", r"alpha must be in \[0, 1\] \(or negative to disable it\), got 2"),
+        ("dice:smooth=-1", "smooth must be >= 0, got -1"),
+    ],
+)
 def test_parameter_rules(spec: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         losscli.compute(spec, [[0.2, 0.8], [0.6, 0.4]], [1, 0])
@@ -281,8 +319,7 @@ def test_hard_label_losses_refuse_one_column_and_soft_labels() -> None:
     with pytest.raises(UsageError, match="multi_margin needs one score column per class"):
         losscli.compute("multi_margin", [0.2, 0.8, 0.4], [1, 0, 1])
     with pytest.raises(UsageError, match="focal needs hard labels"):
-        losscli.compute("focal", [[0.2, 0.8], [0.6, 0.4]], [[0.5, 0.5], [1.0, 0.0]],
-                        logits=False)
+        losscli.compute("focal", [[0.2, 0.8], [0.6, 0.4]], [[0.5, 0.5], [1.0, 0.0]], logits=False)
 
 
 def test_domain_errors_on_dense_maps_name_the_images() -> None:
@@ -298,5 +335,10 @@ def test_by_class_refuses_whole_image_losses() -> None:
     labels = np.array([[[0, 1]], [[1, 1]]])
     specs = api.parse_specs(["dice", "ce"], "mean")
     with pytest.raises(UsageError, match="dice scores whole images"):
-        api.run(array_source("preds", preds), array_source("labels", labels), specs,
-                Options(kind=Kind.LOGITS), by_class=True)
+        api.run(
+            array_source("preds", preds),
+            array_source("labels", labels),
+            specs,
+            Options(kind=Kind.LOGITS),
+            by_class=True,
+        )

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SAMPLE
 
 import losscli
 from losscli.errors import InputError, UsageError
 from losscli.losses import LOSSES
-
-from conftest import SAMPLE
 
 CASES = json.loads((Path(__file__).parent / "reference" / "cases.json").read_text())["cases"]
 CONVENTION_CASES = [c for c in CASES if c["convention"]]
@@ -30,8 +29,14 @@ def _logits(case: dict[str, Any]) -> bool | None:
 
 @pytest.mark.parametrize("case", CONVENTION_CASES, ids=[c["id"] for c in CONVENTION_CASES])
 def test_convention_reproduces_the_library(case: dict[str, Any]) -> None:
-    result = losscli.compute(case["spec"], case["preds"], case["labels"], logits=_logits(case),
-                             reduction=case["reduction"], convention=case["convention"])
+    result = losscli.compute(
+        case["spec"],
+        case["preds"],
+        case["labels"],
+        logits=_logits(case),
+        reduction=case["reduction"],
+        convention=case["convention"],
+    )
     assert result.value == pytest.approx(case["expected"], rel=1e-10)
     assert result.convention == case["convention"]
 
@@ -54,15 +59,18 @@ def test_kl_torch_convention_is_batchmean_divided_by_classes() -> None:
     assert default == pytest.approx(0.1356988476, abs=5e-11)
     assert torch_mean == pytest.approx(default / 3, rel=1e-12)
     # 'sum' is the same in every convention.
-    assert losscli.compute("kl", q, p, logits=False, convention="torch",
-                           reduction="sum").value == pytest.approx(2 * default, rel=1e-12)
+    assert losscli.compute(
+        "kl", q, p, logits=False, convention="torch", reduction="sum"
+    ).value == pytest.approx(2 * default, rel=1e-12)
 
 
 def test_logits_do_not_depend_on_the_convention() -> None:
     z = np.array([[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [-0.5, 0.2, 2.2]])
     y = [0, 1, 2]
-    values = {c: losscli.compute("ce", z, y, convention=c).value
-              for c in ("losscli", "torch", "sklearn", "keras")}
+    values = {
+        c: losscli.compute("ce", z, y, convention=c).value
+        for c in ("losscli", "torch", "sklearn", "keras")
+    }
     assert len(set(values.values())) == 1
 
 
@@ -83,8 +91,21 @@ def test_all_conventions_in_one_table(run_cli: Any, tmp_path: Path) -> None:
     preds.write_text("a,b,c\n0.7,0.3,0\n0.2,0.8,0\n0.1,0.1,0.8\n")
     labels = tmp_path / "l.csv"
     labels.write_text("y\n2\n1\n2\n")
-    result = run_cli(["compute", preds, labels, "--loss", "ce", "--loss", "hinge",
-                      "--convention", "all", "--top", "0"])
+    result = run_cli(
+        [
+            "compute",
+            preds,
+            labels,
+            "--loss",
+            "ce",
+            "--loss",
+            "hinge",
+            "--convention",
+            "all",
+            "--top",
+            "0",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     for convention in ("torch", "sklearn", "keras"):
@@ -94,19 +115,32 @@ def test_all_conventions_in_one_table(run_cli: Any, tmp_path: Path) -> None:
     assert out.count("hinge") == 1
     # Row 0 gives p = 0 to its true class: torch's clamp costs 100, sklearn's eps clip
     # -log(2.22e-16) = 36.04, Keras' 1e-7 clip 16.12 (REFERENCES.md); the means differ.
-    data = json.loads(run_cli(["compute", preds, labels, "--loss", "ce", "--convention", "all",
-                               "--format", "json"]).stdout)
+    data = json.loads(
+        run_cli(
+            ["compute", preds, labels, "--loss", "ce", "--convention", "all", "--format", "json"]
+        ).stdout
+    )
     values = {r["convention"]: r["value"] for r in data["results"]}
     expected_torch = (100 + -np.log(0.8) + -np.log(0.8)) / 3
     assert values["torch"] == pytest.approx(expected_torch, rel=1e-12)
-    assert values["sklearn"] == pytest.approx((-np.log(np.finfo(float).eps) - 2 * np.log(0.8))
-                                              / 3, rel=1e-12)
+    assert values["sklearn"] == pytest.approx(
+        (-np.log(np.finfo(float).eps) - 2 * np.log(0.8)) / 3, rel=1e-12
+    )
     assert values["keras"] == pytest.approx((-np.log(1e-7) - 2 * np.log(0.8)) / 3, rel=1e-9)
 
 
 def test_unknown_convention_is_a_usage_error(run_cli: Any) -> None:
-    result = run_cli(["compute", SAMPLE / "seed_preds.csv", SAMPLE / "seed_labels.csv",
-                      "--loss", "ce", "--convention", "jax"])
+    result = run_cli(
+        [
+            "compute",
+            SAMPLE / "seed_preds.csv",
+            SAMPLE / "seed_labels.csv",
+            "--loss",
+            "ce",
+            "--convention",
+            "jax",
+        ]
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
 

@@ -27,8 +27,15 @@ def test_explain_every_name_and_alias(run_cli: Any, name: str) -> None:
     loss = REGISTRY[name]
     out = " ".join(result.stdout.split())
     assert out.startswith(f"{loss.name} — ")
-    for heading in ("Formula", "What it measures", "Strengths", "Weaknesses", "When to use it",
-                    "Parameters", "Reference"):
+    for heading in (
+        "Formula",
+        "What it measures",
+        "Strengths",
+        "Weaknesses",
+        "When to use it",
+        "Parameters",
+        "Reference",
+    ):
         assert heading in out
     for param in loss.params:
         assert param.name in out
@@ -55,8 +62,9 @@ def test_explain_unknown_name_suggests_the_closest(run_cli: Any) -> None:
 
 
 def _update_readme() -> Any:
-    spec = importlib.util.spec_from_file_location("update_readme",
-                                                  ROOT / "scripts" / "update_readme.py")
+    spec = importlib.util.spec_from_file_location(
+        "update_readme", ROOT / "scripts" / "update_readme.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

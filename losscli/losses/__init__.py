@@ -13,8 +13,6 @@ LOSSES: tuple[LossDef, ...] = (
     regression.LOSSES + classification.LOSSES + distribution.LOSSES + dense.LOSSES
 )
 
-REGISTRY: dict[str, LossDef] = {
-    key: loss for loss in LOSSES for key in (loss.name, *loss.aliases)
-}
+REGISTRY: dict[str, LossDef] = {key: loss for loss in LOSSES for key in (loss.name, *loss.aliases)}
 
 __all__ = ["LOSSES", "REGISTRY", "LossDef", "Param", "PerSample", "Reduce", "Target"]

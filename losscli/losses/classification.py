@@ -68,11 +68,15 @@ def _index_weights(
 def _hard_labels(name: str, preds: FloatArray, labels: np.ndarray) -> None:
     """Refuse one score column or soft labels for a loss that needs (n, C) scores and indices."""
     if preds.ndim != 2:
-        raise UsageError(f"{name} needs one score column per class (at least two); for one "
-                         "binary score column use bce or hinge")
+        raise UsageError(
+            f"{name} needs one score column per class (at least two); for one "
+            "binary score column use bce or hinge"
+        )
     if labels.ndim != 1:
-        raise UsageError(f"{name} needs hard labels (one class index per row), not "
-                         "distributions; for soft labels use ce or kl")
+        raise UsageError(
+            f"{name} needs hard labels (one class index per row), not "
+            "distributions; for soft labels use ce or kl"
+        )
 
 
 def _binary_log_terms(
@@ -321,8 +325,10 @@ def categorical_hinge(preds: FloatArray, labels: np.ndarray) -> PerSample:
     array([0.5])
     """
     if preds.ndim != 2:
-        raise UsageError("categorical_hinge needs one score column per class (at least two); "
-                         "for one binary score column use hinge")
+        raise UsageError(
+            "categorical_hinge needs one score column per class (at least two); "
+            "for one binary score column use hinge"
+        )
     target = one_hot(labels, preds.shape[1]) if labels.ndim == 1 else labels
     pos = np.sum(target * preds, axis=1)
     neg = np.max((1.0 - target) * preds, axis=1)
@@ -340,10 +346,20 @@ LOSSES: tuple[LossDef, ...] = (
         reference="torch.nn.functional.cross_entropy; sklearn.metrics.log_loss (probabilities, "
         "binary)",
         params=(
-            Param("label_smoothing", float, 0.0, "mix the target with the uniform distribution",
-                  UNIT_INTERVAL),
-            Param("weight", list, None, "one weight per class, in prediction-column order",
-                  NON_NEGATIVE_LIST),
+            Param(
+                "label_smoothing",
+                float,
+                0.0,
+                "mix the target with the uniform distribution",
+                UNIT_INTERVAL,
+            ),
+            Param(
+                "weight",
+                list,
+                None,
+                "one weight per class, in prediction-column order",
+                NON_NEGATIVE_LIST,
+            ),
             Param("ignore_index", int, -100, "rows with this label count nowhere"),
         ),
         needs_kind=True,
@@ -414,8 +430,13 @@ LOSSES: tuple[LossDef, ...] = (
         formula="Σ_i −w_{y_i} log p_{i,y_i} / Σ_i w_{y_i}; preds are log p (log_softmax output)",
         reference="torch.nn.functional.nll_loss",
         params=(
-            Param("weight", list, None, "one weight per class, in prediction-column order",
-                  NON_NEGATIVE_LIST),
+            Param(
+                "weight",
+                list,
+                None,
+                "one weight per class, in prediction-column order",
+                NON_NEGATIVE_LIST,
+            ),
             Param("ignore_index", int, -100, "rows with this label count nowhere"),
         ),
         tasks=("multiclass",),
@@ -430,11 +451,15 @@ LOSSES: tuple[LossDef, ...] = (
         reference="torchvision.ops.sigmoid_focal_loss (binary); softmax focal "
         "−(1 − p_y)^γ log p_y (multiclass)",
         params=(
-            Param("alpha", float, None, "binary: weight of the positive class (default 0.25, "
-                  "negative disables); multiclass: a constant factor (none by default)",
-                  WEIGHT_OR_OFF),
-            Param("gamma", float, 2.0, "focusing exponent (0: plain cross-entropy)",
-                  NON_NEGATIVE),
+            Param(
+                "alpha",
+                float,
+                None,
+                "binary: weight of the positive class (default 0.25, "
+                "negative disables); multiclass: a constant factor (none by default)",
+                WEIGHT_OR_OFF,
+            ),
+            Param("gamma", float, 2.0, "focusing exponent (0: plain cross-entropy)", NON_NEGATIVE),
         ),
         needs_kind=True,
         tasks=("binary", "multiclass"),
@@ -450,8 +475,9 @@ LOSSES: tuple[LossDef, ...] = (
         params=(
             Param("p", int, 1, "exponent of each violation", ONE_OR_TWO),
             Param("margin", float, 1.0, "the required score gap"),
-            Param("weight", list, None, "one weight per class (of the true class)",
-                  NON_NEGATIVE_LIST),
+            Param(
+                "weight", list, None, "one weight per class (of the true class)", NON_NEGATIVE_LIST
+            ),
         ),
         tasks=("multiclass",),
     ),

@@ -14,8 +14,7 @@ from losscli.losses.base import NON_NEGATIVE, FloatArray, LossDef, Param, PerSam
 from losscli.losses.numerics import log_softmax
 
 
-def dice(preds: FloatArray, labels: np.ndarray, *, logits: bool, smooth: float = 1.0
-         ) -> PerSample:
+def dice(preds: FloatArray, labels: np.ndarray, *, logits: bool, smooth: float = 1.0) -> PerSample:
     """Soft Dice loss per image: 1 − the mean over classes of each class's soft Dice score.
 
     Formula: dice_c = (2 Σ_x p_cx g_cx + smooth) / (Σ_x p_cx + Σ_x g_cx + smooth), with p the
@@ -30,8 +29,10 @@ def dice(preds: FloatArray, labels: np.ndarray, *, logits: bool, smooth: float =
     array([0.])
     """
     if preds.ndim < 3:
-        raise UsageError("dice compares whole maps: it needs dense predictions (N, C, d1, ...) "
-                         "and label maps (N, d1, ...); for one label per row use ce or focal")
+        raise UsageError(
+            "dice compares whole maps: it needs dense predictions (N, C, d1, ...) "
+            "and label maps (N, d1, ...); for one label per row use ce or focal"
+        )
     n, n_classes = preds.shape[:2]
     p = np.exp(log_softmax(preds, axis=1)) if logits else preds
     p = p.reshape(n, n_classes, -1)
@@ -40,9 +41,12 @@ def dice(preds: FloatArray, labels: np.ndarray, *, logits: bool, smooth: float =
     den = np.sum(p, axis=2) + np.sum(g, axis=2) + smooth
     undefined = den == 0
     if undefined.any():
-        raise DomainError(f"dice:smooth=0 is 0/0 for class {int(np.argwhere(undefined)[0, 1])}"
-                          ", absent from both the prediction and the label map",
-                          "use smooth > 0 (the default is 1)", undefined.any(axis=1))
+        raise DomainError(
+            f"dice:smooth=0 is 0/0 for class {int(np.argwhere(undefined)[0, 1])}"
+            ", absent from both the prediction and the label map",
+            "use smooth > 0 (the default is 1)",
+            undefined.any(axis=1),
+        )
     return PerSample(1.0 - np.mean((2.0 * inter + smooth) / den, axis=1))
 
 
@@ -56,8 +60,7 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i [1 − mean_c (2 Σ_x p g + smooth) / (Σ_x p + Σ_x g + smooth)]",
         reference="soft Dice of softmax(x, dim=1) and one_hot(y) per image and class "
         "(torch formula of tests/reference/cases.json)",
-        params=(Param("smooth", float, 1.0, "added to numerator and denominator",
-                      NON_NEGATIVE),),
+        params=(Param("smooth", float, 1.0, "added to numerator and denominator", NON_NEGATIVE),),
         needs_kind=True,
         per_image=True,
         tasks=("dense",),

@@ -10,8 +10,13 @@ from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample,
 from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr, xlogy
 
 
-def kl_divergence(preds: FloatArray, labels: FloatArray, *, logits: bool,
-                  convention: Convention = Convention.LOSSCLI) -> PerSample:
+def kl_divergence(
+    preds: FloatArray,
+    labels: FloatArray,
+    *,
+    logits: bool,
+    convention: Convention = Convention.LOSSCLI,
+) -> PerSample:
     """KL(p ‖ q) = Σ_c p_c log(p_c / q_c) per sample; its mean is torch's ``batchmean``.
 
     ``labels`` p (n, C) a distribution per row; ``preds`` q (n, C) probabilities (as
@@ -107,8 +112,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Jensen–Shannon divergence: symmetric, bounded KL to the mixture.",
         formula="mean_i ½ Σ_c [p_ic log(p_ic / m_ic) + q_ic log(q_ic / m_ic)], m = ½(p + q)",
         reference="scipy.spatial.distance.jensenshannon(p, q, base) ** 2",
-        params=(Param("base", float, None, "logarithm base (default e: nats; 2: bits)",
-                      LOG_BASE),),
+        params=(Param("base", float, None, "logarithm base (default e: nats; 2: bits)", LOG_BASE),),
         needs_kind=True,
         tasks=("multiclass", "distribution"),
     ),

@@ -55,8 +55,9 @@ def clipped_log(p: FloatArray) -> FloatArray:
     return np.log(np.clip(p, PROB_EPS, 1.0 - PROB_EPS))
 
 
-def log_probs(scores: FloatArray, *, logits: bool,
-              convention: Convention = Convention.LOSSCLI) -> FloatArray:
+def log_probs(
+    scores: FloatArray, *, logits: bool, convention: Convention = Convention.LOSSCLI
+) -> FloatArray:
     """Row-wise log-probabilities from logits (log-softmax) or probabilities (guarded log).
 
     Keras renormalises probability rows before its clip; the others take rows as given.
@@ -91,7 +92,7 @@ def xlogy(x: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def rel_entr(p: FloatArray, q: FloatArray) -> FloatArray:
-    """p · log(p / q) elementwise as scipy.special.rel_entr: 0 where p == 0, +inf where q == 0 < p."""
+    """p · log(p / q) elementwise (scipy.special.rel_entr): 0 where p = 0, inf where q = 0 < p."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(p > 0, p * np.log(p / q), 0.0)
     return np.where((p > 0) & (q == 0), np.inf, out)

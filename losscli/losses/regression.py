@@ -147,8 +147,11 @@ def poisson_nll(
     array([1.])
     """
     if (labels < 0).any():
-        raise DomainError(f"poisson_nll needs counts >= 0 as labels, got {labels[labels < 0][0]:g}",
-                          "use mse or gaussian_nll for targets that can be negative", labels < 0)
+        raise DomainError(
+            f"poisson_nll needs counts >= 0 as labels, got {labels[labels < 0][0]:g}",
+            "use mse or gaussian_nll for targets that can be negative",
+            labels < 0,
+        )
     if log_input:
         out = np.exp(preds) - labels * preds
     else:
@@ -156,7 +159,9 @@ def poisson_nll(
             raise DomainError(
                 f"poisson_nll:log_input=false reads predictions as rates >= 0, got "
                 f"{preds[preds < 0][0]:g}",
-                "pass log-rates with log_input=true (the default)", preds < 0)
+                "pass log-rates with log_input=true (the default)",
+                preds < 0,
+            )
         out = preds - labels * np.log(preds + eps)
     if full:
         # Stirling's approximation of log(y!); torch masks it to 0 where y <= 1.
@@ -179,13 +184,17 @@ def gaussian_nll(
     array([2.])
     """
     if preds.ndim != 2 or preds.shape[1] != 2:
-        raise UsageError(f"gaussian_nll needs predictions (n, 2), mean and variance; got "
-                         f"{preds.shape}")
+        raise UsageError(
+            f"gaussian_nll needs predictions (n, 2), mean and variance; got {preds.shape}"
+        )
     mean, var = preds[:, 0], preds[:, 1]
     if (var < 0).any():
-        raise DomainError(f"gaussian_nll needs variances >= 0 (second prediction column), got "
-                          f"{var[var < 0][0]:g}",
-                          "give the variance, not a log-variance or a signed score", var < 0)
+        raise DomainError(
+            f"gaussian_nll needs variances >= 0 (second prediction column), got "
+            f"{var[var < 0][0]:g}",
+            "give the variance, not a log-variance or a signed score",
+            var < 0,
+        )
     # torch clamps the variance at eps (not its gradient) so log and division stay finite.
     v = np.maximum(var, eps)
     out = 0.5 * (np.log(v) + np.square(mean - labels) / v)
@@ -295,8 +304,9 @@ LOSSES: tuple[LossDef, ...] = (
         params=(
             Param("log_input", bool, True, "predictions are log-rates (else rates >= 0)"),
             Param("full", bool, False, "add Stirling's term of log(y!) where y > 1"),
-            Param("eps", float, 1e-8, "added to the rate inside the log (log_input=false)",
-                  POSITIVE),
+            Param(
+                "eps", float, 1e-8, "added to the rate inside the log (log_input=false)", POSITIVE
+            ),
         ),
         tasks=("regression",),
         nonnegative=False,

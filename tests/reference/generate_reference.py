@@ -53,7 +53,7 @@ try:  # Keras 3 on the torch backend; optional (hand formulas from its source ot
     if keras.backend.backend() != "torch":
         raise ImportError("keras backend is not torch")
     KERAS_VERSION: str | None = keras.__version__
-except Exception:  # noqa: BLE001 - any failure means "no keras"
+except Exception:
     keras = None
     KERAS_VERSION = None
 
@@ -65,7 +65,9 @@ SK_EPS = float(np.finfo(np.float64).eps)  # sklearn log_loss clip
 KERAS_EPS = 1e-7  # keras.backend.epsilon()
 
 torch.set_num_threads(1)  # fixed summation order
-warnings.simplefilter("error")  # an unexpected library warning is a bug here; expected ones are caught
+warnings.simplefilter(
+    "error"
+)  # an unexpected library warning is a bug here; expected ones are caught
 
 CASES: list[dict] = []
 CHECKS = 0
@@ -226,10 +228,19 @@ def regression_case(id, spec, preds, labels, *, reduction="mean", dtype="float64
         yn, xn = np.asarray(labels, np.float64), np.asarray(preds, np.float64)
         if dtype == "float64":
             check(val, math.sqrt(skm.mean_squared_error(yn, xn)), what=id)
-        add(id, spec, x, labels, kind=None, expected=val, per_sample=None, reduction=reduction,
+        add(
+            id,
+            spec,
+            x,
+            labels,
+            kind=None,
+            expected=val,
+            per_sample=None,
+            reduction=reduction,
             dtype=dtype,
             reference="torch.sqrt(torch.nn.functional.mse_loss(x, y)) "
-            "== math.sqrt(sklearn.metrics.mean_squared_error(y, x))")
+            "== math.sqrt(sklearn.metrics.mean_squared_error(y, x))",
+        )
         return
     if name == "mse":
         fn, call = F.mse_loss, "torch.nn.functional.mse_loss(x, y{r})"
@@ -239,10 +250,18 @@ def regression_case(id, spec, preds, labels, *, reduction="mean", dtype="float64
         kw = {}
     elif name == "huber":
         d = float(kv.get("delta", 1.0))
-        fn, call, kw = F.huber_loss, f"torch.nn.functional.huber_loss(x, y, delta={d}{{r}})", {"delta": d}
+        fn, call, kw = (
+            F.huber_loss,
+            f"torch.nn.functional.huber_loss(x, y, delta={d}{{r}})",
+            {"delta": d},
+        )
     elif name == "smooth_l1":
         b = float(kv.get("beta", 1.0))
-        fn, call, kw = F.smooth_l1_loss, f"torch.nn.functional.smooth_l1_loss(x, y, beta={b}{{r}})", {"beta": b}
+        fn, call, kw = (
+            F.smooth_l1_loss,
+            f"torch.nn.functional.smooth_l1_loss(x, y, beta={b}{{r}})",
+            {"beta": b},
+        )
     else:
         raise ValueError(name)
     val = fn(x, y, reduction=reduction, **kw)
@@ -254,16 +273,39 @@ def regression_case(id, spec, preds, labels, *, reduction="mean", dtype="float64
         if name in ("mae", "l1"):
             check(val, skm.mean_absolute_error(yn, xn), what=id)
     r = "" if reduction == "mean" else f", reduction='{reduction}'"
-    add(id, spec, x, labels, kind=None, expected=val, per_sample=per_row(none, "mean"),
-        reduction=reduction, dtype=dtype, reference=call.format(r=r))
+    add(
+        id,
+        spec,
+        x,
+        labels,
+        kind=None,
+        expected=val,
+        per_sample=per_row(none, "mean"),
+        reduction=reduction,
+        dtype=dtype,
+        reference=call.format(r=r),
+    )
 
 
 def gen_regression() -> None:
     # REFERENCES.md example, verbatim
-    for spec in ("mse", "rmse", "mae", "l1", "huber", "huber:delta=1", "huber:delta=2",
-                 "huber:delta=0.5", "smooth_l1", "smooth_l1:beta=1", "smooth_l1:beta=2",
-                 "smooth_l1:beta=0.5"):
-        regression_case(f"ref-{spec.replace(':', '-').replace('=', '-')}", spec, REF_REG_P, REF_REG_Y)
+    for spec in (
+        "mse",
+        "rmse",
+        "mae",
+        "l1",
+        "huber",
+        "huber:delta=1",
+        "huber:delta=2",
+        "huber:delta=0.5",
+        "smooth_l1",
+        "smooth_l1:beta=1",
+        "smooth_l1:beta=2",
+        "smooth_l1:beta=0.5",
+    ):
+        regression_case(
+            f"ref-{spec.replace(':', '-').replace('=', '-')}", spec, REF_REG_P, REF_REG_Y
+        )
     # random 1-D
     for n in (7, 23, 40):
         for spec in ("mse", "rmse", "mae"):
@@ -291,16 +333,32 @@ def gen_regression() -> None:
         cid = f"{name}-{key}-0.5-all-linear"
         r = rng(cid)
         y = r.normal(0, 1, 12)
-        regression_case(cid, f"{name}:{key}=0.5", y + r.choice([-1, 1], 12) * r.uniform(0.6, 5, 12), y)
+        regression_case(
+            cid, f"{name}:{key}=0.5", y + r.choice([-1, 1], 12) * r.uniform(0.6, 5, 12), y
+        )
     # multi-output (n, k): torch means over all elements
-    for spec, n, k in (("mse", 12, 3), ("mse", 20, 2), ("mae", 9, 4), ("mae", 15, 3), ("rmse", 10, 3),
-                       ("huber:delta=0.5", 14, 2), ("smooth_l1:beta=2", 8, 3), ("l1", 6, 5)):
+    for spec, n, k in (
+        ("mse", 12, 3),
+        ("mse", 20, 2),
+        ("mae", 9, 4),
+        ("mae", 15, 3),
+        ("rmse", 10, 3),
+        ("huber:delta=0.5", 14, 2),
+        ("smooth_l1:beta=2", 8, 3),
+        ("l1", 6, 5),
+    ):
         cid = f"{spec.replace(':', '-').replace('=', '-')}-multioutput-n{n}-k{k}"
         p, y = reg_data(rng(cid), (n, k))
         regression_case(cid, spec, p, y)
     # reduction sum
-    for spec, shape in (("mse", (13,)), ("mae", (13,)), ("huber:delta=2", (16,)),
-                        ("smooth_l1:beta=0.5", (16,)), ("mse", (7, 3)), ("l1", (10,))):
+    for spec, shape in (
+        ("mse", (13,)),
+        ("mae", (13,)),
+        ("huber:delta=2", (16,)),
+        ("smooth_l1:beta=0.5", (16,)),
+        ("mse", (7, 3)),
+        ("l1", (10,)),
+    ):
         cid = f"{spec.replace(':', '-').replace('=', '-')}-sum-{'x'.join(map(str, shape))}"
         p, y = reg_data(rng(cid), shape)
         regression_case(cid, spec, p, y, reduction="sum")
@@ -316,7 +374,9 @@ def gen_regression() -> None:
     r = rng(cid)
     y = r.normal(0, 1e6, 10)
     regression_case(cid, "mse", y + r.normal(0, 1e3, 10), y)
-    regression_case("huber-delta-1-at-threshold", "huber:delta=1", [1.0, -1.0, 0.0, 3.0], [0.0, 0.0, 1.0, 2.0])
+    regression_case(
+        "huber-delta-1-at-threshold", "huber:delta=1", [1.0, -1.0, 0.0, 3.0], [0.0, 0.0, 1.0, 2.0]
+    )
     # float32 (torch computes in float32)
     for spec, shape in (("mse", (25,)), ("mae", (25,)), ("huber:delta=1", (19,)), ("mse", (8, 3))):
         cid = f"{spec.replace(':', '-').replace('=', '-')}-float32-{'x'.join(map(str, shape))}"
@@ -340,8 +400,18 @@ def ce_spec(ls=0.0, weight=None, ignore_index=None, name="ce"):
     return name + (":" + ",".join(parts) if parts else "")
 
 
-def ce_logits_case(id, x, y, *, ls=0.0, weight=None, ignore_index=None, reduction="mean",
-                   name="ce", dtype="float64"):
+def ce_logits_case(
+    id,
+    x,
+    y,
+    *,
+    ls=0.0,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+    name="ce",
+    dtype="float64",
+):
     tdt = F32 if dtype == "float32" else F64
     xt = T(x, tdt)
     yt = T(y, tdt) if np.asarray(y).ndim == 2 else TI(y)
@@ -361,9 +431,18 @@ def ce_logits_case(id, x, y, *, ls=0.0, weight=None, ignore_index=None, reductio
     val = F.cross_entropy(xt, yt, reduction=reduction, **kw)
     none = F.cross_entropy(xt, yt, reduction="none", **kw)
     tgt = "soft targets y (n, C)" if np.asarray(y).ndim == 2 else "index targets y"
-    add(id, ce_spec(ls, weight, ignore_index, name), xt, y, kind="logits", expected=val,
-        per_sample=none, reduction=reduction, dtype=dtype,
-        reference=f"torch.nn.functional.cross_entropy(x, y{''.join(', ' + a for a in args)}); {tgt}")
+    add(
+        id,
+        ce_spec(ls, weight, ignore_index, name),
+        xt,
+        y,
+        kind="logits",
+        expected=val,
+        per_sample=none,
+        reduction=reduction,
+        dtype=dtype,
+        reference=f"torch.nn.functional.cross_entropy(x, y{''.join(', ' + a for a in args)}); {tgt}",
+    )
 
 
 def ce_probs_case(id, p, y, c, *, reduction="mean", convention=None, spec="ce"):
@@ -380,9 +459,18 @@ def ce_probs_case(id, p, y, c, *, reduction="mean", convention=None, spec="ce"):
         nll = F.nll_loss(torch.log(T(pn)), TI(y), reduction=reduction)
         check(val, nll, tol=1e-12, what=id)
     args = "" if normalize else ", normalize=False"
-    add(id, spec, p, y, kind="probs", expected=val, per_sample=None, reduction=reduction,
+    add(
+        id,
+        spec,
+        p,
+        y,
+        kind="probs",
+        expected=val,
+        per_sample=None,
+        reduction=reduction,
         convention=convention,
-        reference=f"sklearn.metrics.log_loss(y, P, labels={list(range(c))}{args})")
+        reference=f"sklearn.metrics.log_loss(y, P, labels={list(range(c))}{args})",
+    )
 
 
 def gen_ce() -> None:
@@ -391,10 +479,13 @@ def gen_ce() -> None:
     ce_logits_case("ref-cross_entropy-alias", REF_LOGITS, REF_TARGETS, name="cross_entropy")
     ce_logits_case("ref-ce-label_smoothing-0.1", REF_LOGITS, REF_TARGETS, ls=0.1)
     ce_logits_case("ref-ce-weight", REF_LOGITS, REF_TARGETS, weight=[1, 2, 0.5])
-    ce_logits_case("ref-ce-weight-label_smoothing-0.1", REF_LOGITS, REF_TARGETS, ls=0.1,
-                   weight=[1, 2, 0.5])
+    ce_logits_case(
+        "ref-ce-weight-label_smoothing-0.1", REF_LOGITS, REF_TARGETS, ls=0.1, weight=[1, 2, 0.5]
+    )
     ce_logits_case("ref-ce-sum", REF_LOGITS, REF_TARGETS, reduction="sum")
-    ce_logits_case("ref-ce-weight-sum", REF_LOGITS, REF_TARGETS, weight=[1, 2, 0.5], reduction="sum")
+    ce_logits_case(
+        "ref-ce-weight-sum", REF_LOGITS, REF_TARGETS, weight=[1, 2, 0.5], reduction="sum"
+    )
 
     def logits(cid, n, c, scale=2.0):
         r = rng(cid)
@@ -465,10 +556,14 @@ def gen_ce() -> None:
     x, y, _ = logits(cid, 11, 4)
     ce_logits_case(cid, x, y, ls=0.1, reduction="sum")
     # soft (probability) targets
-    for extra, kw in (("plain", {}), ("label_smoothing-0.1", {"ls": 0.1}),
-                      ("label_smoothing-0.3", {"ls": 0.3}), ("weight", {"weight": [1, 2, 0.5, 1.5]}),
-                      ("weight-label_smoothing-0.1", {"weight": [1, 2, 0.5, 1.5], "ls": 0.1}),
-                      ("sum", {"reduction": "sum"})):
+    for extra, kw in (
+        ("plain", {}),
+        ("label_smoothing-0.1", {"ls": 0.1}),
+        ("label_smoothing-0.3", {"ls": 0.3}),
+        ("weight", {"weight": [1, 2, 0.5, 1.5]}),
+        ("weight-label_smoothing-0.1", {"weight": [1, 2, 0.5, 1.5], "ls": 0.1}),
+        ("sum", {"reduction": "sum"}),
+    ):
         cid = f"ce-logits-soft-targets-{extra}"
         r = rng(cid)
         x = r.normal(0, 2, (13, 4))
@@ -490,8 +585,11 @@ def gen_ce() -> None:
     ce_logits_case(cid, x, y, ls=0.1)
     ce_logits_case("ce-logits-single-sample", [[0.3, -1.2, 2.0, 0.0]], [2])
     # float32
-    for extra, kw in (("plain", {}), ("label_smoothing-0.1", {"ls": 0.1}),
-                      ("weight", {"weight": [1, 2, 0.5]})):
+    for extra, kw in (
+        ("plain", {}),
+        ("label_smoothing-0.1", {"ls": 0.1}),
+        ("weight", {"weight": [1, 2, 0.5]}),
+    ):
         cid = f"ce-logits-float32-{extra}"
         x, y, _ = logits(cid, 24, 3)
         ce_logits_case(cid, x.astype(np.float32), y, dtype="float32", **kw)
@@ -525,7 +623,9 @@ def gen_ce() -> None:
     ce_probs_case(cid, p, y, 3)
     cid = "ce-probs-sum"
     r = rng(cid)
-    ce_probs_case(cid, softmax_np(r.normal(0, 2, (14, 4))), r.integers(0, 4, 14), 4, reduction="sum")
+    ce_probs_case(
+        cid, softmax_np(r.normal(0, 2, (14, 4))), r.integers(0, 4, 14), 4, reduction="sum"
+    )
     # binary, one prediction column = P(class 1)
     ce_probs_case("ref-article-ce-binary-probs", ART_PROBS, ART_LABELS, 2)
     for n in (25, 8):
@@ -549,12 +649,23 @@ def bce_probs_case(id, p, y, *, reduction="mean", dtype="float64"):
     none = F.binary_cross_entropy(pt, yt, reduction="none")
     yn = np.asarray(y, np.float64)
     if dtype == "float64" and yn.ndim == 1 and np.all((yn == 0) | (yn == 1)):
-        ll = skm.log_loss(yn, np.asarray(p, np.float64), labels=[0, 1], normalize=reduction == "mean")
+        ll = skm.log_loss(
+            yn, np.asarray(p, np.float64), labels=[0, 1], normalize=reduction == "mean"
+        )
         check(val, ll, tol=1e-12, what=id)
     r = "" if reduction == "mean" else f", reduction='{reduction}'"
-    add(id, "bce", pt, y, kind="probs", expected=val, per_sample=per_row(none, "mean"),
-        reduction=reduction, dtype=dtype,
-        reference=f"torch.nn.functional.binary_cross_entropy(p, y{r})")
+    add(
+        id,
+        "bce",
+        pt,
+        y,
+        kind="probs",
+        expected=val,
+        per_sample=per_row(none, "mean"),
+        reduction=reduction,
+        dtype=dtype,
+        reference=f"torch.nn.functional.binary_cross_entropy(p, y{r})",
+    )
 
 
 def bce_logits_case(id, x, y, *, pos_weight=None, reduction="mean", dtype="float64"):
@@ -564,11 +675,21 @@ def bce_logits_case(id, x, y, *, pos_weight=None, reduction="mean", dtype="float
     val = F.binary_cross_entropy_with_logits(xt, yt, reduction=reduction, **kw)
     none = F.binary_cross_entropy_with_logits(xt, yt, reduction="none", **kw)
     args = ("" if pos_weight is None else f", pos_weight=torch.tensor({float(pos_weight)})") + (
-        "" if reduction == "mean" else f", reduction='{reduction}'")
+        "" if reduction == "mean" else f", reduction='{reduction}'"
+    )
     spec = "bce" if pos_weight is None else f"bce:pos_weight={pos_weight}"
-    add(id, spec, xt, y, kind="logits", expected=val, per_sample=per_row(none, "mean"),
-        reduction=reduction, dtype=dtype,
-        reference=f"torch.nn.functional.binary_cross_entropy_with_logits(x, y{args})")
+    add(
+        id,
+        spec,
+        xt,
+        y,
+        kind="logits",
+        expected=val,
+        per_sample=per_row(none, "mean"),
+        reduction=reduction,
+        dtype=dtype,
+        reference=f"torch.nn.functional.binary_cross_entropy_with_logits(x, y{args})",
+    )
 
 
 def gen_bce() -> None:
@@ -626,11 +747,14 @@ def gen_bce() -> None:
     bce_logits_case(cid, r.normal(0, 2, 16), r.integers(0, 2, 16), pos_weight=3, reduction="sum")
     cid = "bce-logits-float32"
     r = rng(cid)
-    bce_logits_case(cid, r.normal(0, 2, 30).astype(np.float32), r.integers(0, 2, 30), dtype="float32")
+    bce_logits_case(
+        cid, r.normal(0, 2, 30).astype(np.float32), r.integers(0, 2, 30), dtype="float32"
+    )
     cid = "bce-probs-float32"
     r = rng(cid)
-    bce_probs_case(cid, r.uniform(0.01, 0.99, 30).astype(np.float32), r.integers(0, 2, 30),
-                   dtype="float32")
+    bce_probs_case(
+        cid, r.uniform(0.01, 0.99, 30).astype(np.float32), r.integers(0, 2, 30), dtype="float32"
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -663,12 +787,28 @@ def kl_case(id, preds, p, *, kind="probs", reduction="mean", convention=None, dt
         # scipy: sum_c rel_entr(p, q) per row
         q = torch.exp(logq).numpy()
         rows = scipy.special.rel_entr(target.numpy(), q).sum(1)
-        ref = rows.sum() if tred == "sum" else rows.mean() if tred == "batchmean" else rows.sum() / target.numel()
+        ref = (
+            rows.sum()
+            if tred == "sum"
+            else rows.mean()
+            if tred == "batchmean"
+            else rows.sum() / target.numel()
+        )
         check(val, ref, tol=1e-11, what=id)
     tgt = "p = one_hot(y)" if pa.ndim == 1 else "p"
-    add(id, "kl", x, p, kind=kind, expected=val, per_sample=per_row(none, "sum"),
-        reduction=reduction, convention=convention, dtype=dtype,
-        reference=f"torch.nn.functional.kl_div({lq}, {tgt}, reduction='{tred}')")
+    add(
+        id,
+        "kl",
+        x,
+        p,
+        kind=kind,
+        expected=val,
+        per_sample=per_row(none, "sum"),
+        reduction=reduction,
+        convention=convention,
+        dtype=dtype,
+        reference=f"torch.nn.functional.kl_div({lq}, {tgt}, reduction='{tred}')",
+    )
 
 
 def gen_kl() -> None:
@@ -747,8 +887,17 @@ def hinge_case(id, s, y, c=None, *, reduction="mean"):
     if reduction == "sum":
         val = val * len(sa)
         call = f"len(y) * {call}"
-    add(id, "hinge", sa, y, kind=None, expected=val, per_sample=None, reduction=reduction,
-        reference=call)
+    add(
+        id,
+        "hinge",
+        sa,
+        y,
+        kind=None,
+        expected=val,
+        per_sample=None,
+        reduction=reduction,
+        reference=call,
+    )
 
 
 def squared_hinge_case(id, s, y, *, reduction="mean"):
@@ -757,23 +906,38 @@ def squared_hinge_case(id, s, y, *, reduction="mean"):
     if sa.ndim == 2:
         per = np.square(cs_margins(sa, ya))
         check(np.sqrt(per).mean(), skm.hinge_loss(ya, sa, labels=list(range(sa.shape[1]))), what=id)
-        ref = ("hand: numpy mean of (Crammer–Singer term of sklearn.metrics.hinge_loss)**2, "
-               "term = max(0, 1 - (s_y - max_{j!=y} s_j))")
+        ref = (
+            "hand: numpy mean of (Crammer–Singer term of sklearn.metrics.hinge_loss)**2, "
+            "term = max(0, 1 - (s_y - max_{j!=y} s_j))"
+        )
     else:
         ypm = binary_pm1(ya)
         per = np.square(np.clip(1 - ypm * sa, 0, None))
-        ref = ("hand: numpy float64 mean(max(0, 1 - y*s)**2), y in {-1,+1} (the formula of "
-               "keras.losses.squared_hinge)")
+        ref = (
+            "hand: numpy float64 mean(max(0, 1 - y*s)**2), y in {-1,+1} (the formula of "
+            "keras.losses.squared_hinge)"
+        )
         if keras is not None:
             # keras converts {0,1} labels to {-1,+1} itself; (n, 1) shape -> one value per sample.
             # Keras 3 returns float32 even for float64 inputs (its type promotion forces 64-bit
             # to 32-bit in ops.maximum with a Python scalar), so it is the check, not the value.
             kper = keras.losses.squared_hinge(T(ya.astype(np.float64)[:, None]), T(sa[:, None]))
             check(kper.numpy(), per, tol=1e-6, what=id)
-            ref += "; equals keras.losses.squared_hinge(y[:, None], s[:, None]) to float32 precision"
+            ref += (
+                "; equals keras.losses.squared_hinge(y[:, None], s[:, None]) to float32 precision"
+            )
     val = per.sum() if reduction == "sum" else per.mean()
-    add(id, "squared_hinge", sa, y, kind=None, expected=val, per_sample=per, reduction=reduction,
-        reference=ref + (" summed" if reduction == "sum" else ""))
+    add(
+        id,
+        "squared_hinge",
+        sa,
+        y,
+        kind=None,
+        expected=val,
+        per_sample=per,
+        reduction=reduction,
+        reference=ref + (" summed" if reduction == "sum" else ""),
+    )
 
 
 def hinge_embedding_case(id, x, y, margin=None, *, reduction="mean"):
@@ -783,9 +947,19 @@ def hinge_embedding_case(id, x, y, margin=None, *, reduction="mean"):
     none = F.hinge_embedding_loss(xt, yt, reduction="none", **kw)
     spec = "hinge_embedding" if margin is None else f"hinge_embedding:margin={margin}"
     args = ("" if margin is None else f", margin={float(margin)}") + (
-        "" if reduction == "mean" else f", reduction='{reduction}'")
-    add(id, spec, xt, y, kind=None, expected=val, per_sample=per_row(none), reduction=reduction,
-        reference=f"torch.nn.functional.hinge_embedding_loss(x, y{args})")
+        "" if reduction == "mean" else f", reduction='{reduction}'"
+    )
+    add(
+        id,
+        spec,
+        xt,
+        y,
+        kind=None,
+        expected=val,
+        per_sample=per_row(none),
+        reduction=reduction,
+        reference=f"torch.nn.functional.hinge_embedding_loss(x, y{args})",
+    )
 
 
 def gen_hinge() -> None:
@@ -805,8 +979,12 @@ def gen_hinge() -> None:
         cid = f"hinge-multiclass-n{n}-c{c}"
         r = rng(cid)
         hinge_case(cid, r.normal(0, 1.5, (n, c)), r.integers(0, c, n), c)
-    hinge_case("hinge-multiclass-missing-classes",
-               rng("hinge-mc-missing").normal(0, 1.5, (6, 4)), [0, 2, 2, 0, 3, 0], 4)
+    hinge_case(
+        "hinge-multiclass-missing-classes",
+        rng("hinge-mc-missing").normal(0, 1.5, (6, 4)),
+        [0, 2, 2, 0, 3, 0],
+        4,
+    )
     cid = "hinge-binary-sum"
     r = rng(cid)
     hinge_case(cid, r.normal(0, 1.5, 11), r.integers(0, 2, 11), reduction="sum")
@@ -862,8 +1040,10 @@ def log_cosh_case(id, p, y, *, reduction="mean"):
         ref = "hand (torch): torch.log(torch.cosh(p - y)), mean over outputs (== mpmath to 1e-12)"
     else:
         per = exact
-        ref = ("mpmath.log(mpmath.cosh(p - y)) at 50 digits, rounded to float64 "
-               "(torch.log(torch.cosh(d)) overflows to inf here)")
+        ref = (
+            "mpmath.log(mpmath.cosh(p - y)) at 50 digits, rounded to float64 "
+            "(torch.log(torch.cosh(d)) overflows to inf here)"
+        )
     if keras is not None:
         # Keras 3 (torch backend) returns float64 here but only float32-accurate values (its
         # d + softplus(-2d) - log2 rounds log2 and intermediates to float32): a check, not the value
@@ -871,8 +1051,17 @@ def log_cosh_case(id, p, y, *, reduction="mean"):
         check(keras.losses.log_cosh(T(y2), T(p2)).numpy(), per, tol=1e-6, what=id)
         ref += "; equals keras.losses.log_cosh(y, p) to float32 precision"
     val = per.sum() if reduction == "sum" else per.mean()
-    add(id, "log_cosh", pa, ya, kind=None, expected=val, per_sample=per, reduction=reduction,
-        reference=ref + ("; summed over samples" if reduction == "sum" else "; mean over samples"))
+    add(
+        id,
+        "log_cosh",
+        pa,
+        ya,
+        kind=None,
+        expected=val,
+        per_sample=per,
+        reduction=reduction,
+        reference=ref + ("; summed over samples" if reduction == "sum" else "; mean over samples"),
+    )
 
 
 def gen_regression_extra() -> None:
@@ -886,46 +1075,87 @@ def gen_regression_extra() -> None:
     cid = "log_cosh-sum"
     p, y = reg_data(rng(cid), (10,))
     log_cosh_case(cid, p, y, reduction="sum")
-    log_cosh_case("log_cosh-large-differences", [800.0, -800.0, 30.0, 0.0, 1e-8],
-                  [0.0, 0.0, -5.0, 0.0, 0.0])
+    log_cosh_case(
+        "log_cosh-large-differences", [800.0, -800.0, 30.0, 0.0, 1e-8], [0.0, 0.0, -5.0, 0.0, 0.0]
+    )
 
     for q in (0.1, 0.5, 0.9):
         for n in (15, 26):
             cid = f"quantile-q-{q}-n{n}"
             p, y = reg_data(rng(cid), (n,))
-            add(cid, f"quantile:q={q}", p, y, kind=None,
+            add(
+                cid,
+                f"quantile:q={q}",
+                p,
+                y,
+                kind=None,
                 expected=skm.mean_pinball_loss(y, p, alpha=q),
-                reference=f"sklearn.metrics.mean_pinball_loss(y, p, alpha={q})")
+                reference=f"sklearn.metrics.mean_pinball_loss(y, p, alpha={q})",
+            )
     cid = "quantile-q-0.9-multioutput-n10-k2"
     p, y = reg_data(rng(cid), (10, 2))
-    add(cid, "quantile:q=0.9", p, y, kind=None, expected=skm.mean_pinball_loss(y, p, alpha=0.9),
-        reference="sklearn.metrics.mean_pinball_loss(y, p, alpha=0.9)  # uniform_average over k")
+    add(
+        cid,
+        "quantile:q=0.9",
+        p,
+        y,
+        kind=None,
+        expected=skm.mean_pinball_loss(y, p, alpha=0.9),
+        reference="sklearn.metrics.mean_pinball_loss(y, p, alpha=0.9)  # uniform_average over k",
+    )
 
     for n in (14, 27):
         cid = f"msle-random-n{n}"
         r = rng(cid)
         y = r.uniform(0, 10, n)
         p = np.clip(y + r.normal(0, 2, n), 0, None)
-        add(cid, "msle", p, y, kind=None, expected=skm.mean_squared_log_error(y, p),
-            reference="sklearn.metrics.mean_squared_log_error(y, p)")
+        add(
+            cid,
+            "msle",
+            p,
+            y,
+            kind=None,
+            expected=skm.mean_squared_log_error(y, p),
+            reference="sklearn.metrics.mean_squared_log_error(y, p)",
+        )
     cid = "msle-multioutput-n9-k3"
     r = rng(cid)
     y = r.uniform(0, 5, (9, 3))
     p = np.clip(y + r.normal(0, 1, (9, 3)), 0, None)
-    add(cid, "msle", p, y, kind=None, expected=skm.mean_squared_log_error(y, p),
-        reference="sklearn.metrics.mean_squared_log_error(y, p)")
+    add(
+        cid,
+        "msle",
+        p,
+        y,
+        kind=None,
+        expected=skm.mean_squared_log_error(y, p),
+        reference="sklearn.metrics.mean_squared_log_error(y, p)",
+    )
 
     for n in (13, 24):
         cid = f"mape-random-n{n}"
         r = rng(cid)
         y = r.choice([-1, 1], n) * r.uniform(0.5, 20, n)
         p = y + r.normal(0, 2, n)
-        add(cid, "mape", p, y, kind=None, expected=skm.mean_absolute_percentage_error(y, p),
-            reference="sklearn.metrics.mean_absolute_percentage_error(y, p)")
-    add("mape-zero-label", "mape", [0.5, 1.0, 2.0], [0.0, 1.0, 4.0], kind=None,
+        add(
+            cid,
+            "mape",
+            p,
+            y,
+            kind=None,
+            expected=skm.mean_absolute_percentage_error(y, p),
+            reference="sklearn.metrics.mean_absolute_percentage_error(y, p)",
+        )
+    add(
+        "mape-zero-label",
+        "mape",
+        [0.5, 1.0, 2.0],
+        [0.0, 1.0, 4.0],
+        kind=None,
         expected=skm.mean_absolute_percentage_error([0.0, 1.0, 4.0], [0.5, 1.0, 2.0]),
         reference="sklearn.metrics.mean_absolute_percentage_error(y, p)  # |y|=0 -> divides by "
-        "float64 eps: huge value")
+        "float64 eps: huge value",
+    )
 
     # reduction sum: scikit-learn has only means, so sum = (number of elements) * its mean,
     # cross-checked against the elementwise formula summed
@@ -933,24 +1163,48 @@ def gen_regression_extra() -> None:
     p, y = reg_data(rng(cid), (12,))
     val = y.size * skm.mean_pinball_loss(y, p, alpha=0.3)
     check(val, np.maximum(0.3 * (y - p), (0.3 - 1) * (y - p)).sum(), what=cid)
-    add(cid, "quantile:q=0.3", p, y, kind=None, expected=val, reduction="sum",
-        reference="y.size * sklearn.metrics.mean_pinball_loss(y, p, alpha=0.3)")
+    add(
+        cid,
+        "quantile:q=0.3",
+        p,
+        y,
+        kind=None,
+        expected=val,
+        reduction="sum",
+        reference="y.size * sklearn.metrics.mean_pinball_loss(y, p, alpha=0.3)",
+    )
     cid = "msle-sum"
     r = rng(cid)
     y = r.uniform(0, 10, 11)
     p = np.clip(y + r.normal(0, 2, 11), 0, None)
     val = y.size * skm.mean_squared_log_error(y, p)
     check(val, ((np.log1p(p) - np.log1p(y)) ** 2).sum(), what=cid)
-    add(cid, "msle", p, y, kind=None, expected=val, reduction="sum",
-        reference="y.size * sklearn.metrics.mean_squared_log_error(y, p)")
+    add(
+        cid,
+        "msle",
+        p,
+        y,
+        kind=None,
+        expected=val,
+        reduction="sum",
+        reference="y.size * sklearn.metrics.mean_squared_log_error(y, p)",
+    )
     cid = "mape-sum"
     r = rng(cid)
     y = r.choice([-1, 1], 10) * r.uniform(0.5, 20, 10)
     p = y + r.normal(0, 2, 10)
     val = y.size * skm.mean_absolute_percentage_error(y, p)
     check(val, (np.abs(y - p) / np.abs(y)).sum(), what=cid)
-    add(cid, "mape", p, y, kind=None, expected=val, reduction="sum",
-        reference="y.size * sklearn.metrics.mean_absolute_percentage_error(y, p)")
+    add(
+        cid,
+        "mape",
+        p,
+        y,
+        kind=None,
+        expected=val,
+        reduction="sum",
+        reference="y.size * sklearn.metrics.mean_absolute_percentage_error(y, p)",
+    )
 
     # poisson_nll
     def poisson(cid, log_input, full, eps=None, reduction="mean", n=15, zero_rate=False):
@@ -971,21 +1225,39 @@ def gen_regression_extra() -> None:
             spec += f",eps={eps}"
         args = ", ".join(f"{k}={v}" for k, v in kw.items())
         red = "" if reduction == "mean" else f", reduction='{reduction}'"
-        add(cid, spec, x, y, kind=None, expected=val, per_sample=none, reduction=reduction,
-            reference=f"torch.nn.functional.poisson_nll_loss(x, y, {args}{red})")
+        add(
+            cid,
+            spec,
+            x,
+            y,
+            kind=None,
+            expected=val,
+            per_sample=none,
+            reduction=reduction,
+            reference=f"torch.nn.functional.poisson_nll_loss(x, y, {args}{red})",
+        )
 
     for li in (True, False):
         for full in (False, True):
             poisson(f"poisson_nll-log_input-{li}-full-{full}", li, full)
-    poisson("poisson_nll-log_input-false-eps-1e-3-zero-rate", False, False, eps=1e-3, zero_rate=True)
+    poisson(
+        "poisson_nll-log_input-false-eps-1e-3-zero-rate", False, False, eps=1e-3, zero_rate=True
+    )
     poisson("poisson_nll-log_input-false-full-true-zero-rate", False, True, zero_rate=True)
     poisson("poisson_nll-sum", True, True, reduction="sum")
     cid = "poisson_nll-default-spec"
     r = rng(cid)
     x, y = r.normal(1.0, 0.8, 12), r.poisson(2.0, 12).astype(np.float64)
-    add(cid, "poisson_nll", x, y, kind=None, expected=F.poisson_nll_loss(T(x), T(y)),
+    add(
+        cid,
+        "poisson_nll",
+        x,
+        y,
+        kind=None,
+        expected=F.poisson_nll_loss(T(x), T(y)),
         per_sample=F.poisson_nll_loss(T(x), T(y), reduction="none"),
-        reference="torch.nn.functional.poisson_nll_loss(x, y)  # log_input=True, full=False, eps=1e-8")
+        reference="torch.nn.functional.poisson_nll_loss(x, y)  # log_input=True, full=False, eps=1e-8",
+    )
 
     # gaussian_nll: preds (n, 2) = [mean, variance]
     def gaussian(cid, full=None, eps=None, reduction="mean", n=14, tiny_var=False):
@@ -1002,12 +1274,22 @@ def gen_regression_extra() -> None:
             kw["eps"] = eps
         val = F.gaussian_nll_loss(T(mu), T(y), T(var), reduction=reduction, **kw)
         none = F.gaussian_nll_loss(T(mu), T(y), T(var), reduction="none", **kw)
-        spec = "gaussian_nll" + (":" + ",".join(f"{k}={str(v).lower()}" for k, v in kw.items()) if kw else "")
+        spec = "gaussian_nll" + (
+            ":" + ",".join(f"{k}={str(v).lower()}" for k, v in kw.items()) if kw else ""
+        )
         args = "".join(f", {k}={v}" for k, v in kw.items())
         red = "" if reduction == "mean" else f", reduction='{reduction}'"
-        add(cid, spec, np.stack([mu, var], axis=1), y, kind=None, expected=val, per_sample=none,
+        add(
+            cid,
+            spec,
+            np.stack([mu, var], axis=1),
+            y,
+            kind=None,
+            expected=val,
+            per_sample=none,
             reduction=reduction,
-            reference=f"torch.nn.functional.gaussian_nll_loss(preds[:, 0], y, preds[:, 1]{args}{red})")
+            reference=f"torch.nn.functional.gaussian_nll_loss(preds[:, 0], y, preds[:, 1]{args}{red})",
+        )
 
     gaussian("gaussian_nll-default")
     gaussian("gaussian_nll-full-true", full=True)
@@ -1049,7 +1331,9 @@ def gen_classification_extra() -> None:
         kw, parts, args = {}, [], ""
         if weight is not None:
             kw["weight"] = T(weight)
-            parts.append("weight=[" + ",".join(repr(float(w)).removesuffix(".0") for w in weight) + "]")
+            parts.append(
+                "weight=[" + ",".join(repr(float(w)).removesuffix(".0") for w in weight) + "]"
+            )
             args += f", weight=torch.tensor({[float(w) for w in weight]})"
         if ignore_index is not None:
             y[[0, 3]] = ignore_index
@@ -1060,9 +1344,17 @@ def gen_classification_extra() -> None:
             args += f", reduction='{reduction}'"
         val = F.nll_loss(lp, TI(y), reduction=reduction, **kw)
         none = F.nll_loss(lp, TI(y), reduction="none", **kw)
-        add(cid, "nll" + (":" + ",".join(parts) if parts else ""), lp, y, kind=None, expected=val,
-            per_sample=none, reduction=reduction,
-            reference=f"torch.nn.functional.nll_loss(logp, y{args}); logp = log_softmax(z)")
+        add(
+            cid,
+            "nll" + (":" + ",".join(parts) if parts else ""),
+            lp,
+            y,
+            kind=None,
+            expected=val,
+            per_sample=none,
+            reduction=reduction,
+            reference=f"torch.nn.functional.nll_loss(logp, y{args}); logp = log_softmax(z)",
+        )
 
     nll("nll-plain-n14-c4", 14, 4)
     nll("nll-plain-n25-c3", 25, 3)
@@ -1082,12 +1374,24 @@ def gen_classification_extra() -> None:
         val = torchvision_sigmoid_focal_loss(T(x), T(y), a, g, reduction)
         none = torchvision_sigmoid_focal_loss(T(x), T(y), a, g, "none")
         if g == 0 and a < 0:
-            check(val, F.binary_cross_entropy_with_logits(T(x), T(y), reduction=reduction), what=cid)
-        parts = ([f"alpha={alpha}"] if alpha is not None else []) + ([f"gamma={gamma}"] if gamma is not None else [])
-        add(cid, "focal" + (":" + ",".join(parts) if parts else ""), x, y, kind="logits",
-            expected=val, per_sample=none, reduction=reduction,
+            check(
+                val, F.binary_cross_entropy_with_logits(T(x), T(y), reduction=reduction), what=cid
+            )
+        parts = ([f"alpha={alpha}"] if alpha is not None else []) + (
+            [f"gamma={gamma}"] if gamma is not None else []
+        )
+        add(
+            cid,
+            "focal" + (":" + ",".join(parts) if parts else ""),
+            x,
+            y,
+            kind="logits",
+            expected=val,
+            per_sample=none,
+            reduction=reduction,
             reference=f"hand: torchvision.ops.sigmoid_focal_loss(x, y, alpha={a}, gamma={g}, "
-            f"reduction='{reduction}') — formula copied from torchvision 0.28 ops/focal_loss.py")
+            f"reduction='{reduction}') — formula copied from torchvision 0.28 ops/focal_loss.py",
+        )
 
     focal_bin("focal-binary-default")
     focal_bin("focal-binary-default-n31", n=31)
@@ -1110,10 +1414,18 @@ def gen_classification_extra() -> None:
         if g == 0:
             check(per, F.cross_entropy(T(x), TI(y), reduction="none"), what=cid)
         val = per.sum() if reduction == "sum" else per.mean()
-        add(cid, "focal" + ("" if gamma is None else f":gamma={gamma}"), x, y, kind="logits",
-            expected=val, per_sample=per, reduction=reduction,
+        add(
+            cid,
+            "focal" + ("" if gamma is None else f":gamma={gamma}"),
+            x,
+            y,
+            kind="logits",
+            expected=val,
+            per_sample=per,
+            reduction=reduction,
             reference=f"hand (torch): logp = log_softmax(x)[i, y_i]; -(1 - exp(logp))**{g} * logp; "
-            f"{reduction} over samples")
+            f"{reduction} over samples",
+        )
 
     focal_mc("focal-multiclass-default")
     focal_mc("focal-multiclass-gamma-2", gamma=2, n=23, c=3)
@@ -1136,15 +1448,27 @@ def gen_classification_extra() -> None:
             parts.append(f"margin={margin}")
         if weight is not None:
             kw["weight"] = T(weight)
-            parts.append("weight=[" + ",".join(repr(float(w)).removesuffix(".0") for w in weight) + "]")
+            parts.append(
+                "weight=[" + ",".join(repr(float(w)).removesuffix(".0") for w in weight) + "]"
+            )
         val = F.multi_margin_loss(T(x), TI(y), reduction=reduction, **kw)
         none = F.multi_margin_loss(T(x), TI(y), reduction="none", **kw)
-        args = "".join(f", {k}={v if k != 'weight' else 'torch.tensor(' + str([float(w) for w in weight]) + ')'}"
-                       for k, v in kw.items())
+        args = "".join(
+            f", {k}={v if k != 'weight' else 'torch.tensor(' + str([float(w) for w in weight]) + ')'}"
+            for k, v in kw.items()
+        )
         red = "" if reduction == "mean" else f", reduction='{reduction}'"
-        add(cid, "multi_margin" + (":" + ",".join(parts) if parts else ""), x, y, kind=None,
-            expected=val, per_sample=none, reduction=reduction,
-            reference=f"torch.nn.functional.multi_margin_loss(x, y{args}{red})")
+        add(
+            cid,
+            "multi_margin" + (":" + ",".join(parts) if parts else ""),
+            x,
+            y,
+            kind=None,
+            expected=val,
+            per_sample=none,
+            reduction=reduction,
+            reference=f"torch.nn.functional.multi_margin_loss(x, y{args}{red})",
+        )
 
     mm("multi_margin-default")
     mm("multi_margin-default-n24-c3", n=24, c=3)
@@ -1166,15 +1490,25 @@ def gen_classification_extra() -> None:
         neg = ((1 - oh) * s).max(1)
         hand = np.maximum(0.0, neg - pos + 1.0)
         per = hand
-        ref = ("hand: numpy float64 max(0, max((1-y)*s) - sum(y*s) + 1), y = one_hot (the formula "
-               "of keras.losses.categorical_hinge)")
+        ref = (
+            "hand: numpy float64 max(0, max((1-y)*s) - sum(y*s) + 1), y = one_hot (the formula "
+            "of keras.losses.categorical_hinge)"
+        )
         if keras is not None:
             # Keras 3 computes this in float32 even for float64 inputs (see squared_hinge)
             check(keras.losses.categorical_hinge(T(oh), T(s)).numpy(), hand, tol=1e-6, what=cid)
             ref += "; equals keras.losses.categorical_hinge(one_hot(y), s) to float32 precision"
-        add(cid, "categorical_hinge", s, y, kind=None,
-            expected=per.sum() if reduction == "sum" else per.mean(), per_sample=per,
-            reduction=reduction, reference=ref + ("; summed" if reduction == "sum" else "; mean"))
+        add(
+            cid,
+            "categorical_hinge",
+            s,
+            y,
+            kind=None,
+            expected=per.sum() if reduction == "sum" else per.mean(),
+            per_sample=per,
+            reduction=reduction,
+            reference=ref + ("; summed" if reduction == "sum" else "; mean"),
+        )
 
     cat_hinge("categorical_hinge-n14-c4")
     cat_hinge("categorical_hinge-n20-c3", n=20, c=3)
@@ -1185,13 +1519,24 @@ def gen_classification_extra() -> None:
     y = np.array([0, 1, 2, 0, 1])
     per = np.maximum(0.0, ((1 - one_hot(y, 3)) * s).max(1) - (one_hot(y, 3) * s).sum(1) + 1.0)
     if keras is not None:
-        check(keras.losses.categorical_hinge(T(one_hot(y, 3)), T(s)).numpy(), per, tol=1e-6,
-              what="categorical_hinge-all-negative-scores")
-    add("categorical_hinge-all-negative-scores", "categorical_hinge", s, y, kind=None,
-        expected=per.mean(), per_sample=per,
+        check(
+            keras.losses.categorical_hinge(T(one_hot(y, 3)), T(s)).numpy(),
+            per,
+            tol=1e-6,
+            what="categorical_hinge-all-negative-scores",
+        )
+    add(
+        "categorical_hinge-all-negative-scores",
+        "categorical_hinge",
+        s,
+        y,
+        kind=None,
+        expected=per.mean(),
+        per_sample=per,
         reference="hand: numpy float64 formula of keras.losses.categorical_hinge(one_hot(y), s) "
         "(checked against Keras to float32 precision); all scores < 0, so "
-        "neg = max((1-y)*s) = 0 from the true class's zeroed entry")
+        "neg = max((1-y)*s) = 0 from the true class's zeroed entry",
+    )
 
     # Jensen–Shannon
     def js(cid, base=None, n=12, c=4, reduction="mean"):
@@ -1206,11 +1551,18 @@ def gen_classification_extra() -> None:
         if base is not None:
             hand = hand / np.log(base)
         check(d, hand, tol=1e-10, what=cid)
-        add(cid, "js" if base is None else f"js:base={base}", q, p, kind="probs",
-            expected=d.sum() if reduction == "sum" else d.mean(), per_sample=d,
+        add(
+            cid,
+            "js" if base is None else f"js:base={base}",
+            q,
+            p,
+            kind="probs",
+            expected=d.sum() if reduction == "sum" else d.mean(),
+            per_sample=d,
             reduction=reduction,
             reference=f"{reduction} over rows of scipy.spatial.distance.jensenshannon(p, q, "
-            f"base={base}, axis=1)**2")
+            f"base={base}, axis=1)**2",
+        )
 
     js("js-base-e")
     js("js-base-e-n20-c3", n=20, c=3)
@@ -1228,16 +1580,32 @@ def gen_classification_extra() -> None:
         q[3, 0] = 0.0
         q[3] /= q[3].sum()
         h = scipy.stats.entropy(q, axis=1)
-        add(cid, "entropy", q, r.integers(0, c, n), kind="probs", expected=h.mean(), per_sample=h,
-            reference="mean over rows of scipy.stats.entropy(q, axis=1); labels unused")
+        add(
+            cid,
+            "entropy",
+            q,
+            r.integers(0, c, n),
+            kind="probs",
+            expected=h.mean(),
+            per_sample=h,
+            reference="mean over rows of scipy.stats.entropy(q, axis=1); labels unused",
+        )
     cid = "entropy-logits-sum"
     r = rng(cid)
     x = r.normal(0, 2, (11, 4))
     h = scipy.stats.entropy(softmax_np(x), axis=1)
-    add(cid, "entropy", x, r.integers(0, 4, 11), kind="logits", expected=h.sum(), per_sample=h,
+    add(
+        cid,
+        "entropy",
+        x,
+        r.integers(0, 4, 11),
+        kind="logits",
+        expected=h.sum(),
+        per_sample=h,
         reduction="sum",
         reference="sum over rows of scipy.stats.entropy(torch.softmax(x, dim=1), axis=1); "
-        "labels unused")
+        "labels unused",
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -1269,10 +1637,17 @@ def gen_dense() -> None:
         wpix = torch.where(kept, wv[torch.where(kept, yt, 0)], torch.zeros((), dtype=F64))
         per = none.reshape(n, -1).sum(1) / wpix.reshape(n, -1).sum(1)
         check(val, none.sum() / wpix.sum(), what=cid)
-        add(cid, ce_spec(0.0, weight, 255 if ignore else None), x, y, kind="logits", expected=val,
+        add(
+            cid,
+            ce_spec(0.0, weight, 255 if ignore else None),
+            x,
+            y,
+            kind="logits",
+            expected=val,
             per_sample=per,
             reference=f"torch.nn.functional.cross_entropy(x (N,C,H,W), y (N,H,W){args}); "
-            "per_sample = per image sum(none)/sum(w[y] over counted pixels)")
+            "per_sample = per image sum(none)/sum(w[y] over counted pixels)",
+        )
 
     seg("ce-dense-plain")
     seg("ce-dense-plain-n3-c4", n=3, c=4, h=3, w=3)
@@ -1292,12 +1667,19 @@ def gen_dense() -> None:
         inter = (pr * g).sum((2, 3))
         den = pr.sum((2, 3)) + g.sum((2, 3))
         per = 1 - ((2 * inter + smooth) / (den + smooth)).mean(1)
-        add(cid, f"dice:smooth={smooth}", preds, y, kind=kind,
-            expected=per.sum() if reduction == "sum" else per.mean(), per_sample=per,
+        add(
+            cid,
+            f"dice:smooth={smooth}",
+            preds,
+            y,
+            kind=kind,
+            expected=per.sum() if reduction == "sum" else per.mean(),
+            per_sample=per,
             reduction=reduction,
             reference="hand (torch): p = softmax(x, dim=1) (or the given probabilities), g = one_hot(y); "
             "per sample and class dice = (2*sum_hw(p*g) + smooth)/(sum_hw(p) + sum_hw(g) + smooth); "
-            f"sample loss = 1 - mean over classes; {reduction} over samples; smooth={smooth}")
+            f"sample loss = 1 - mean over classes; {reduction} over samples; smooth={smooth}",
+        )
 
     dice("dice-smooth-1-logits", 1)
     dice("dice-smooth-0-logits", 0)
@@ -1331,13 +1713,24 @@ def gen_conventions() -> None:
     p[0] /= p[0].sum()
     pc, qc = np.clip(p, KERAS_EPS, 1.0), np.clip(q, KERAS_EPS, 1.0)
     kper = (pc * np.log(pc / qc)).sum(1)
-    kref = ("hand: numpy float64 sum(clip(p, 1e-7, 1) * log(clip(p, 1e-7, 1) / clip(q, 1e-7, 1))), "
-            "the formula of keras.losses.kl_divergence")
+    kref = (
+        "hand: numpy float64 sum(clip(p, 1e-7, 1) * log(clip(p, 1e-7, 1) / clip(q, 1e-7, 1))), "
+        "the formula of keras.losses.kl_divergence"
+    )
     if keras is not None:
         check(keras.losses.kl_divergence(T(p), T(q)).numpy(), kper, tol=1e-5, what=cid)
         kref += "; equals keras.losses.kl_divergence(p, q) to float32 precision"
-    add(cid, "kl", q, p, kind="probs", convention="keras", expected=kper.mean(), per_sample=kper,
-        reference=kref + "; mean over samples")
+    add(
+        cid,
+        "kl",
+        q,
+        p,
+        kind="probs",
+        convention="keras",
+        expected=kper.mean(),
+        per_sample=kper,
+        reference=kref + "; mean over samples",
+    )
 
     # BCE on probabilities with exact 0 / 1
     def bce_edges(cid):
@@ -1351,41 +1744,95 @@ def gen_conventions() -> None:
     cid = "bce-probs-zero-one"
     p, y = bce_edges(cid)
     none = F.binary_cross_entropy(T(p), T(y), reduction="none")
-    add(cid + "-torch", "bce", p, y, kind="probs", convention="torch",
-        expected=F.binary_cross_entropy(T(p), T(y)), per_sample=none,
-        reference="torch.nn.functional.binary_cross_entropy(p, y)  # log clamped at -100")
-    add(cid + "-sklearn", "bce", p, y, kind="probs", convention="sklearn",
+    add(
+        cid + "-torch",
+        "bce",
+        p,
+        y,
+        kind="probs",
+        convention="torch",
+        expected=F.binary_cross_entropy(T(p), T(y)),
+        per_sample=none,
+        reference="torch.nn.functional.binary_cross_entropy(p, y)  # log clamped at -100",
+    )
+    add(
+        cid + "-sklearn",
+        "bce",
+        p,
+        y,
+        kind="probs",
+        convention="sklearn",
         expected=skm.log_loss(y, p, labels=[0, 1]),
-        reference="sklearn.metrics.log_loss(y, p, labels=[0, 1])  # p clipped to [eps, 1-eps]")
-    add(cid + "-default", "bce", p, y, kind="probs", convention=None,
+        reference="sklearn.metrics.log_loss(y, p, labels=[0, 1])  # p clipped to [eps, 1-eps]",
+    )
+    add(
+        cid + "-default",
+        "bce",
+        p,
+        y,
+        kind="probs",
+        convention=None,
         expected=skm.log_loss(y, p, labels=[0, 1]),
-        reference="sklearn.metrics.log_loss(y, p, labels=[0, 1])  # losscli default = sklearn clip")
+        reference="sklearn.metrics.log_loss(y, p, labels=[0, 1])  # losscli default = sklearn clip",
+    )
     pc = np.clip(p, KERAS_EPS, 1 - KERAS_EPS)
     kper = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
-    kref = ("hand: numpy float64 BCE on clip(p, 1e-7, 1-1e-7), the formula of "
-            "keras.losses.binary_crossentropy (keras/src/backend/torch/nn.py)")
+    kref = (
+        "hand: numpy float64 BCE on clip(p, 1e-7, 1-1e-7), the formula of "
+        "keras.losses.binary_crossentropy (keras/src/backend/torch/nn.py)"
+    )
     if keras is not None:
         # Keras 3 returns float32-accurate values here even for float64 inputs: a check only
-        check(keras.losses.binary_crossentropy(T(y[:, None]), T(p[:, None])).numpy(), kper,
-              tol=1e-6, what=cid + "-keras")
-        kref += "; equals keras.losses.binary_crossentropy(y[:, None], p[:, None]) to float32 precision"
-    add(cid + "-keras", "bce", p, y, kind="probs", convention="keras", expected=kper.mean(),
-        per_sample=kper, reference=kref + "; mean; clip at 1e-7")
+        check(
+            keras.losses.binary_crossentropy(T(y[:, None]), T(p[:, None])).numpy(),
+            kper,
+            tol=1e-6,
+            what=cid + "-keras",
+        )
+        kref += (
+            "; equals keras.losses.binary_crossentropy(y[:, None], p[:, None]) to float32 precision"
+        )
+    add(
+        cid + "-keras",
+        "bce",
+        p,
+        y,
+        kind="probs",
+        convention="keras",
+        expected=kper.mean(),
+        per_sample=kper,
+        reference=kref + "; mean; clip at 1e-7",
+    )
     cid = "bce-probs-zero-one-sum-torch"
     p, y = bce_edges(cid)
-    add(cid, "bce", p, y, kind="probs", convention="torch", reduction="sum",
+    add(
+        cid,
+        "bce",
+        p,
+        y,
+        kind="probs",
+        convention="torch",
+        reduction="sum",
         expected=F.binary_cross_entropy(T(p), T(y), reduction="sum"),
         per_sample=F.binary_cross_entropy(T(p), T(y), reduction="none"),
-        reference="torch.nn.functional.binary_cross_entropy(p, y, reduction='sum')  # log clamp -100")
+        reference="torch.nn.functional.binary_cross_entropy(p, y, reduction='sum')  # log clamp -100",
+    )
 
     # ce on probabilities under torch's convention: one column is binary_cross_entropy;
     # torch has no multiclass loss on probabilities, so losscli applies BCELoss's log clamp.
     cid = "ce-binary-probs-zero-one-torch"
     p, y = bce_edges(cid)
-    add(cid, "ce", p, y, kind="probs", convention="torch",
+    add(
+        cid,
+        "ce",
+        p,
+        y,
+        kind="probs",
+        convention="torch",
         expected=F.binary_cross_entropy(T(p), T(y)),
         per_sample=F.binary_cross_entropy(T(p), T(y), reduction="none"),
-        reference="torch.nn.functional.binary_cross_entropy(p, y)  # log clamped at -100")
+        reference="torch.nn.functional.binary_cross_entropy(p, y)  # log clamped at -100",
+    )
     cid = "ce-probs-zeros-torch"
     r = rng(cid)
     y = r.integers(0, 4, 11)
@@ -1393,10 +1840,18 @@ def gen_conventions() -> None:
     p[0] = 0.0
     p[0, (y[0] + 2) % 4] = 1.0  # certain and wrong: log 0 clamped to -100
     logp = torch.log(T(p)).clamp(min=-100)
-    add(cid, "ce", p, y, kind="probs", convention="torch", expected=F.nll_loss(logp, TI(y)),
+    add(
+        cid,
+        "ce",
+        p,
+        y,
+        kind="probs",
+        convention="torch",
+        expected=F.nll_loss(logp, TI(y)),
         per_sample=F.nll_loss(logp, TI(y), reduction="none"),
         reference="torch.nn.functional.nll_loss(torch.log(P).clamp(min=-100), y)  "
-        "# BCELoss's clamp on multiclass probabilities")
+        "# BCELoss's clamp on multiclass probabilities",
+    )
 
     # sklearn log_loss with probability zeros
     cid = "ce-probs-zeros-sklearn"
@@ -1433,12 +1888,23 @@ def gen_conventions() -> None:
         else:
             q = np.clip(p / p.sum(1, keepdims=True), KERAS_EPS, 1 - KERAS_EPS)
             per = -(oh * np.log(q)).sum(1)
-            ref = ("hand: numpy -sum(y*log(clip(P/P.sum(1), 1e-7, 1-1e-7))) "
-                   "(keras backend/torch/nn.py categorical_crossentropy)")
+            ref = (
+                "hand: numpy -sum(y*log(clip(P/P.sum(1), 1e-7, 1-1e-7))) "
+                "(keras backend/torch/nn.py categorical_crossentropy)"
+            )
         q = np.clip(p / p.sum(1, keepdims=True), KERAS_EPS, 1 - KERAS_EPS)
         check(per, -(oh * np.log(q)).sum(1), what=cid)
-        add(cid, "ce", p, y, kind="probs", convention="keras", expected=per.mean(), per_sample=per,
-            reference=ref + "; mean over samples; rows renormalised, clipped to [1e-7, 1-1e-7]")
+        add(
+            cid,
+            "ce",
+            p,
+            y,
+            kind="probs",
+            convention="keras",
+            expected=per.mean(),
+            per_sample=per,
+            reference=ref + "; mean over samples; rows renormalised, clipped to [1e-7, 1-1e-7]",
+        )
 
     cid = "ce-probs-unnormalised-keras"
     r = rng(cid)
@@ -1488,8 +1954,10 @@ def main() -> None:
     for c in CASES:
         name = c["spec"].split(":")[0]
         counts[name] = counts.get(name, 0) + 1
-    print(f"wrote {OUT} ({len(text) / 1e6:.2f} MB): {len(CASES)} cases, {CHECKS} cross-checks passed",
-          file=sys.stderr)
+    print(
+        f"wrote {OUT} ({len(text) / 1e6:.2f} MB): {len(CASES)} cases, {CHECKS} cross-checks passed",
+        file=sys.stderr,
+    )
     for name, k in sorted(counts.items()):
         print(f"  {name:18s} {k}", file=sys.stderr)
 
