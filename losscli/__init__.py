@@ -1,17 +1,12 @@
 """losscli: the loss values PyTorch and scikit-learn give, from the command line.
 
-``losscli.compute(spec, preds, labels)`` is the Python API; heavy modules load on first use.
+``losscli.compute(spec, preds, labels)`` is the Python API. Attributes load on first use, so
+``losscli --help`` does not pay for NumPy or package metadata.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("losscli")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
     from losscli.api import compute as compute
@@ -24,4 +19,11 @@ def __getattr__(name: str) -> Any:
         from losscli.api import compute
 
         return compute
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("losscli")  # one version source: pyproject.toml
+        except PackageNotFoundError:  # a source tree that was never installed
+            return "0+unknown"
     raise AttributeError(f"module 'losscli' has no attribute {name!r}")

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from losscli.compare import Samples
+from losscli.checks import CheckReport
+from losscli.compare import Comparison, Difference, Samples
+from losscli.config import Settings
 from losscli.engine import ByClass, EvaluatedChunk, PerSampleSink, estimate, evaluate
 from losscli.errors import UsageError
 from losscli.inputs import BatchStream, Kind, Note, Options, Plan, plan_inputs
@@ -272,7 +274,7 @@ def collect(
     return report, collector.samples()
 
 
-def settings_options(settings: Any) -> Options:
+def settings_options(settings: Settings) -> Options:
     """Input options (``losscli.inputs.Options``) from ``check``/``compare`` settings."""
     from losscli.inputs import NanPolicy
 
@@ -310,7 +312,7 @@ def _open(real: Path, given: Path, key: str | None, chunk_rows: int) -> Source:
     return src
 
 
-def check_files(settings: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Any:
+def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> CheckReport:
     """``losscli check`` as a function: ``losscli.config.Settings`` in, a ``CheckReport`` out.
 
     Usage problems (no rules, a rule naming no loss, a tolerance without a baseline) are
@@ -371,7 +373,7 @@ def check_files(settings: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Any:
     names = [spec.label for spec in specs]
     rules.check_losses(names)
     options = settings_options(s)
-    differences: dict[str, Any] = {}
+    differences: dict[str, Difference] = {}
     with tempfile.TemporaryDirectory(prefix="losscli-") as tmp:
         folder = Path(tmp)
         labels_path = _stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
@@ -417,8 +419,8 @@ def check_files(settings: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Any:
 
 
 def _paired(
-    specs: list[LossSpec], old_report: Report, old: Any, report: Report, now: Any
-) -> dict[str, Any]:
+    specs: list[LossSpec], old_report: Report, old: Samples, report: Report, now: Samples
+) -> dict[str, Difference]:
     """Per loss, the paired difference (current - baseline) on the samples both runs have."""
     from losscli.compare import align, paired_difference
 
@@ -437,8 +439,12 @@ def _paired(
 
 
 def compare_files(
-    preds: Sequence[Path], settings: Any, *, top: int = 10, chunk_rows: int = DEFAULT_CHUNK_ROWS
-) -> Any:
+    preds: Sequence[Path],
+    settings: Settings,
+    *,
+    top: int = 10,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Comparison:
     """``losscli compare`` as a function: every model against the first on the same labels."""
     import tempfile
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from losscli.compare import Difference, Test
 from losscli.errors import InputError, UsageError
-from losscli.results import SCHEMA_VERSION, LossResult, _finite
+from losscli.results import SCHEMA_VERSION, LossResult, json_safe
 
 ALL = "*"  # the key of a tolerance that applies to every loss
 MAX = "max"
@@ -397,4 +397,4 @@ class CheckReport:
             "rules": [o.to_dict() for o in self.outcomes],
             "results": [asdict(r) for r in self.results],
         }
-        return dict(_finite(doc))
+        return dict(json_safe(doc))

@@ -10,7 +10,6 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from losscli import __version__
 from losscli.errors import ExitCode, LossCliError, UsageError
 from losscli.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS
 
@@ -38,6 +37,54 @@ class ConventionChoice(StrEnum):
 class Join(StrEnum):
     strict = "strict"
     inner = "inner"
+
+
+# Input options shared by compute, check and compare. For join and nan, None means "from the
+# config file (check, compare), else the default".
+LogitsOpt = Annotated[bool, typer.Option("--logits", help="Predictions are logits.")]
+ProbsOpt = Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")]
+IdColOpt = Annotated[
+    str | None,
+    typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
+]
+JoinOpt = Annotated[
+    Join | None,
+    typer.Option(
+        "--join",
+        help="With --id-col: 'strict' (default) fails on ids present in one file only; "
+        "'inner' evaluates the shared ids.",
+        show_default=False,
+    ),
+]
+PredColsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pred-cols",
+        help="Comma-separated prediction columns (default: every numeric column but the id).",
+    ),
+]
+LabelColOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label-col",
+        help="Label column (repeat for soft labels; default: the labels file's only column).",
+    ),
+]
+NanOpt = Annotated[
+    NanChoice | None,
+    typer.Option(
+        "--nan",
+        help="NaN or infinite values: 'error' (default) names the rows; 'skip' leaves them out.",
+        show_default=False,
+    ),
+]
+PredsKeyOpt = Annotated[
+    str | None, typer.Option("--preds-key", help="Array name in .npz prediction files.")
+]
+LabelsKeyOpt = Annotated[
+    str | None, typer.Option("--labels-key", help="Array name in a .npz labels file.")
+]
+ChunkRowsOpt = Annotated[int, typer.Option("--chunk-rows", min=1, hidden=True)]
 
 
 app = typer.Typer(
@@ -93,7 +140,9 @@ def _escape(text: str) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"losscli {__version__}")
+        import losscli
+
+        typer.echo(f"losscli {losscli.__version__}")
         raise typer.Exit()
 
 
@@ -121,6 +170,29 @@ def _print(rendered: object) -> None:
         Console(highlight=False).print(rendered)
 
 
+def _input_fields(
+    logits: bool,
+    probs: bool,
+    id_col: str | None,
+    join: Join | None,
+    pred_cols: str | None,
+    label_col: list[str] | None,
+    nan: NanChoice | None,
+) -> dict[str, Any]:
+    """The input options every command shares, as ``losscli.config.Settings`` fields."""
+    if logits and probs:
+        raise UsageError("--logits and --probs contradict each other; give one")
+    columns = tuple(c.strip() for c in (pred_cols or "").split(",") if c.strip())
+    return {
+        "id_col": id_col,
+        "join": None if join is None else join.value,
+        "pred_cols": columns or None,
+        "label_col": tuple(label_col) if label_col else None,
+        "kind": "logits" if logits else "probs" if probs else None,
+        "nan": None if nan is None else nan.value,
+    }
+
+
 @app.command()
 def compute(
     preds: Annotated[
@@ -139,8 +211,8 @@ def compute(
             show_default=False,
         ),
     ],
-    logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
-    probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
+    logits: LogitsOpt = False,
+    probs: ProbsOpt = False,
     reduction: Annotated[
         Reduction, typer.Option(help="Mean over samples or sum.")
     ] = Reduction.mean,
@@ -152,31 +224,10 @@ def compute(
             "each side by side."
         ),
     ] = ConventionChoice.losscli,
-    id_col: Annotated[
-        str | None,
-        typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
-    ] = None,
-    join: Annotated[
-        Join,
-        typer.Option(
-            help="With --id-col: 'strict' fails on ids present in "
-            "one file only; 'inner' evaluates the shared ids."
-        ),
-    ] = Join.strict,
-    pred_cols: Annotated[
-        str | None,
-        typer.Option(
-            "--pred-cols",
-            help="Comma-separated prediction columns (default: every numeric column but the id).",
-        ),
-    ] = None,
-    label_col: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--label-col",
-            help="Label column (repeat for soft labels; default: the labels file's only column).",
-        ),
-    ] = None,
+    id_col: IdColOpt = None,
+    join: JoinOpt = None,
+    pred_cols: PredColsOpt = None,
+    label_col: LabelColOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,  # type: ignore[attr-defined]
     precision: Annotated[
         int,
@@ -200,12 +251,7 @@ def compute(
             "--per-sample", help="Write every row's losses to this .csv or .parquet file."
         ),
     ] = None,
-    nan: Annotated[
-        NanChoice,
-        typer.Option(
-            help="NaN or infinite values: 'error' names the rows; 'skip' leaves them out."
-        ),
-    ] = NanChoice.error,
+    nan: NanOpt = None,
     class_axis: Annotated[
         int,
         typer.Option(
@@ -215,33 +261,20 @@ def compute(
             "channels-last (N, H, W, C).",
         ),
     ] = 1,
-    preds_key: Annotated[
-        str | None, typer.Option(help="Array name in a .npz predictions file.")
-    ] = None,
-    labels_key: Annotated[
-        str | None, typer.Option(help="Array name in a .npz labels file.")
-    ] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 1 << 20,
+    preds_key: PredsKeyOpt = None,
+    labels_key: LabelsKeyOpt = None,
+    chunk_rows: ChunkRowsOpt = 1 << 20,
 ) -> None:
     """Compute losses of PREDS against LABELS and show how the inputs were read."""
 
     def run() -> None:
-        from losscli.api import compute_files
-        from losscli.inputs import Kind, NanPolicy, Options
+        from dataclasses import replace
 
-        if logits and probs:
-            raise UsageError("--logits and --probs contradict each other; give one")
-        options = Options(
-            pred_cols=tuple(c.strip() for c in pred_cols.split(",") if c.strip())
-            if pred_cols
-            else None,
-            label_cols=tuple(label_col) if label_col else None,
-            id_col=id_col,
-            kind=Kind.LOGITS if logits else Kind.PROBS if probs else None,
-            nan=NanPolicy(nan.value),
-            allow_unmatched=join is Join.inner,
-            class_axis=class_axis,
-        )
+        from losscli.api import compute_files, settings_options
+        from losscli.config import Settings
+
+        inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
+        options = replace(settings_options(Settings(**inputs)), class_axis=class_axis)
         writer = None
         if per_sample is not None:
             from losscli.persample import PerSampleWriter
@@ -321,16 +354,6 @@ _OUTPUT_HELP = (
 _INPUT_FORMAT_HELP = (
     "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
 )
-
-
-def _kind(logits: bool, probs: bool) -> str | None:
-    if logits and probs:
-        raise UsageError("--logits and --probs contradict each other; give one")
-    return "logits" if logits else "probs" if probs else None
-
-
-def _columns(text: str | None) -> tuple[str, ...] | None:
-    return tuple(c.strip() for c in text.split(",") if c.strip()) or None if text else None
 
 
 def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:
@@ -453,41 +476,22 @@ def check(
     output: Annotated[
         list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
     ] = None,
-    logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
-    probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
-    id_col: Annotated[
-        str | None,
-        typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
-    ] = None,
-    join: Annotated[
-        Join | None,
-        typer.Option(help="With --id-col: 'strict' (default) or 'inner'.", show_default=False),
-    ] = None,
-    pred_cols: Annotated[
-        str | None, typer.Option("--pred-cols", help="Comma-separated prediction columns.")
-    ] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option("--label-col", help="Label column (repeat for soft labels).")
-    ] = None,
-    nan: Annotated[
-        NanChoice | None,
-        typer.Option(
-            help="NaN or infinite values: 'error' (default) or 'skip'.", show_default=False
-        ),
-    ] = None,
-    preds_key: Annotated[
-        str | None, typer.Option(help="Array name in a .npz predictions file.")
-    ] = None,
-    labels_key: Annotated[
-        str | None, typer.Option(help="Array name in a .npz labels file.")
-    ] = None,
+    logits: LogitsOpt = False,
+    probs: ProbsOpt = False,
+    id_col: IdColOpt = None,
+    join: JoinOpt = None,
+    pred_cols: PredColsOpt = None,
+    label_col: LabelColOpt = None,
+    nan: NanOpt = None,
+    preds_key: PredsKeyOpt = None,
+    labels_key: LabelsKeyOpt = None,
     preds_format: Annotated[
         str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="predictions"))
     ] = None,
     labels_format: Annotated[
         str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="labels"))
     ] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 1 << 20,
+    chunk_rows: ChunkRowsOpt = 1 << 20,
 ) -> None:
     r"""Check losses against ceilings and a baseline; exit 1 when a rule fails (for CI).
 
@@ -514,12 +518,7 @@ def check(
             baseline=baseline,
             baseline_preds=baseline_preds,
             significant=significant,
-            id_col=id_col,
-            join=None if join is None else join.value,
-            pred_cols=_columns(pred_cols),
-            label_col=tuple(label_col) if label_col else None,
-            kind=_kind(logits, probs),
-            nan=None if nan is None else nan.value,
+            **_input_fields(logits, probs, id_col, join, pred_cols, label_col, nan),
             preds_key=preds_key,
             labels_key=labels_key,
             preds_format=preds_format,
@@ -582,41 +581,22 @@ def compare(
         list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
-    logits: Annotated[bool, typer.Option("--logits", help="Predictions are logits.")] = False,
-    probs: Annotated[bool, typer.Option("--probs", help="Predictions are probabilities.")] = False,
-    id_col: Annotated[
-        str | None,
-        typer.Option("--id-col", help="Align the files by this id column instead of by row order."),
-    ] = None,
-    join: Annotated[
-        Join | None,
-        typer.Option(help="With --id-col: 'strict' (default) or 'inner'.", show_default=False),
-    ] = None,
-    pred_cols: Annotated[
-        str | None, typer.Option("--pred-cols", help="Comma-separated prediction columns.")
-    ] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option("--label-col", help="Label column (repeat for soft labels).")
-    ] = None,
-    nan: Annotated[
-        NanChoice | None,
-        typer.Option(
-            help="NaN or infinite values: 'error' (default) or 'skip'.", show_default=False
-        ),
-    ] = None,
-    preds_key: Annotated[
-        str | None, typer.Option(help="Array name in .npz prediction files.")
-    ] = None,
-    labels_key: Annotated[
-        str | None, typer.Option(help="Array name in a .npz labels file.")
-    ] = None,
+    logits: LogitsOpt = False,
+    probs: ProbsOpt = False,
+    id_col: IdColOpt = None,
+    join: JoinOpt = None,
+    pred_cols: PredColsOpt = None,
+    label_col: LabelColOpt = None,
+    nan: NanOpt = None,
+    preds_key: PredsKeyOpt = None,
+    labels_key: LabelsKeyOpt = None,
     preds_format: Annotated[
         str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="predictions"))
     ] = None,
     labels_format: Annotated[
         str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="labels"))
     ] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1, hidden=True)] = 1 << 20,
+    chunk_rows: ChunkRowsOpt = 1 << 20,
 ) -> None:
     """Compare models on the same labels: a column per model, paired differences to the first."""
 
@@ -629,12 +609,7 @@ def compare(
         flags = Settings(
             labels=labels,
             loss=tuple(loss or ()),
-            id_col=id_col,
-            join=None if join is None else join.value,
-            pred_cols=_columns(pred_cols),
-            label_col=tuple(label_col) if label_col else None,
-            kind=_kind(logits, probs),
-            nan=None if nan is None else nan.value,
+            **_input_fields(logits, probs, id_col, join, pred_cols, label_col, nan),
             preds_key=preds_key,
             labels_key=labels_key,
             preds_format=preds_format,

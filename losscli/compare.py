@@ -314,7 +314,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
-        from losscli.results import SCHEMA_VERSION, _finite
+        from losscli.results import SCHEMA_VERSION, json_safe
 
         def diff(d: ModelDiff | None) -> dict[str, object] | None:
             if d is None:
@@ -359,7 +359,7 @@ class Comparison:
                 ],
             },
         }
-        return dict(_finite(doc))
+        return dict(json_safe(doc))
 
 
 def model_names(paths: Sequence[str]) -> list[str]:

@@ -83,15 +83,15 @@ class Report:
             "predictions_kind": self.kind,
             "inputs": {"predictions": asdict(self.preds), "labels": asdict(self.labels)},
             "interpretation": [{"decision": d, "reason": r} for d, r in self.interpretation],
-            "results": [_finite(asdict(r)) for r in self.results],
-            "worst": [_finite(asdict(w)) for w in self.worst],
+            "results": [json_safe(asdict(r)) for r in self.results],
+            "worst": [json_safe(asdict(w)) for w in self.worst],
             **(
                 {
                     "by_class": [
                         {
                             "class": row.name,
                             "losses": {
-                                r.loss: _finite(
+                                r.loss: json_safe(
                                     {
                                         "count": row.count[i],
                                         "mean": row.mean[i],
@@ -110,12 +110,12 @@ class Report:
         }
 
 
-def _finite(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """JSON has no NaN or infinity: write them as null (strict parsers reject the rest)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
