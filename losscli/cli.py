@@ -161,13 +161,20 @@ def main_options(
 
 
 def _print(rendered: object) -> None:
+    """Strings as they are; renderables on a console (plain text with no trailing blanks when
+    stdout is not a terminal, so files and CI logs stay clean)."""
     from rich.console import Console
 
+    console = Console(highlight=False)
+    if not isinstance(rendered, str) and not console.is_terminal:
+        with console.capture() as captured:
+            console.print(rendered)
+        rendered = "\n".join(line.rstrip() for line in captured.get().splitlines())
     if isinstance(rendered, str):
         sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
         sys.stdout.flush()
     else:
-        Console(highlight=False).print(rendered)
+        console.print(rendered)
 
 
 def _input_fields(

@@ -49,10 +49,10 @@ def find_loss(name: str) -> LossDef:
     key = name.strip().lower()
     if key in REGISTRY:
         return REGISTRY[key]
-    names = sorted(REGISTRY)
+    names = sorted({loss.name for loss in REGISTRY.values()})
     raise UsageError(
-        f"unknown loss {name!r}.{suggest(key, names)} "
-        f"Valid losses: {', '.join(names)} (see 'losscli losses')"
+        f"unknown loss {name!r}.{suggest(key, sorted(REGISTRY))} "
+        f"Valid losses: {', '.join(names)} ('losscli losses' lists their aliases)"
     )
 
 
