@@ -42,8 +42,9 @@ golden: $(STAMP)
 
 # Needs PyTorch and scikit-learn in REFENV (see tests/reference/README.md); not part of CI.
 REFENV ?= /work/refenv
-reference:
+reference: $(VENV)/.installed
 	$(REFENV)/bin/python tests/reference/generate_reference.py
+	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache bench/.cache
