@@ -1,24 +1,43 @@
-"""Benchmark ``losscli compute`` against the pandas + scikit-learn one-liner users write today.
+"""Benchmark ``losscli compute`` against the pandas + scikit-learn one-liners users write today.
 
-    .venv/bin/python bench/bench_compute.py [--rows N] [--repeat R] [--losses mse,mae]
+    .venv/bin/python bench/bench_compute.py [--task regression|multiclass|all] [--rows N]
+        [--repeat R] [--losses mae,...]
 
-1. Generates, once, a regression CSV pair with N rows (default 10 million, or the
-   ``LOSSCLI_BENCH_ROWS`` environment variable): ``preds.csv`` (header ``pred``) and
-   ``labels.csv`` (header ``label``), values with ~6 significant digits. The files are cached in
-   ``bench/.cache/v1-rows-N/`` (git-ignored) and reused by later runs.
+Two tasks; ``--task all`` (the default) runs both and prints a table for each.
+
+- ``regression``, MSE: ``preds.csv`` (header ``pred``) and ``labels.csv`` (header ``label``),
+  noisy predictions of a skewed target, 10 million rows by default (or the
+  ``LOSSCLI_BENCH_ROWS`` environment variable, which sets this task's default only). The
+  one-liner reads both files with pandas and calls ``sklearn.metrics.mean_squared_error``.
+- ``multiclass``, cross-entropy: ``preds.csv`` with 10 logit columns ``c0``..``c9`` and
+  ``labels.csv`` with one column ``label`` of class indices 0..9, 2 million rows by default.
+  losscli reads the scores as logits by itself. The one-liner reads both files with pandas,
+  turns the logits into probabilities with ``scipy.special.softmax(p.values, axis=1)`` and
+  calls ``sklearn.metrics.log_loss(l['label'], probs, labels=range(10))``. log_loss clips the
+  probabilities to [eps, 1 - eps]; with these logits no true-class probability comes near
+  either end, so the clip changes the mean by far less than the tolerance below.
+
+``--rows N`` sets the rows for every task run. For each task:
+
+1. Generates, once, its CSV pair, values with ~6 significant digits (written in chunks with
+   Arrow's CSV writer). The files are cached in ``bench/.cache/`` (git-ignored), one directory
+   per task, data version and row count (``v1-rows-N/`` for regression,
+   ``multiclass-v1-rows-N/``), and reused by later runs.
 2. Runs each tool R times (default 3), every run in a fresh subprocess reaped with
    ``os.wait4``, so each run's peak memory (``ru_maxrss``) is that process's own:
-   - ``losscli compute preds.csv labels.csv --loss mse [--loss ...] --format json``, the
-     entry point installed next to this Python;
-   - ``python -c`` reading both files with pandas and calling
-     ``sklearn.metrics.mean_squared_error``.
-3. Prints best wall time and peak RSS per tool, the one-liner / losscli ratios, the machine
-   and library versions, and checks that both tools agree on the MSE to 1e-9 relative.
+   - ``losscli compute preds.csv labels.csv --loss mse|ce [--loss ...] --format json``, the
+     entry point installed next to this Python; ``--losses`` adds losses to this run (one
+     task only);
+   - the ``python -c`` one-liner above.
+3. Prints best wall time and peak RSS per tool, the one-liner / losscli ratios, and checks
+   that both tools agree on the task's loss to 1e-9 relative; then the machine and library
+   versions.
 
 Wall times include interpreter start-up and imports: that is what a user waits for.
 
-Exit codes: 0 ok; 1 the two MSE values disagree; 2 losscli is missing or failed (the
-one-liner is still timed and reported); 3 the one-liner failed.
+Exit codes: 0 ok; 1 the two values disagree; 2 losscli is missing or failed (the one-liner is
+still timed and reported); 3 the one-liner failed. With several tasks, the lowest non-zero
+code of any task.
 """
 
 from __future__ import annotations
