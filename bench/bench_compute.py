@@ -51,23 +51,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-DEFAULT_ROWS = 10_000_000
-ROWS_ENV = "LOSSCLI_BENCH_ROWS"
 CACHE = Path(__file__).resolve().parent / ".cache"
-CACHE_VERSION = 1  # bump when the generated data changes
 SEED = 12345
-CHUNK = 1_000_000
+CHUNK = 1_000_000  # values per generated column chunk
+CLASSES = 10
 REL_TOL = 1e-9
 
-ONE_LINER = (
-    "import pandas as pd; from sklearn.metrics import mean_squared_error; "
-    "p=pd.read_csv({preds!r}); l=pd.read_csv({labels!r}); "
-    "print(mean_squared_error(l['label'], p['pred']))"
-)
+Columns = dict[str, Any]  # CSV header name -> 1-D numpy array, in column order
 
 
 @dataclass(frozen=True)
@@ -83,12 +79,12 @@ class Run:
 
 @dataclass(frozen=True)
 class Summary:
-    """The best of several runs of one tool, and the MSE it printed."""
+    """The best of several runs of one tool, and the loss value it printed."""
 
     tool: str
     best_wall: float
     peak_rss: int
-    mse: float
+    value: float
 
 
 class ToolError(RuntimeError):
@@ -113,25 +109,26 @@ def round_significant(x, digits: int = 6):
     return np.rint(x * scale) / scale
 
 
-def write_csv_pair(preds: Path, labels: Path, chunks) -> None:
-    """Write ``(preds, labels)`` float64 chunks as two one-column CSVs (Arrow's fast writer).
+def write_csv_pair(preds: Path, labels: Path, chunks: Iterator[tuple[Columns, Columns]]) -> None:
+    """Write ``(preds, labels)`` column chunks as two CSVs (Arrow's fast writer).
 
-    Arrow quotes header names, so the plain header line is written by hand.
+    Arrow quotes header names, so the plain header line is written by hand from the first
+    chunk's column names.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     no_header = pacsv.WriteOptions(include_header=False)
     with preds.open("wb") as pred_file, labels.open("wb") as label_file:
-        pred_file.write(b"pred\n")
-        label_file.write(b"label\n")
-        for p, y in chunks:
-            pacsv.write_csv(pa.table({"pred": p}), pred_file, no_header)
-            pacsv.write_csv(pa.table({"label": y}), label_file, no_header)
+        for i, pair in enumerate(chunks):
+            for file, columns in zip((pred_file, label_file), pair, strict=True):
+                if i == 0:
+                    file.write(",".join(columns).encode() + b"\n")
+                pacsv.write_csv(pa.table(columns), file, no_header)
 
 
-def generate_chunks(rows: int):
-    """Yield ``(preds, labels)`` float64 chunks: noisy predictions of a skewed target."""
+def regression_chunks(rows: int) -> Iterator[tuple[Columns, Columns]]:
+    """Yield ``pred`` / ``label`` float64 chunks: noisy predictions of a skewed target."""
     import numpy as np
 
     rng = np.random.default_rng(SEED)
@@ -139,17 +136,119 @@ def generate_chunks(rows: int):
         n = min(CHUNK, rows - start)
         labels = rng.lognormal(1.0, 0.6, size=n)
         preds = labels + rng.normal(0.0, 0.5, size=n) + 0.05 * rng.standard_t(3, size=n)
-        yield round_significant(preds), round_significant(labels)
+        yield {"pred": round_significant(preds)}, {"label": round_significant(labels)}
 
 
-def ensure_data(rows: int) -> tuple[Path, Path, float | None]:
-    """Return the cached CSV pair for ``rows``, generating it first if needed.
+def multiclass_chunks(rows: int) -> Iterator[tuple[Columns, Columns]]:
+    """Yield ``c0``..``c9`` logit / ``label`` class-index chunks from a ~60%-accurate model.
+
+    Logits are noise plus a per-row offset (softmax ignores it; real logits are not centred),
+    with a margin of about 2 added to the true class.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    step = CHUNK // CLASSES
+    for start in range(0, rows, step):
+        n = min(step, rows - start)
+        labels = rng.integers(0, CLASSES, size=n)
+        logits = rng.normal(0.0, 1.0, size=(CLASSES, n)) + rng.normal(0.0, 2.0, size=n)
+        logits[labels, np.arange(n)] += rng.normal(2.0, 1.0, size=n)
+        logits = round_significant(logits)
+        yield {f"c{k}": logits[k] for k in range(CLASSES)}, {"label": labels}
+
+
+# --------------------------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark scenario: its data, the loss both tools compute, and the one-liner."""
+
+    name: str  # the --task value
+    title: str  # the report heading
+    loss: str  # losscli's name for the loss; its JSON result of that name is compared
+    chunks: Callable[[int], Iterator[tuple[Columns, Columns]]]
+    one_liner: str  # python -c template with {preds!r}, {labels!r}; prints the value last
+    default_rows: int
+    cache_key: str  # cache directory prefix: bump its version when the generated data changes
+    rows_env: str | None = None  # environment variable overriding default_rows
+
+    def rows(self) -> int:
+        """The default row count: ``rows_env`` if set, else ``default_rows``."""
+        value = os.environ.get(self.rows_env) if self.rows_env else None
+        if not value:
+            return self.default_rows
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"${self.rows_env} is not a row count: {value!r}") from None
+
+    def cache_dir(self, rows: int) -> Path:
+        return CACHE / f"{self.cache_key}-rows-{rows}"
+
+    def losscli_argv(self, exe: Path, preds: Path, labels: Path, extra: list[str]) -> list[str]:
+        argv = [str(exe), "compute", str(preds), str(labels)]
+        for loss in [self.loss, *(x for x in extra if x != self.loss)]:
+            argv += ["--loss", loss]
+        return [*argv, "--format", "json"]
+
+    def parse_losscli(self, stdout: str) -> float:
+        """This task's loss value from losscli's JSON output."""
+        try:
+            results = json.loads(stdout)["results"]
+            ours = next((r for r in results if r["loss"] == self.loss), results[0])
+            return float(ours["value"])
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ToolError(f"unexpected losscli output ({exc}): {stdout[:200]!r}") from exc
+
+
+TASKS = {
+    task.name: task
+    for task in (
+        Task(
+            name="regression",
+            title="regression, MSE",
+            loss="mse",
+            chunks=regression_chunks,
+            one_liner=(
+                "import pandas as pd; from sklearn.metrics import mean_squared_error; "
+                "p=pd.read_csv({preds!r}); l=pd.read_csv({labels!r}); "
+                "print(mean_squared_error(l['label'], p['pred']))"
+            ),
+            default_rows=10_000_000,
+            cache_key="v1",  # the original, unprefixed name: existing caches stay valid
+            rows_env="LOSSCLI_BENCH_ROWS",
+        ),
+        Task(
+            name="multiclass",
+            title=f"multiclass ({CLASSES} classes, logits), cross-entropy",
+            loss="ce",
+            chunks=multiclass_chunks,
+            one_liner=(
+                "import pandas as pd; from scipy.special import softmax; "
+                "from sklearn.metrics import log_loss; "
+                "p=pd.read_csv({preds!r}); l=pd.read_csv({labels!r}); "
+                "probs=softmax(p.values, axis=1); "
+                f"print(log_loss(l['label'], probs, labels=range({CLASSES})))"
+            ),
+            default_rows=2_000_000,
+            cache_key="multiclass-v1",
+        ),
+    )
+}
+
+
+def ensure_data(task: Task, rows: int) -> tuple[Path, Path, float | None]:
+    """Return the cached CSV pair of ``task`` for ``rows``, generating it first if needed.
 
     The third value is the generation time in seconds, or None when the cache was used.
     Files are written to a temporary directory and renamed into place, so an interrupted
     run never leaves a half-written cache behind.
     """
-    target = CACHE / f"v{CACHE_VERSION}-rows-{rows}"
+    target = task.cache_dir(rows)
     preds, labels = target / "preds.csv", target / "labels.csv"
     if preds.is_file() and labels.is_file():
         return preds, labels, None
@@ -157,7 +256,7 @@ def ensure_data(rows: int) -> tuple[Path, Path, float | None]:
     start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="partial-", dir=CACHE))
     try:
-        write_csv_pair(tmp / "preds.csv", tmp / "labels.csv", generate_chunks(rows))
+        write_csv_pair(tmp / "preds.csv", tmp / "labels.csv", task.chunks(rows))
         tmp.chmod(0o755)  # mkdtemp makes it private
         tmp.rename(target)
     except BaseException:
@@ -205,23 +304,6 @@ def check_losscli(exe: Path) -> None:
         raise ToolError(f"losscli is installed at {exe} but does not start: {last}")
 
 
-def losscli_argv(exe: Path, preds: Path, labels: Path, losses: list[str]) -> list[str]:
-    argv = [str(exe), "compute", str(preds), str(labels)]
-    for loss in losses:
-        argv += ["--loss", loss]
-    return [*argv, "--format", "json"]
-
-
-def parse_losscli(stdout: str) -> float:
-    """The MSE value from losscli's JSON output (the result labelled ``mse``)."""
-    try:
-        results = json.loads(stdout)["results"]
-        mse = next((r for r in results if r["loss"] == "mse"), results[0])
-        return float(mse["value"])
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise ToolError(f"unexpected losscli output ({exc}): {stdout[:200]!r}") from exc
-
-
 def parse_one_liner(stdout: str) -> float:
     try:
         return float(stdout.strip().splitlines()[-1])
@@ -229,7 +311,7 @@ def parse_one_liner(stdout: str) -> float:
         raise ToolError(f"unexpected one-liner output: {stdout[:200]!r}") from exc
 
 
-def bench(tool: str, argv: list[str], parse, repeat: int) -> Summary:
+def bench(tool: str, argv: list[str], parse: Callable[[str], float], repeat: int) -> Summary:
     """Run ``argv`` ``repeat`` times; best wall time, max peak RSS, the value printed."""
     runs = []
     for i in range(repeat):
@@ -248,6 +330,48 @@ def bench(tool: str, argv: list[str], parse, repeat: int) -> Summary:
     return Summary(tool, min(r.wall for r in runs), max(r.maxrss for r in runs), values.pop())
 
 
+def run_task(task: Task, rows: int, exe: Path | None, extra: list[str], repeat: int) -> int:
+    """Generate or reuse the data, time both tools, print the table; this task's exit code.
+
+    ``exe`` is None when losscli did not pass ``check_losscli``: the one-liner is still timed.
+    """
+    print(f"{task.name}:", file=sys.stderr)
+    preds, labels, took = ensure_data(task, rows)
+    if took is None:
+        print(f"  using cached data in {preds.parent}", file=sys.stderr)
+    else:
+        print(f"  generated {rows:,} rows in {took:.1f} s into {preds.parent}", file=sys.stderr)
+
+    summaries: list[Summary] = []
+    exit_code = 0
+    if exe is None:
+        exit_code = 2
+    else:
+        try:
+            argv = task.losscli_argv(exe, preds, labels, extra)
+            summaries.append(bench("losscli", argv, task.parse_losscli, repeat))
+        except ToolError as exc:
+            print(f"error: {exc}\n(timing the one-liner only)", file=sys.stderr)
+            exit_code = 2
+
+    code = task.one_liner.format(preds=str(preds), labels=str(labels))
+    try:
+        summaries.append(bench("one-liner", [sys.executable, "-c", code], parse_one_liner, repeat))
+    except ToolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        exit_code = exit_code or 3
+
+    report(task, rows, summaries)
+    if len(summaries) == 2 and not agree(summaries[0].value, summaries[1].value):
+        print(
+            f"error: {task.name} {task.loss} values disagree beyond {REL_TOL:g} relative: "
+            f"losscli {summaries[0].value!r}, one-liner {summaries[1].value!r}",
+            file=sys.stderr,
+        )
+        return 1
+    return exit_code
+
+
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
@@ -258,7 +382,7 @@ def mib(n: int) -> float:
 
 
 def versions() -> str:
-    names = ("numpy", "pandas", "pyarrow", "scikit-learn", "losscli")
+    names = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "losscli")
     found = []
     for name in names:
         try:
@@ -276,11 +400,11 @@ def machine() -> str:
     )
 
 
-def report(rows: int, summaries: list[Summary]) -> None:
-    print(f"\nlosscli compute vs pandas+sklearn one-liner, {rows:,} rows, MSE")
-    print(f"{'tool':<12} {'best wall s':>12} {'peak RSS MiB':>13} {'MSE':>22}")
+def report(task: Task, rows: int, summaries: list[Summary]) -> None:
+    print(f"\nlosscli compute vs one-liner, {rows:,} rows, {task.title}")
+    print(f"{'tool':<12} {'best wall s':>12} {'peak RSS MiB':>13} {task.loss.upper():>22}")
     for s in summaries:
-        print(f"{s.tool:<12} {s.best_wall:>12.3f} {mib(s.peak_rss):>13.1f} {s.mse:>22.15g}")
+        print(f"{s.tool:<12} {s.best_wall:>12.3f} {mib(s.peak_rss):>13.1f} {s.value:>22.15g}")
     by_tool = {s.tool: s for s in summaries}
     if {"losscli", "one-liner"} <= by_tool.keys():
         ours, theirs = by_tool["losscli"], by_tool["one-liner"]
@@ -288,8 +412,7 @@ def report(rows: int, summaries: list[Summary]) -> None:
             f"one-liner / losscli: time {theirs.best_wall / ours.best_wall:.2f}x, "
             f"memory {theirs.peak_rss / ours.peak_rss:.2f}x"
         )
-    print(f"machine: {machine()}")
-    print(f"versions: {versions()}")
+    sys.stdout.flush()  # the table before the next task's progress lines on stderr
 
 
 def agree(a: float, b: float) -> bool:
@@ -304,62 +427,57 @@ def agree(a: float, b: float) -> bool:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
+        "--task",
+        choices=[*TASKS, "all"],
+        default="all",
+        help="which scenario to run (default all: each in turn)",
+    )
+    parser.add_argument(
         "--rows",
         type=int,
-        default=int(os.environ.get(ROWS_ENV, DEFAULT_ROWS)),
-        help=f"rows in the generated files (default {DEFAULT_ROWS:,} or ${ROWS_ENV})",
+        help="rows in the generated files, for every task run (default: regression "
+        f"{TASKS['regression'].default_rows:,} or ${TASKS['regression'].rows_env}, "
+        f"multiclass {TASKS['multiclass'].default_rows:,})",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (default 3)")
     parser.add_argument(
         "--losses",
-        default="mse",
-        help="comma-separated losses for the losscli run (default mse; mse is always included)",
+        default="",
+        help="comma-separated extra losses for the losscli run; needs --task regression or "
+        "multiclass (the task's own loss, mse or ce, is always included and compared)",
     )
     args = parser.parse_args(argv)
-    if args.rows < 1 or args.repeat < 1:
-        parser.error("--rows and --repeat must be positive")
-    losses = [s.strip() for s in args.losses.split(",") if s.strip()]
-    args.losses = losses if "mse" in losses else ["mse", *losses]
+    args.tasks = list(TASKS.values()) if args.task == "all" else [TASKS[args.task]]
+    try:
+        args.rows_by_task = {
+            t.name: t.rows() if args.rows is None else args.rows for t in args.tasks
+        }
+    except ValueError as exc:
+        parser.error(str(exc))
+    if min(args.rows_by_task.values()) < 1 or args.repeat < 1:
+        parser.error("--rows, --repeat and the row counts must be positive")
+    args.losses = [s.strip() for s in args.losses.split(",") if s.strip()]
+    if args.losses and len(args.tasks) > 1:
+        parser.error("--losses applies to one task: add --task regression or --task multiclass")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    preds, labels, took = ensure_data(args.rows)
-    if took is None:
-        print(f"using cached data in {preds.parent}", file=sys.stderr)
-    else:
-        print(f"generated {args.rows:,} rows in {took:.1f} s into {preds.parent}", file=sys.stderr)
-
-    summaries: list[Summary] = []
-    exit_code = 0
-    exe = losscli_path()
+    exe: Path | None = losscli_path()
     try:
         check_losscli(exe)
-        argv = losscli_argv(exe, preds, labels, args.losses)
-        summaries.append(bench("losscli", argv, parse_losscli, args.repeat))
     except ToolError as exc:
-        print(f"error: {exc}\n(timing the one-liner only)", file=sys.stderr)
-        exit_code = 2
+        print(f"error: {exc}\n(timing the one-liners only)", file=sys.stderr)
+        exe = None
 
-    code = ONE_LINER.format(preds=str(preds), labels=str(labels))
-    try:
-        summaries.append(
-            bench("one-liner", [sys.executable, "-c", code], parse_one_liner, args.repeat)
-        )
-    except ToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        exit_code = exit_code or 3
-
-    report(args.rows, summaries)
-    if len(summaries) == 2 and not agree(summaries[0].mse, summaries[1].mse):
-        print(
-            f"error: MSE values disagree beyond {REL_TOL:g} relative: "
-            f"losscli {summaries[0].mse!r}, one-liner {summaries[1].mse!r}",
-            file=sys.stderr,
-        )
-        return 1
-    return exit_code
+    codes = [
+        run_task(task, args.rows_by_task[task.name], exe, args.losses, args.repeat)
+        for task in args.tasks
+    ]
+    print(f"\nmachine: {machine()}")
+    print(f"versions: {versions()}")
+    return min((c for c in codes if c), default=0)
 
 
 if __name__ == "__main__":

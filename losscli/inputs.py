@@ -144,7 +144,7 @@ def _table_pred_cols(src: TableSource, opts: Options, notes: list[Note]) -> list
         if text:
             raise InputError(f"{src.name}: prediction column {text[0]!r} is not numeric")
         return list(opts.pred_cols)
-    cols = [c for c in src.columns if c != opts.id_col]
+    cols = _candidate_columns(src, opts, notes)
     text = [c for c in cols if not src.numeric[c]]
     numeric = [c for c in cols if src.numeric[c]]
     _refuse_mixed_columns(src, text)
@@ -180,7 +180,23 @@ def _refuse_mixed_columns(src: TableSource, text: list[str]) -> None:
             )
 
 
-def _table_label_cols(src: TableSource, opts: Options, n_scores: int) -> list[str]:
+def _candidate_columns(src: TableSource, opts: Options, notes: list[Note]) -> list[str]:
+    """Every column but the id column and unnamed ones (a row index pandas saved)."""
+    unnamed = [c for c in src.columns if src.has_header and not c.strip()]
+    if unnamed and opts.id_col not in unnamed:
+        notes.append(
+            Note(
+                f"ignored the unnamed column of {src.name}",
+                "its header is empty, as in a row index saved by pandas' to_csv; "
+                "name the column to use it",
+            )
+        )
+    return [c for c in src.columns if c != opts.id_col and c not in unnamed]
+
+
+def _table_label_cols(
+    src: TableSource, opts: Options, n_scores: int, notes: list[Note]
+) -> list[str]:
     if opts.label_cols:
         missing = [c for c in opts.label_cols if c not in src.columns]
         if missing:
@@ -189,7 +205,7 @@ def _table_label_cols(src: TableSource, opts: Options, n_scores: int) -> list[st
                 f"columns are: {', '.join(src.columns)}"
             )
         return list(opts.label_cols)
-    cols = [c for c in src.columns if c != opts.id_col]
+    cols = _candidate_columns(src, opts, notes)
     if not cols:
         raise InputError(f"{src.name}: no label column besides the id column {opts.id_col!r}")
     if len(cols) > 1 and (not all(src.numeric[c] for c in cols) or len(cols) != n_scores):
@@ -303,7 +319,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         preds0 = _classes_on_axis_1(preds0.astype(np.float64), opts.class_axis, notes)
     n_scores = 1 if preds0.ndim == 1 else int(preds0.shape[1])
     if isinstance(labels_src, TableSource):
-        label_cols = _table_label_cols(labels_src, opts, n_scores)
+        label_cols = _table_label_cols(labels_src, opts, n_scores, notes)
         chunk = _first_chunk(labels_src, label_cols)
         labels0 = (
             chunk[label_cols[0]]

@@ -197,3 +197,23 @@ def test_text_in_a_late_csv_block_is_an_input_error(write: Write, run_cli: RunCl
     assert result.stdout == ""
     assert "abc" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_unnamed_index_column_is_ignored_and_said(run_cli: RunCli, tmp_path: Path) -> None:
+    # pandas' DataFrame.to_csv() writes the row index as a first column with an empty header.
+    preds = tmp_path / "p.csv"
+    preds.write_text(",cat,dog\n0,2.0,1.0\n1,0.5,1.5\n2,-1,3\n")
+    labels = tmp_path / "l.csv"
+    labels.write_text(",label\n0,cat\n1,dog\n2,dog\n")
+    result = run_cli(["compute", preds, labels, "--loss", "ce", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["classes"] == ["cat", "dog"]
+    assert any("unnamed column of" in i["decision"] for i in data["interpretation"])
+    # Hand derivation: mean of logsumexp(z) - z[y] over the three rows.
+    z = np.array([[2.0, 1.0], [0.5, 1.5], [-1.0, 3.0]])
+    y = np.array([0, 1, 1])
+    lse = np.log(np.exp(z).sum(axis=1))
+    assert data["results"][0]["value"] == pytest.approx(
+        np.mean(lse - z[np.arange(3), y]), rel=1e-12
+    )
