@@ -59,7 +59,7 @@ from typing import Any
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 SEED = 12345
-CHUNK = 1_000_000  # values per generated column chunk
+CHUNK = 1_000_000  # prediction values per generated chunk (rows × prediction columns)
 CLASSES = 10
 REL_TOL = 1e-9
 
