@@ -78,6 +78,22 @@ def write_images(out: Path, preds: pd.DataFrame, labels: pd.DataFrame) -> None:
     labels.to_csv(out / "images_labels.csv", index=False)
 
 
+def make_images_v2(
+    preds: pd.DataFrame, labels: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """A second model on the same images for ``losscli compare``: a larger margin for the
+    true class on most images (better overall) but a smaller one on the rare class fish."""
+    truth = labels.set_index("image_id")["label"].reindex(preds["image_id"]).to_numpy()
+    y = np.array([CLASSES.index(name) for name in truth])
+    logits = preds[list(CLASSES)].to_numpy().copy()
+    rows = np.arange(len(y))
+    shift = np.where(np.array(CLASSES)[y] == "fish", -1.5, 0.6) + rng.normal(0, 0.3, len(y))
+    logits[rows, y] += shift
+    out = pd.DataFrame(np.round(logits, 6), columns=list(CLASSES))
+    out.insert(0, "image_id", preds["image_id"].to_numpy())
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # 3. Regression with outliers (Parquet)
 # --------------------------------------------------------------------------------------------
@@ -248,6 +264,10 @@ def main() -> None:
     seg = make_segmentation(rng)
     np.save(HERE / "seg_logits.npy", seg[0])
     np.save(HERE / "seg_labels.npy", seg[1])
+
+    # Its own generator, so the files above stay as they were before it was added.
+    v2 = make_images_v2(*images, np.random.default_rng(SEED + 1))
+    v2.to_csv(HERE / "images_logits_v2.csv", index=False, float_format="%.6f")
 
     print(f"wrote sample data to {HERE}")
     for name, value in reference_values(images, houses, dists, seg).items():
