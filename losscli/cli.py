@@ -361,6 +361,17 @@ _OUTPUT_HELP = (
 _INPUT_FORMAT_HELP = (
     "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
 )
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
+OutputOpt = Annotated[
+    list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
+]
+PredsFormatOpt = Annotated[
+    str | None,
+    typer.Option("--preds-format", help=_INPUT_FORMAT_HELP.format(what="predictions")),
+]
+LabelsFormatOpt = Annotated[
+    str | None, typer.Option("--labels-format", help=_INPUT_FORMAT_HELP.format(what="labels"))
+]
 
 
 def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:
@@ -476,13 +487,11 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Report failed rules but exit 0.")
     ] = False,
-    config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    config: ConfigOpt = None,
     fmt: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="Report format.")
     ] = CheckFormat.table,  # type: ignore[attr-defined]
-    output: Annotated[
-        list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
-    ] = None,
+    output: OutputOpt = None,
     logits: LogitsOpt = False,
     probs: ProbsOpt = False,
     id_col: IdColOpt = None,
@@ -492,12 +501,8 @@ def check(
     nan: NanOpt = None,
     preds_key: PredsKeyOpt = None,
     labels_key: LabelsKeyOpt = None,
-    preds_format: Annotated[
-        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="predictions"))
-    ] = None,
-    labels_format: Annotated[
-        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="labels"))
-    ] = None,
+    preds_format: PredsFormatOpt = None,
+    labels_format: LabelsFormatOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
 ) -> None:
     r"""Check losses against ceilings and a baseline; exit 1 when a rule fails (for CI).
@@ -584,10 +589,8 @@ def compare(
             "--format", "-f", help="Output format (markdown fits a pull-request comment)."
         ),
     ] = CompareFormat.table,  # type: ignore[attr-defined]
-    output: Annotated[
-        list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
-    ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    output: OutputOpt = None,
+    config: ConfigOpt = None,
     logits: LogitsOpt = False,
     probs: ProbsOpt = False,
     id_col: IdColOpt = None,
@@ -597,12 +600,8 @@ def compare(
     nan: NanOpt = None,
     preds_key: PredsKeyOpt = None,
     labels_key: LabelsKeyOpt = None,
-    preds_format: Annotated[
-        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="predictions"))
-    ] = None,
-    labels_format: Annotated[
-        str | None, typer.Option(help=_INPUT_FORMAT_HELP.format(what="labels"))
-    ] = None,
+    preds_format: PredsFormatOpt = None,
+    labels_format: LabelsFormatOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
 ) -> None:
     """Compare models on the same labels: a column per model, paired differences to the first."""
