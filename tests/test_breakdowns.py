@@ -146,3 +146,24 @@ def test_class_axis_on_a_table_is_a_usage_error(run_cli: Any) -> None:
     )
     assert result.exit_code == 2
     assert "N-d prediction arrays" in result.stderr
+
+
+def test_by_class_accumulators_merge_like_one_pass() -> None:
+    from losscli.engine import ByClass
+    from losscli.losses import PerSample
+
+    rng = np.random.default_rng(7)
+    values, weights = rng.uniform(0, 3, 40), rng.uniform(0, 2, 40)
+    classes = rng.integers(-1, 4, 40)  # -1: a label outside the classes (ignore_index)
+    whole = ByClass(1, 4)
+    whole.update(0, PerSample(values, weights), classes)
+    left, right = ByClass(1, 4), ByClass(1, 4)
+    left.update(0, PerSample(values[:15], weights[:15]), classes[:15])
+    right.update(0, PerSample(values[15:], weights[15:]), classes[15:])
+    left.merge(right)
+    for a, b in ((left.sum_v, whole.sum_v), (left.sum_w, whole.sum_w), (left.count, whole.count)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    # Independent check: the per-class sums by masking.
+    for c in range(4):
+        assert whole.sum_v[0, c] == pytest.approx(values[classes == c].sum(), rel=1e-12)
+        assert whole.count[0, c] == np.count_nonzero(classes == c)
