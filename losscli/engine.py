@@ -18,9 +18,7 @@ from losscli.inputs import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan, Tas
 from losscli.losses import PerSample, Reduce, Target
 from losscli.losses.numerics import Convention, log_softmax, one_hot
 from losscli.spec import LossSpec
-
-Z95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
-
+from losscli.stats import LEVEL, t_ppf
 
 # --------------------------------------------------------------------------- accumulators
 
@@ -111,8 +109,13 @@ class Estimate:
     ci_high: float
 
 
+def _t95(n: int) -> float:
+    """The two-sided 95% quantile of Student's t with n − 1 degrees of freedom."""
+    return t_ppf(0.5 + LEVEL / 2, n - 1) if n > 1 else float("nan")
+
+
 def estimate(m: Moments, reduce: Reduce, reduction: str) -> Estimate:
-    """The reduced value, the per-sample std and a 95% normal-approximation interval."""
+    """The reduced value, the per-sample std and a 95% Student-t interval (n − 1 df)."""
     nan = float("nan")
     if m.sum_w == 0:
         raise InputError(
@@ -122,7 +125,7 @@ def estimate(m: Moments, reduce: Reduce, reduction: str) -> Estimate:
     if reduction == "sum":
         value = m.sum_v
         sd = math.sqrt(m.m_vv / (m.n - 1)) if m.n > 1 else nan
-        half = Z95 * math.sqrt(m.n) * sd
+        half = _t95(m.n) * math.sqrt(m.n) * sd
         return Estimate(value, sd, value - half, value + half)
     ratio = m.sum_v / m.sum_w
     if m.n > 1 and math.isfinite(ratio):
@@ -131,7 +134,7 @@ def estimate(m: Moments, reduce: Reduce, reduction: str) -> Estimate:
         sd = math.sqrt(spread / (m.n - 1)) / m.mean_w
     else:
         sd = nan
-    half = Z95 * sd / math.sqrt(m.n)
+    half = _t95(m.n) * sd / math.sqrt(m.n)
     if reduce is Reduce.SQRT_MEAN:
         root = math.sqrt(ratio)
         # Interval by transforming the mean's bounds; std by the delta method.

@@ -24,12 +24,11 @@ from losscli.compare import (
     align,
     compare_models,
     paired_difference,
-    t_ppf,
-    t_sf,
     welch_difference,
 )
 from losscli.losses import Reduce
 from losscli.render import COMMENT_LIMIT, compare_markdown
+from losscli.stats import t_ppf, t_sf
 
 MODELS = ("base", "better", "worse")
 

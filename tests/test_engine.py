@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numeric_helpers import run_arrays
+from scipy import stats as scipy_stats
 
 import losscli
 from losscli.api import compute_files
@@ -25,8 +26,13 @@ from losscli.inputs import Batch, Kind, Options
 from losscli.losses import Reduce
 from losscli.results import LossResult, Report
 
-# The two-sided 95% quantile of the standard normal, scipy.stats.norm.ppf(0.975).
-Z95 = 1.959963984540054
+
+def t95(n: int) -> float:
+    """The two-sided 95% quantile of Student's t with n - 1 df, from SciPy (independent of
+    losscli's own t distribution in losscli/stats.py)."""
+    return float(scipy_stats.t.ppf(0.975, n - 1))
+
+
 SETTINGS = settings(max_examples=40, deadline=None, database=None)
 
 
@@ -141,14 +147,14 @@ def test_merge_keeps_precision_far_from_zero() -> None:
 
 
 def assert_ci(result: LossResult, per_sample: np.ndarray) -> None:
-    """value ± Z95 · std / sqrt(n), std = np.std(ddof=1) of the samples' own losses."""
+    """value ± t95(n) · std / sqrt(n), std = np.std(ddof=1) of the samples' own losses."""
     n = len(per_sample)
     mean = float(np.mean(per_sample))
     sd = float(np.std(per_sample, ddof=1))
     assert result.n == n
     assert result.value == pytest.approx(mean, rel=1e-12)
     assert result.std == pytest.approx(sd, rel=1e-10)
-    half = Z95 * sd / math.sqrt(n)
+    half = t95(n) * sd / math.sqrt(n)
     assert result.ci_low == pytest.approx(mean - half, rel=1e-10)
     assert result.ci_high == pytest.approx(mean + half, rel=1e-10)
 
@@ -177,7 +183,7 @@ def test_ci_with_several_outputs_uses_each_samples_own_loss() -> None:
 
 
 def test_ci_of_sum() -> None:
-    """Sum of n values: Σv ± Z95 · sqrt(n) · std."""
+    """Sum of n values: Σv ± t95(n) · sqrt(n) · std."""
     rng = np.random.default_rng(5)
     p, y = rng.normal(size=40), rng.normal(size=40) * 3
     v = np.abs(p - y)
@@ -185,15 +191,15 @@ def test_ci_of_sum() -> None:
     sd = np.std(v, ddof=1)
     assert result.value == pytest.approx(v.sum(), rel=1e-12)
     assert result.std == pytest.approx(sd, rel=1e-10)
-    assert result.ci_low == pytest.approx(v.sum() - Z95 * math.sqrt(40) * sd, rel=1e-10)
-    assert result.ci_high == pytest.approx(v.sum() + Z95 * math.sqrt(40) * sd, rel=1e-10)
+    assert result.ci_low == pytest.approx(v.sum() - t95(40) * math.sqrt(40) * sd, rel=1e-10)
+    assert result.ci_high == pytest.approx(v.sum() + t95(40) * math.sqrt(40) * sd, rel=1e-10)
 
 
 def test_ci_of_rmse_is_the_root_of_the_mse_interval() -> None:
     rng = np.random.default_rng(9)
     p, y = rng.normal(size=25), rng.normal(size=25)
     sq = (p - y) ** 2
-    half = Z95 * np.std(sq, ddof=1) / math.sqrt(25)
+    half = t95(25) * np.std(sq, ddof=1) / math.sqrt(25)
     result = losscli.compute("rmse", p, y)
     assert result.value == pytest.approx(math.sqrt(sq.mean()), rel=1e-12)
     assert result.ci_low == pytest.approx(math.sqrt(max(sq.mean() - half, 0.0)), rel=1e-10)
@@ -235,8 +241,8 @@ def test_weighted_ce_is_sum_over_sum_of_weights_like_torch() -> None:
     # The interval of a ratio Σv/Σw (delta method): std = sqrt(Σ(v − R·w)² / (n − 1)) / mean(w).
     sd = math.sqrt(np.sum((w * nll - ratio * w) ** 2) / (len(y) - 1)) / w.mean()
     assert result.std == pytest.approx(sd, rel=1e-10)
-    assert result.ci_low == pytest.approx(ratio - Z95 * sd / math.sqrt(len(y)), rel=1e-10)
-    assert result.ci_high == pytest.approx(ratio + Z95 * sd / math.sqrt(len(y)), rel=1e-10)
+    assert result.ci_low == pytest.approx(ratio - t95(len(y)) * sd / math.sqrt(len(y)), rel=1e-10)
+    assert result.ci_high == pytest.approx(ratio + t95(len(y)) * sd / math.sqrt(len(y)), rel=1e-10)
 
 
 def test_weighted_ce_matches_the_torch_reference_number() -> None:
