@@ -11,9 +11,10 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from losscli.errors import ExitCode, LossCliError, UsageError
-from losscli.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS
+from losscli.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
+LossFormat = StrEnum("LossFormat", {name: name for name in LOSS_FORMATS})  # type: ignore[misc]
 
 
 class Reduction(StrEnum):
@@ -314,14 +315,17 @@ def compute(
 
 
 @app.command()
-def losses() -> None:
+def losses(
+    fmt: Annotated[LossFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        LossFormat.table  # type: ignore[attr-defined]
+    ),
+) -> None:
     """List every loss: name, aliases, tasks, parameters and the reference it matches."""
 
     def run() -> None:
         from losscli.losses import LOSSES
-        from losscli.render import loss_table
 
-        _print(loss_table(LOSSES))
+        _print(LOSS_FORMATS[fmt.value](LOSSES))
 
     guarded(run)
 

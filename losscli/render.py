@@ -261,6 +261,36 @@ def loss_table(losses: Any) -> RenderableType:
     return table
 
 
+def loss_json(losses: Any) -> str:
+    """The registry as JSON: what tools need to offer the losses and their parameters."""
+    return json.dumps(
+        [
+            {
+                "name": loss.name,
+                "aliases": list(loss.aliases),
+                "summary": loss.summary,
+                "formula": loss.formula,
+                "tasks": list(loss.tasks),
+                "parameters": [
+                    {
+                        "name": p.name,
+                        "type": p.type.__name__,
+                        "default": p.default,
+                        "rule": p.rule.text if p.rule else None,
+                        "help": p.help,
+                    }
+                    for p in loss.params
+                ],
+                "reference": loss.reference,
+                "conventions": dict(loss.conventions),
+            }
+            for loss in losses
+        ],
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
 def loss_markdown(losses: Any) -> str:
     """The loss table in Markdown, for the README."""
     rows = [
@@ -280,6 +310,13 @@ def loss_markdown(losses: Any) -> str:
         )
         + "\n"
     )
+
+
+LOSS_FORMATS: dict[str, Callable[[Any], RenderableType | str]] = {
+    "table": loss_table,
+    "markdown": loss_markdown,
+    "json": loss_json,
+}
 
 
 def explain_view(loss: Any, explanation: Any) -> RenderableType:

@@ -79,3 +79,20 @@ def test_readme_loss_table_and_gallery_are_current() -> None:
     assert update.render(text) == text, "README is stale: run `make readme`"
     for loss in LOSSES:
         assert f"| `{loss.name}` |" in text
+
+
+def test_losses_formats_cover_the_registry(run_cli: Any) -> None:
+    import json
+
+    data = json.loads(run_cli(["losses", "--format", "json"]).stdout)
+    assert [d["name"] for d in data] == [loss.name for loss in LOSSES]
+    by_name = {d["name"]: d for d in data}
+    assert [p["name"] for p in by_name["ce"]["parameters"]] == [
+        "label_smoothing",
+        "weight",
+        "ignore_index",
+    ]
+    assert by_name["huber"]["parameters"][0]["rule"] == "> 0"
+    markdown = run_cli(["losses", "--format", "markdown"]).stdout
+    # The README's table is this very output (test_readme_... keeps them equal).
+    assert markdown in (ROOT / "README.md").read_text()
