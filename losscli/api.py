@@ -171,24 +171,36 @@ def compute_files(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     convention: str = "losscli",
     by_class: bool = False,
+    preds_format: str | None = None,
+    labels_format: str | None = None,
 ) -> Report:
-    """``losscli compute`` as a function: paths in, a ``Report`` out."""
+    """``losscli compute`` as a function: paths in, a ``Report`` out.
+
+    One of the paths may be ``-`` (standard input, read as ``preds_format`` /
+    ``labels_format``)."""
+    import tempfile
+
     specs = parse_specs(losses, reduction, convention)
-    preds_src = open_source(preds, key=preds_key, chunk_rows=chunk_rows)
-    labels_src = open_source(labels, key=labels_key, chunk_rows=chunk_rows)
-    if options.id_col is None and not isinstance(preds_src, TableSource) and options.pred_cols:
-        raise UsageError("--pred-cols needs a table; the predictions are an array")
-    return run(
-        preds_src,
-        labels_src,
-        specs,
-        options,
-        reduction=reduction,
-        top=top,
-        sink=sink,
-        chunk_rows=chunk_rows,
-        by_class=by_class,
-    )
+    _one_stdin([preds, labels])
+    with tempfile.TemporaryDirectory(prefix="losscli-") as tmp:
+        folder = Path(tmp)
+        preds_path = _stdin_copy(preds, preds_format, folder, "--preds-format")
+        labels_path = _stdin_copy(labels, labels_format, folder, "--labels-format")
+        preds_src = _open(preds_path, preds, preds_key, chunk_rows)
+        labels_src = _open(labels_path, labels, labels_key, chunk_rows)
+        if options.pred_cols and not isinstance(preds_src, TableSource):
+            raise UsageError("--pred-cols needs a table; the predictions are an array")
+        return run(
+            preds_src,
+            labels_src,
+            specs,
+            options,
+            reduction=reduction,
+            top=top,
+            sink=sink,
+            chunk_rows=chunk_rows,
+            by_class=by_class,
+        )
 
 
 def compute(

@@ -86,6 +86,28 @@ LabelsKeyOpt = Annotated[
     str | None, typer.Option("--labels-key", help="Array name in a .npz labels file.")
 ]
 ChunkRowsOpt = Annotated[int, typer.Option("--chunk-rows", min=1, hidden=True)]
+_CONFIG_HELP = (
+    "Config file (default: the nearest losscli.toml, or pyproject.toml with "
+    "[tool.losscli], from the working directory upwards)."
+)
+_OUTPUT_HELP = (
+    "Also write the report to this file; the suffix names the format: .json, .md, "
+    ".xml (JUnit, check only), .txt (repeatable)."
+)
+_INPUT_FORMAT_HELP = (
+    "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
+)
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
+OutputOpt = Annotated[
+    list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
+]
+PredsFormatOpt = Annotated[
+    str | None,
+    typer.Option("--preds-format", help=_INPUT_FORMAT_HELP.format(what="predictions")),
+]
+LabelsFormatOpt = Annotated[
+    str | None, typer.Option("--labels-format", help=_INPUT_FORMAT_HELP.format(what="labels"))
+]
 
 
 app = typer.Typer(
@@ -271,9 +293,13 @@ def compute(
     ] = 1,
     preds_key: PredsKeyOpt = None,
     labels_key: LabelsKeyOpt = None,
+    preds_format: PredsFormatOpt = None,
+    labels_format: LabelsFormatOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
 ) -> None:
-    """Compute losses of PREDS against LABELS and show how the inputs were read."""
+    """Compute losses of PREDS against LABELS and show how the inputs were read.
+
+    Either file may be - (standard input) with --preds-format or --labels-format."""
 
     def run() -> None:
         from dataclasses import replace
@@ -302,6 +328,8 @@ def compute(
                 chunk_rows=chunk_rows,
                 convention=convention.value,
                 by_class=by_class,
+                preds_format=preds_format,
+                labels_format=labels_format,
             )
         except BaseException:
             if writer is not None:
@@ -353,29 +381,6 @@ def explain(
 
 CheckFormat = StrEnum("CheckFormat", {name: name for name in CHECK_FORMATS})  # type: ignore[misc]
 CompareFormat = StrEnum("CompareFormat", {n: n for n in COMPARE_FORMATS})  # type: ignore[misc]
-
-_CONFIG_HELP = (
-    "Config file (default: the nearest losscli.toml, or pyproject.toml with "
-    "[tool.losscli], from the working directory upwards)."
-)
-_OUTPUT_HELP = (
-    "Also write the report to this file; the suffix names the format: .json, .md, "
-    ".xml (JUnit, check only), .txt (repeatable)."
-)
-_INPUT_FORMAT_HELP = (
-    "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
-)
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
-OutputOpt = Annotated[
-    list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
-]
-PredsFormatOpt = Annotated[
-    str | None,
-    typer.Option("--preds-format", help=_INPUT_FORMAT_HELP.format(what="predictions")),
-]
-LabelsFormatOpt = Annotated[
-    str | None, typer.Option("--labels-format", help=_INPUT_FORMAT_HELP.format(what="labels"))
-]
 
 
 def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:

@@ -539,3 +539,22 @@ def test_python_m_losscli_version() -> None:
     proc = run_process(sys.executable, "-m", "losscli", "--version")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"losscli {version('losscli')}\n"
+
+
+def test_compute_reads_standard_input_with_a_format() -> None:
+    # Through the installed entry point: a real pipe, as a user would write it.
+    exe = Path(sys.executable).parent / "losscli"
+    data = SEED_PREDS.read_bytes()
+    args = [str(exe), "compute", "-", str(SEED_LABELS), "--loss", "mse", "--format", "json"]
+    ok = subprocess.run(
+        [*args, "--preds-format", "csv"], input=data, capture_output=True, check=False
+    )
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["inputs"]["predictions"]["path"] == "<stdin>"
+    # REFERENCES.md: MSE of the article's example, torch mse_loss 0.1366666667.
+    assert result["results"][0]["value"] == pytest.approx(0.1366666667, abs=5e-11)
+    missing = subprocess.run(args, input=data, capture_output=True, check=False)
+    assert missing.returncode == 2
+    assert missing.stdout == b""
+    assert b"needs --preds-format" in missing.stderr
