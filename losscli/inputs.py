@@ -463,6 +463,12 @@ def _decide_task(
             )
         )
         return Task.DENSE, LabelMode.INDEX, None
+    if labels0.ndim > 2:
+        raise InputError(
+            f"{name}: labels of shape {tuple(labels0.shape)} need predictions (N, C, d1, ...) "
+            f"with classes on axis 1; these predictions are {tuple(preds0.shape)}. Give one label "
+            "per row (N,) or one column per class (N, C)"
+        )
     n_label_cols = 1 if labels0.ndim == 1 else int(labels0.shape[1])
     if n_label_cols > 1:
         if n_label_cols != n_scores:

@@ -365,6 +365,12 @@ def _unclear_label(w: Write, tmp: Path) -> list[Any]:
     return ["compute", w("p.csv", PREDS), labels, "--loss", "mse"]
 
 
+@case("label-maps-for-table-predictions", INPUT, r"l\.npy: labels of shape \(2, 3, 2\) need")
+def _label_maps_for_rows(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.npy", [[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]])
+    return ["compute", preds, w("l.npy", np.zeros((2, 3, 2))), "--loss", "ce"]
+
+
 @pytest.mark.parametrize(("build", "code", "pattern"), CASES)
 def test_bad_input(
     build: Build, code: int, pattern: str, write: Write, tmp_path: Path, run_cli: RunCli
