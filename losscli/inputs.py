@@ -195,7 +195,7 @@ def _candidate_columns(src: TableSource, opts: Options, notes: list[Note]) -> li
 
 
 def _table_label_cols(
-    src: TableSource, opts: Options, n_scores: int, notes: list[Note]
+    src: TableSource, opts: Options, n_scores: int, notes: list[Note], preds_columns: list[str]
 ) -> list[str]:
     if opts.label_cols:
         missing = [c for c in opts.label_cols if c not in src.columns]
@@ -209,9 +209,15 @@ def _table_label_cols(
     if not cols:
         raise InputError(f"{src.name}: no label column besides the id column {opts.id_col!r}")
     if len(cols) > 1 and (not all(src.numeric[c] for c in cols) or len(cols) != n_scores):
+        shared = [c for c in cols if c in preds_columns]
+        fix = (
+            f"to match rows by the column both files have, pass --id-col {shared[0]}"
+            if len(shared) == 1
+            else "pass --label-col NAME (or --id-col NAME for an id column)"
+        )
         raise UsageError(
             f"{src.name} has {len(cols)} columns ({', '.join(cols)}) and it is not clear which "
-            "is the label; pass --label-col NAME (or --id-col NAME for an id column)"
+            f"is the label; {fix}"
         )
     return cols
 
@@ -319,7 +325,8 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         preds0 = _classes_on_axis_1(preds0.astype(np.float64), opts.class_axis, notes)
     n_scores = 1 if preds0.ndim == 1 else int(preds0.shape[1])
     if isinstance(labels_src, TableSource):
-        label_cols = _table_label_cols(labels_src, opts, n_scores, notes)
+        preds_columns = preds_src.columns if isinstance(preds_src, TableSource) else []
+        label_cols = _table_label_cols(labels_src, opts, n_scores, notes, preds_columns)
         chunk = _first_chunk(labels_src, label_cols)
         labels0 = (
             chunk[label_cols[0]]

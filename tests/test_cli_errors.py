@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SAMPLE
 from typer.testing import Result
 
 USAGE, INPUT = 2, 3
@@ -369,6 +370,11 @@ def _unclear_label(w: Write, tmp: Path) -> list[Any]:
 def _label_maps_for_rows(w: Write, tmp: Path) -> list[Any]:
     preds = w("p.npy", [[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]])
     return ["compute", preds, w("l.npy", np.zeros((2, 3, 2))), "--loss", "ce"]
+
+
+@case("id-column-not-named", USAGE, r"images_labels\.csv has 2 columns.*pass --id-col image_id")
+def _id_column_not_named(w: Write, tmp: Path) -> list[Any]:
+    return ["compute", SAMPLE / "images_logits.csv", SAMPLE / "images_labels.csv", "--loss", "ce"]
 
 
 @pytest.mark.parametrize(("build", "code", "pattern"), CASES)
