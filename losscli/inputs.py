@@ -647,8 +647,15 @@ def _id_aligned(
     ids_p, ids_l = _id_values(preds[id_col]), _id_values(labels[id_col])
     for src, ids in ((preds_src, ids_p), (labels_src, ids_l)):
         index = pd.Index(ids)
-        if index.hasnans:
-            raise InputError(f"{src.name}: the id column {id_col!r} has empty values")
+        blank = index.isna() | (
+            (index.astype(str).str.strip() == "") if ids.dtype == object else False
+        )
+        if blank.any():
+            rows = ", ".join(str(i) for i in np.flatnonzero(blank)[:_SHOW_ROWS])
+            raise InputError(
+                f"{src.name}: the id column {id_col!r} has empty values (rows {rows}); "
+                "every row needs an id to be matched"
+            )
         dup = index.duplicated()
         if dup.any():
             shown = ", ".join(map(str, pd.unique(ids[dup])[:_SHOW_ROWS]))

@@ -377,6 +377,65 @@ def _id_column_not_named(w: Write, tmp: Path) -> list[Any]:
     return ["compute", SAMPLE / "images_logits.csv", SAMPLE / "images_labels.csv", "--loss", "ce"]
 
 
+@case("soft-labels-negative", INPUT, r"soft labels must be >= 0; row 1 has a negative value")
+def _soft_negative(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.csv", {"a": [2.0, 0.1], "b": [0.5, 1.5]})
+    labels = w("l.csv", {"a": [1.0, 1.2], "b": [0.0, -0.2]})
+    return ["compute", preds, labels, "--loss", "ce"]
+
+
+@case("soft-labels-column-count", INPUT, r"3 label columns against 2 prediction columns")
+def _soft_count(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.npy", [[2.0, 0.5], [0.1, 1.5]])
+    labels = w("l.npy", [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    return ["compute", preds, labels, "--loss", "ce"]
+
+
+@case("text-labels-many-values-one-column", INPUT, r"labels are text with more than two values")
+def _text_many(w: Write, tmp: Path) -> list[Any]:
+    labels = w("l.csv", {"y": ["cat", "dog", "bird"]})
+    return ["compute", w("p.csv", PREDS), labels, "--loss", "ce"]
+
+
+@case("class-names-for-an-array", INPUT, r"labels are class names but the predictions have no")
+def _names_for_array(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.npy", [[2.0, 0.5, -1.0], [0.1, 1.5, 0.3], [0.0, 0.0, 1.0]])
+    return ["compute", preds, w("l.csv", {"y": ["cat", "dog", "bird"]}), "--loss", "ce"]
+
+
+@case("id-col-with-arrays", USAGE, r"--id-col needs tables; .*p\.npy is an array")
+def _id_col_arrays(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.npy", [0.9, 0.2, 0.4])
+    return ["compute", preds, w("l.csv", LABELS), "--loss", "mse", "--id-col", "id"]
+
+
+@case("id-col-empty-value", INPUT, r"l\.csv: the id column 'id' has empty values")
+def _id_empty(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.csv", {"id": ["a", "b", "c"], "p": [0.9, 0.2, 0.4]})
+    labels = w("l.csv", {"id": ["a", None, "c"], "y": [1, 0, 1]})
+    return ["compute", preds, labels, "--loss", "mse", "--id-col", "id"]
+
+
+@case("id-col-nothing-shared", INPUT, r"no id appears in both")
+def _id_nothing(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.csv", {"id": ["a", "b", "c"], "p": [0.9, 0.2, 0.4]})
+    labels = w("l.csv", {"id": ["x", "y", "z"], "y": [1, 0, 1]})
+    return ["compute", preds, labels, "--loss", "mse", "--id-col", "id", "--join", "inner"]
+
+
+@case("nan-named-by-id", INPUT, r"NaN, infinite or empty predictions at id b;")
+def _nan_by_id(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.csv", {"id": ["a", "b", "c"], "p": [0.9, None, 0.4]})
+    labels = w("l.csv", {"id": ["c", "b", "a"], "y": [1, 0, 1]})
+    return ["compute", preds, labels, "--loss", "mse", "--id-col", "id"]
+
+
+@case("regression-loss-on-class-names", USAGE, r"mse compares numbers with numbers")
+def _mse_names(w: Write, tmp: Path) -> list[Any]:
+    preds = w("p.csv", {"cat": [0.7, 0.2], "dog": [0.3, 0.8]})
+    return ["compute", preds, w("l.csv", {"y": ["cat", "dog"]}), "--loss", "mse"]
+
+
 @pytest.mark.parametrize(("build", "code", "pattern"), CASES)
 def test_bad_input(
     build: Build, code: int, pattern: str, write: Write, tmp_path: Path, run_cli: RunCli
