@@ -436,6 +436,27 @@ def _mse_names(w: Write, tmp: Path) -> list[Any]:
     return ["compute", preds, w("l.csv", {"y": ["cat", "dog"]}), "--loss", "mse"]
 
 
+@case("duplicate-header", INPUT, r"p\.csv: duplicate column names in the header: a")
+def _dup_header(w: Write, tmp: Path) -> list[Any]:
+    return ["compute", w("p.csv", "a,b,a\n1,2,3\n"), w("l.csv", {"y": [0]}), "--loss", "ce"]
+
+
+@case("scalar-npy", INPUT, r"p\.npy: the array is a scalar; expected one row per sample")
+def _scalar_npy(w: Write, tmp: Path) -> list[Any]:
+    np.save(tmp / "p.npy", np.float64(0.5))
+    return ["compute", tmp / "p.npy", w("l.csv", LABELS), "--loss", "mse"]
+
+
+@case("corrupt-npz", INPUT, r"bad\.npz: not a valid \.npz file")
+def _corrupt_npz(w: Write, tmp: Path) -> list[Any]:
+    return ["compute", w("bad.npz", b"PK-not-a-zip"), w("l.csv", LABELS), "--loss", "mse"]
+
+
+@case("key-for-a-csv", USAGE, r"an array key only applies to \.npz files")
+def _key_csv(w: Write, tmp: Path) -> list[Any]:
+    return ["compute", w("p.csv", PREDS), w("l.csv", LABELS), "--loss", "mse", "--preds-key", "x"]
+
+
 @pytest.mark.parametrize(("build", "code", "pattern"), CASES)
 def test_bad_input(
     build: Build, code: int, pattern: str, write: Write, tmp_path: Path, run_cli: RunCli
