@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Collection
 from enum import StrEnum
 from pathlib import Path
@@ -125,11 +124,9 @@ _debug = False
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    from rich.console import Console
+    from losscli.render import print_error
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/] {message}", markup=True
-    )
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -140,25 +137,17 @@ def guarded(fn: Callable[[], T]) -> T:
     except LossCliError as exc:
         if _debug:
             raise
-        _fail(_escape(str(exc)), int(exc.exit_code))
+        _fail(str(exc), int(exc.exit_code))
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as exc:
         if _debug:
             raise
         _fail(
-            _escape(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(run with --debug for the traceback and please report it)"
-            ),
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback and please report it)",
             int(ExitCode.INTERNAL),
         )
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def _version(value: bool) -> None:
@@ -184,20 +173,9 @@ def main_options(
 
 
 def _print(rendered: object) -> None:
-    """Strings as they are; renderables on a console (plain text with no trailing blanks when
-    stdout is not a terminal, so files and CI logs stay clean)."""
-    from rich.console import Console
+    from losscli.render import print_output
 
-    console = Console(highlight=False)
-    if not isinstance(rendered, str) and not console.is_terminal:
-        with console.capture() as captured:
-            console.print(rendered)
-        rendered = "\n".join(line.rstrip() for line in captured.get().splitlines())
-    if isinstance(rendered, str):
-        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
-        sys.stdout.flush()
-    else:
-        console.print(rendered)
+    print_output(rendered)
 
 
 def _input_fields(

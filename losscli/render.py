@@ -9,14 +9,38 @@ import csv
 import io
 import json
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from losscli.results import Report
+
+
+def print_output(rendered: object) -> None:
+    """Print a report on stdout: strings as they are; renderables on a console, as plain text
+    without trailing blanks when stdout is not a terminal (files and CI logs stay clean)."""
+    console = Console(highlight=False)
+    if not isinstance(rendered, str) and not console.is_terminal:
+        with console.capture() as captured:
+            console.print(rendered)
+        rendered = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    if isinstance(rendered, str):
+        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+        sys.stdout.flush()
+    else:
+        console.print(rendered)
+
+
+def print_error(message: str) -> None:
+    """One ``error: ...`` line on stderr, never wrapped; the message is shown literally."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(message)}", markup=True
+    )
 
 
 def number(x: float | None, digits: int) -> str:
