@@ -1,5 +1,5 @@
 """``python -m losscli``."""
 
-from losscli.cli import main
+from losscli.cli.app import main
 
 main()

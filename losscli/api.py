@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from losscli.checks import CheckReport
-from losscli.compare import Comparison, Difference, Samples
-from losscli.config import Settings
-from losscli.engine import ByClass, EvaluatedChunk, PerSampleSink, estimate, evaluate
+from losscli.ci.checks import CheckReport
+from losscli.ci.compare import Comparison, Difference, Samples
+from losscli.ci.config import Settings
+from losscli.engine.evaluate import ByClass, EvaluatedChunk, PerSampleSink, estimate, evaluate
+from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, WorstRow
 from losscli.errors import UsageError
-from losscli.inputs import BatchStream, Kind, Note, Options, Plan, plan_inputs
+from losscli.interpret.plan import BatchStream, Kind, Note, Options, Plan, plan_inputs
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
 from losscli.losses import PerSample, Reduce, Target
 from losscli.losses.numerics import Convention
-from losscli.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
-from losscli.results import ClassRow, FileInfo, LossResult, Report, WorstRow
 from losscli.spec import LossSpec, parse_spec
 
 REDUCTIONS = ("mean", "sum")
@@ -287,8 +287,8 @@ def collect(
 
 
 def settings_options(settings: Settings) -> Options:
-    """Input options (``losscli.inputs.Options``) from ``check``/``compare`` settings."""
-    from losscli.inputs import NanPolicy
+    """Input options (``losscli.interpret.plan.Options``) from ``check``/``compare`` settings."""
+    from losscli.interpret.plan import NanPolicy
 
     return Options(
         pred_cols=settings.pred_cols,
@@ -301,7 +301,7 @@ def settings_options(settings: Settings) -> Options:
 
 
 def _one_stdin(paths: Sequence[Path | None]) -> None:
-    from losscli.readers import STDIN
+    from losscli.io.readers import STDIN
 
     if sum(p == STDIN for p in paths) > 1:
         raise UsageError("only one input can be standard input ('-')")
@@ -309,14 +309,14 @@ def _one_stdin(paths: Sequence[Path | None]) -> None:
 
 def _stdin_copy(path: Path, fmt: str | None, folder: Path, option: str) -> Path:
     """``path``, or the copy in ``folder`` of standard input when ``path`` is ``-``."""
-    from losscli.readers import stdin_to_file
+    from losscli.io.readers import stdin_to_file
 
     return stdin_to_file(path, fmt, folder, option)
 
 
 def _open(real: Path, given: Path, key: str | None, chunk_rows: int) -> Source:
     """Open ``real`` (``given`` itself or its standard-input copy), named as the user sees it."""
-    from losscli.readers import STDIN_NAME
+    from losscli.io.readers import STDIN_NAME
 
     src = open_source(real, key=key, chunk_rows=chunk_rows)
     if real != given:
@@ -325,7 +325,7 @@ def _open(real: Path, given: Path, key: str | None, chunk_rows: int) -> Source:
 
 
 def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> CheckReport:
-    """``losscli check`` as a function: ``losscli.config.Settings`` in, a ``CheckReport`` out.
+    """``losscli check`` as a function: ``losscli.ci.config.Settings`` in, a ``CheckReport`` out.
 
     Usage problems (no rules, a rule naming no loss, a tolerance without a baseline) are
     raised before any file is read.
@@ -333,7 +333,7 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     import json
     import tempfile
 
-    from losscli.checks import (
+    from losscli.ci.checks import (
         ALL,
         ZERO,
         CheckReport,
@@ -342,7 +342,7 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
         baseline_from_results,
         evaluate_rules,
     )
-    from losscli.compare import welch_difference
+    from losscli.ci.compare import welch_difference
     from losscli.errors import InputError
 
     s = settings
@@ -434,7 +434,7 @@ def _paired(
     specs: list[LossSpec], old_report: Report, old: Samples, report: Report, now: Samples
 ) -> dict[str, Difference]:
     """Per loss, the paired difference (current - baseline) on the samples both runs have."""
-    from losscli.compare import align, paired_difference
+    from losscli.ci.compare import align, paired_difference
 
     idx_old, idx_now = align([old.keys, now.keys])
     old, now = old.take(idx_old), now.take(idx_now)
@@ -460,7 +460,7 @@ def compare_files(
     """``losscli compare`` as a function: every model against the first on the same labels."""
     import tempfile
 
-    from losscli.compare import compare_models
+    from losscli.ci.compare import compare_models
 
     s = settings
     if len(preds) < 2:

@@ -26,7 +26,7 @@ def run_command(cmd: str) -> str:
     """The command's stdout (or stderr, for an error) as a user sees it, plus its exit code."""
     from typer.testing import CliRunner
 
-    from losscli.cli import app
+    from losscli.cli.app import app
 
     args = shlex.split(cmd)
     assert args[0] == "losscli", cmd
@@ -45,7 +45,7 @@ def run_command(cmd: str) -> str:
 
 def render(readme: str) -> str:
     from losscli.losses import LOSSES
-    from losscli.render import loss_markdown
+    from losscli.report.render import loss_markdown
 
     readme = LOSS_TABLE.sub(lambda m: m.group(1) + loss_markdown(LOSSES) + m.group(3), readme)
     return GALLERY.sub(

@@ -22,7 +22,7 @@ import numpy as np
 from conftest import CLI_ENV
 from typer.testing import CliRunner, Result
 
-from losscli.cli import app
+from losscli.cli.app import app
 
 N = 400
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from losscli import api, engine
+from losscli import api
 from losscli.api import parse_specs, run
-from losscli.inputs import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.engine import evaluate as engine
+from losscli.engine.results import Report
+from losscli.interpret.plan import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, array_source
 from losscli.losses import PerSample
-from losscli.readers import DEFAULT_CHUNK_ROWS, ArraySource, array_source
-from losscli.results import Report
 from losscli.spec import LossSpec
 
 

@@ -23,11 +23,12 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli import api, engine
+from losscli import api
+from losscli.engine import evaluate as engine
 from losscli.errors import InputError, UsageError
-from losscli.inputs import BatchStream, Kind, Options, plan_inputs
+from losscli.interpret.plan import BatchStream, Kind, Options, plan_inputs
+from losscli.io.readers import array_source
 from losscli.losses import REGISTRY, Target
-from losscli.readers import array_source
 
 NEW_LOSSES = (
     "log_cosh",

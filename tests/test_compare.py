@@ -19,7 +19,7 @@ import pytest
 from ci_data import cli, json_of, log_loss, squared_error, write_column, write_models
 from scipy import stats
 
-from losscli.compare import (
+from losscli.ci.compare import (
     Samples,
     align,
     compare_models,
@@ -27,7 +27,7 @@ from losscli.compare import (
     welch_difference,
 )
 from losscli.losses import Reduce
-from losscli.render import COMMENT_LIMIT, compare_markdown
+from losscli.report.render import COMMENT_LIMIT, compare_markdown
 from losscli.stats import t_ppf, t_sf
 
 MODELS = ("base", "better", "worse")
@@ -82,7 +82,7 @@ def test_paired_rmse_uses_the_delta_method() -> None:
 
 
 def test_model_names_are_the_shortest_unique_paths() -> None:
-    from losscli.compare import model_names
+    from losscli.ci.compare import model_names
 
     assert model_names(["runs/a/preds.csv", "runs/b/preds.csv", "x.csv"]) == [
         "a/preds.csv",

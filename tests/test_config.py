@@ -16,8 +16,8 @@ import pytest
 from ci_data import cli, json_of, log_loss, write_baseline, write_models
 from conftest import ROOT
 
-from losscli.checks import ALL, Tolerance
-from losscli.config import Settings, find_config, load_config, merge
+from losscli.ci.checks import ALL, Tolerance
+from losscli.ci.config import Settings, find_config, load_config, merge
 from losscli.errors import UsageError
 
 

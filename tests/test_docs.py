@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from losscli.explanations import EXPLANATIONS
 from losscli.losses import LOSSES, REGISTRY
+from losscli.losses.explanations import EXPLANATIONS
 
 ARTICLE_LOSSES = ("mse", "ce", "kl", "hinge")
 

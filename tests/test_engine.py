@@ -20,11 +20,11 @@ from scipy import stats as scipy_stats
 
 import losscli
 from losscli.api import compute_files
-from losscli.engine import Moments, Worst, estimate
+from losscli.engine.evaluate import Moments, Worst, estimate
+from losscli.engine.results import LossResult, Report
 from losscli.errors import InputError
-from losscli.inputs import Batch, Kind, Options
+from losscli.interpret.plan import Batch, Kind, Options
 from losscli.losses import Reduce
-from losscli.results import LossResult, Report
 
 
 def t95(n: int) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from typer.testing import Result
 
-from losscli.readers import PEEK_ROWS
+from losscli.io.readers import PEEK_ROWS
 
 RunCli = Callable[..., Result]
 N = PEEK_ROWS + 5_000  # rows beyond the head

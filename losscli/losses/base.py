@@ -112,7 +112,7 @@ class LossDef:
     # True when the loss scores a whole dense map per sample (Dice): the engine then passes
     # dense (n, C, d1, ...) scores and (n, d1, ...) labels as they are, instead of positions.
     per_image: bool = False
-    # Tasks this loss accepts, as named by losscli.inputs.Task values.
+    # Tasks this loss accepts, as named by losscli.interpret.plan.Task values.
     tasks: tuple[str, ...] = ()
     nonnegative: bool = True
     # Conventions (torch, sklearn, keras) under which this loss differs from losscli's

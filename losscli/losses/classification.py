@@ -32,7 +32,7 @@ from losscli.losses.numerics import (
 )
 
 # Rows of log-probabilities must have exp summing to 1 within this tolerance (as rows of
-# probabilities do: losscli.inputs.PROB_SUM_TOL).
+# probabilities do: losscli.interpret.plan.PROB_SUM_TOL).
 LOG_PROB_SUM_TOL = 1e-4
 
 

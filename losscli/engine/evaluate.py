@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DomainError, InputError, UsageError
-from losscli.inputs import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan, Task
+from losscli.interpret.plan import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan, Task
 from losscli.losses import PerSample, Reduce, Target
 from losscli.losses.numerics import Convention, log_softmax, one_hot
 from losscli.spec import LossSpec

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from losscli.checks import ALL, Tolerance, parse_tolerance
+from losscli.ci.checks import ALL, Tolerance, parse_tolerance
 from losscli.errors import UsageError
 
 FILE_NAME = "losscli.toml"

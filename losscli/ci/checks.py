@@ -7,7 +7,7 @@ Two kinds of rule, each about one loss (named by its spec as written in ``--loss
   (``0.01``) or relative to the baseline value (``2%``), for every loss or per loss
   (``--max-increase ce=2%``). With ``significant``, the rule fails only when the increase
   beyond the tolerance is statistically significant: the two-sided 95% interval of
-  ``value - baseline`` lies entirely above the tolerance (see ``losscli.compare`` for the
+  ``value - baseline`` lies entirely above the tolerance (see ``losscli.ci.compare`` for the
   paired and the two-sample tests).
 
 Values are compared unrounded; messages print as many digits as it takes to tell the value
@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from losscli.compare import Difference, Test
+from losscli.ci.compare import Difference, Test
+from losscli.engine.results import SCHEMA_VERSION, LossResult, json_safe
 from losscli.errors import InputError, UsageError
-from losscli.results import SCHEMA_VERSION, LossResult, json_safe
 
 ALL = "*"  # the key of a tolerance that applies to every loss
 MAX = "max"

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError
-from losscli.prefetch import prefetch
-from losscli.readers import ArraySource, Source, TableChunk, TableSource, is_number
+from losscli.io.prefetch import prefetch
+from losscli.io.readers import ArraySource, Source, TableChunk, TableSource, is_number
 
 # Rows of probabilities must sum to 1 within this absolute tolerance (values written to
 # text with 6 decimals over many classes drift by ~1e-6 per class).

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from losscli.engine import EvaluatedChunk
+from losscli.engine.evaluate import EvaluatedChunk
 from losscli.errors import UsageError
 
 SUFFIXES = (".csv", ".parquet")

@@ -222,7 +222,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
-        from losscli.results import SCHEMA_VERSION, json_safe
+        from losscli.engine.results import SCHEMA_VERSION, json_safe
 
         def diff(d: ModelDiff | None) -> dict[str, object] | None:
             if d is None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from losscli.errors import ExitCode, LossCliError, UsageError
-from losscli.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
+from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
 LossFormat = StrEnum("LossFormat", {name: name for name in LOSS_FORMATS})  # type: ignore[misc]
@@ -124,7 +124,7 @@ _debug = False
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    from losscli.render import print_error
+    from losscli.report.render import print_error
 
     print_error(message)
     raise typer.Exit(code)
@@ -173,7 +173,7 @@ def main_options(
 
 
 def _print(rendered: object) -> None:
-    from losscli.render import print_output
+    from losscli.report.render import print_output
 
     print_output(rendered)
 
@@ -187,7 +187,7 @@ def _input_fields(
     label_col: list[str] | None,
     nan: NanChoice | None,
 ) -> dict[str, Any]:
-    """The input options every command shares, as ``losscli.config.Settings`` fields."""
+    """The input options every command shares, as ``losscli.ci.config.Settings`` fields."""
     if logits and probs:
         raise UsageError("--logits and --probs contradict each other; give one")
     columns = tuple(c.strip() for c in (pred_cols or "").split(",") if c.strip())
@@ -283,13 +283,13 @@ def compute(
         from dataclasses import replace
 
         from losscli.api import compute_files, settings_options
-        from losscli.config import Settings
+        from losscli.ci.config import Settings
 
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
         options = replace(settings_options(Settings(**inputs)), class_axis=class_axis)
         writer = None
         if per_sample is not None:
-            from losscli.persample import PerSampleWriter
+            from losscli.io.sinks import PerSampleWriter
 
             writer = PerSampleWriter(per_sample)
         try:
@@ -345,8 +345,8 @@ def explain(
     """Explain a loss: formula, what it measures, strengths, weaknesses, library differences."""
 
     def run() -> None:
-        from losscli.explanations import explanation_for
-        from losscli.render import explain_view
+        from losscli.losses.explanations import explanation_for
+        from losscli.report.render import explain_view
         from losscli.spec import find_loss
 
         loss = find_loss(name)
@@ -363,7 +363,7 @@ CompareFormat = StrEnum("CompareFormat", {n: n for n in COMPARE_FORMATS})  # typ
 
 def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:
     """``-o`` paths with the format each suffix names, checked before any work is done."""
-    from losscli.render import OUTPUT_SUFFIXES
+    from losscli.report.render import OUTPUT_SUFFIXES
 
     out = []
     for path in paths or []:
@@ -386,7 +386,7 @@ def _write_reports(
     """Write ``-o`` files and append to $GITHUB_STEP_SUMMARY (before any failing exit)."""
     import os
 
-    from losscli.render import plain_text
+    from losscli.report.render import plain_text
 
     for path, fmt in outputs:
         try:
@@ -502,10 +502,10 @@ def check(
 
     def run() -> None:
         from losscli.api import check_files
-        from losscli.checks import parse_ceilings, parse_increases
-        from losscli.config import Settings, discover, merge
+        from losscli.ci.checks import parse_ceilings, parse_increases
+        from losscli.ci.config import Settings, discover, merge
         from losscli.errors import CheckFailed
-        from losscli.render import check_markdown
+        from losscli.report.render import check_markdown
 
         outputs = _outputs(output, CHECK_FORMATS)
         flags = Settings(
@@ -595,8 +595,8 @@ def compare(
 
     def run() -> None:
         from losscli.api import compare_files
-        from losscli.config import Settings, discover, merge
-        from losscli.render import compare_markdown
+        from losscli.ci.config import Settings, discover, merge
+        from losscli.report.render import compare_markdown
 
         outputs = _outputs(output, COMPARE_FORMATS)
         flags = Settings(

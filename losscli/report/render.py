@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from losscli.results import Report
+from losscli.engine.results import Report
 
 
 def print_output(rendered: object) -> None:
@@ -436,7 +436,7 @@ _TEST_HEADER = ["loss", "baseline", "increase", "95% CI of the increase", "p", "
 
 def _check_cells(o: Any) -> list[str]:
     """rule, value, limit, margin, result for one outcome; digits enough to tell them apart."""
-    from losscli.checks import digits
+    from losscli.ci.checks import digits
 
     d = digits(o.value, o.limit)
     rule = (

@@ -1,0 +1,2 @@
+"""CI: check rules, baselines and their comparability, config discovery, model comparison.
+Uses engine results and returns plain results."""
