@@ -222,8 +222,25 @@ def _table_label_cols(
     return cols
 
 
+def _one_column(array: np.ndarray) -> np.ndarray:
+    """An (N, 1) array as the (N,) array it stands for (a one-column table reads the same)."""
+    return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
+
+
+def _note_one_column(src: Source, what: str, notes: list[Note]) -> None:
+    if isinstance(src, ArraySource) and src.array.ndim == 2 and src.array.shape[1] == 1:
+        notes.append(
+            Note(
+                f"{what} of shape (N, 1) in {src.name} read as one column",
+                "an (N, 1) array is read exactly as an (N,) array, like a one-column table",
+            )
+        )
+
+
 def _first_chunk(src: Source, columns: list[str] | None) -> Any:
     head = src.head() if isinstance(src, ArraySource) else src.head(columns or [])
+    if isinstance(src, ArraySource) and head is not None:
+        head = _one_column(head)
     if head is None or _chunk_len(head) == 0:
         raise InputError(f"{src.name}: the file has no rows")
     return head
@@ -319,6 +336,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         pred_cols = _table_pred_cols(preds_src, opts, notes)
         preds0 = _stack(_first_chunk(preds_src, pred_cols), pred_cols)
     else:
+        _note_one_column(preds_src, "predictions", notes)
         preds0 = np.asarray(_first_chunk(preds_src, None))
         if preds0.dtype.kind not in "biuf":
             raise InputError(f"{preds_src.name}: predictions must be numbers, got {preds0.dtype}")
@@ -335,6 +353,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         )
         label_numeric = all(labels_src.numeric[c] for c in label_cols)
     else:
+        _note_one_column(labels_src, "labels", notes)
         labels0 = np.asarray(_first_chunk(labels_src, None))
         label_numeric = labels0.dtype.kind in "biuf"
         if not label_numeric:
@@ -572,7 +591,7 @@ def _chunk_slice(chunk: Chunk, start: int, stop: int | None = None) -> Chunk:
 
 def _iter_chunks(src: Source, cols: list[str] | None) -> Iterator[Chunk]:
     if isinstance(src, ArraySource):
-        yield from src.chunks()
+        yield from map(_one_column, src.chunks())
     else:
         yield from src.chunks(cols or [])
 
