@@ -238,9 +238,11 @@ def _note_one_column(src: Source, what: str, notes: list[Note]) -> None:
 
 
 def _first_chunk(src: Source, columns: list[str] | None) -> Any:
-    head = src.head() if isinstance(src, ArraySource) else src.head(columns or [])
-    if isinstance(src, ArraySource) and head is not None:
-        head = _one_column(head)
+    if isinstance(src, ArraySource):
+        array = src.head()
+        head: Any = None if array is None else _one_column(array)
+    else:
+        head = src.head(columns or [])
     if head is None or _chunk_len(head) == 0:
         raise InputError(f"{src.name}: the file has no rows")
     return head
