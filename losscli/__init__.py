@@ -1,6 +1,7 @@
 """losscli: the loss values PyTorch and scikit-learn give, from the command line.
 
-``losscli.compute(spec, preds, labels)`` is the Python API. Attributes load on first use, so
+``losscli.compute(spec, preds, labels)`` and ``losscli.per_sample(spec, preds, labels)`` are
+the Python API. Attributes load on first use, so
 ``losscli --help`` does not pay for NumPy or package metadata.
 """
 
@@ -10,15 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from losscli.api import compute as compute
+    from losscli.api import per_sample as per_sample
 
-__all__ = ["__version__", "compute"]
+__all__ = ["__version__", "compute", "per_sample"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "compute":
-        from losscli.api import compute
+    if name in ("compute", "per_sample"):
+        from losscli import api
 
-        return compute
+        return getattr(api, name)
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 

@@ -12,10 +12,10 @@ import numpy as np
 from losscli.ci.checks import CheckReport
 from losscli.ci.compare import Comparison, Difference, Samples
 from losscli.ci.config import Settings
-from losscli.engine.evaluate import ByClass, EvaluatedChunk, PerSampleSink, estimate, evaluate
-from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, WorstRow
+from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
+from losscli.engine.results import FileInfo, LossResult, Report
 from losscli.errors import UsageError
-from losscli.interpret.plan import BatchStream, Kind, Note, Options, Plan, plan_inputs
+from losscli.interpret.plan import BatchStream, Kind, Options, Plan, plan_inputs
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
 from losscli.losses import PerSample, Reduce, Target
 from losscli.losses.numerics import Convention
@@ -77,23 +77,6 @@ def _file_info(src: Source, cols: list[str] | None) -> FileInfo:
     return FileInfo(src.name, src.format.lstrip("."), tuple(cols) if cols is not None else None)
 
 
-def _class_rows(by_class: ByClass, classes: list[str]) -> tuple[ClassRow, ...]:
-    """Per-class means and shares of the total (the shares of a loss add up to 1)."""
-    totals = by_class.sum_v.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = by_class.sum_v / by_class.sum_w
-        shares = by_class.sum_v / totals
-    return tuple(
-        ClassRow(
-            name,
-            tuple(int(x) for x in by_class.count[:, c]),
-            tuple(float(x) for x in means[:, c]),
-            tuple(float(x) for x in shares[:, c]),
-        )
-        for c, name in enumerate(classes)
-    )
-
-
 def run(
     preds_src: Source,
     labels_src: Source,
@@ -110,51 +93,8 @@ def run(
     plan: Plan = plan_inputs(preds_src, labels_src, _options(specs, options))
     stream = BatchStream(preds_src, labels_src, plan, chunk_rows)
     ev = evaluate(stream, specs, plan, top=top, sink=sink, by_class=by_class)
-    if ev.n_samples == 0:
-        from losscli.errors import InputError
-
-        raise InputError("no rows left to evaluate (every row was skipped for NaN values)")
-    results = []
-    for spec, m in zip(specs, ev.moments, strict=True):
-        est = estimate(m, spec.loss.reduce, reduction)
-        results.append(
-            LossResult(
-                loss=spec.label,
-                name=spec.loss.name,
-                value=est.value,
-                n=m.n,
-                std=est.std,
-                ci_low=est.ci_low,
-                ci_high=est.ci_high,
-                reduction=reduction,
-                reference=spec.loss.reference,
-                params=dict(spec.params),
-                ignored=m.ignored,
-                convention=spec.convention.value,
-                convention_note=spec.loss.conventions.get(spec.convention.value, ""),
-            )
-        )
-    notes = list(plan.notes)
-    if stream.skipped:
-        rows = "row" if stream.skipped == 1 else "rows"
-        notes.append(Note(f"skipped {stream.skipped} {rows}", "NaN or infinite values; --nan skip"))
-    worst = tuple(
-        WorstRow(r["row"], r["id"], r["label"], r["prediction"], r["p_true"], tuple(r["losses"]))
-        for r in ev.worst.rows
-    )
-    return Report(
-        preds=_file_info(preds_src, plan.pred_cols),
-        labels=_file_info(labels_src, plan.label_cols),
-        n_samples=ev.n_samples,
-        n_skipped=stream.skipped,
-        task=plan.task.value,
-        classes=tuple(plan.classes),
-        kind=None if plan.kind is None else plan.kind.value,
-        interpretation=tuple((n.what, n.why) for n in notes),
-        results=tuple(results),
-        worst=worst,
-        by_class=() if ev.by_class is None else _class_rows(ev.by_class, plan.classes),
-    )
+    files = (_file_info(preds_src, plan.pred_cols), _file_info(labels_src, plan.label_cols))
+    return ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
 
 
 def compute_files(
@@ -230,6 +170,44 @@ def compute(
         top=0,
     )
     return report.results[0]
+
+
+def per_sample(
+    spec: str,
+    preds: Any,
+    labels: Any,
+    *,
+    logits: bool | None = None,
+    convention: str = "losscli",
+) -> PerSample:
+    """One loss's per-sample terms on in-memory arrays (PyTorch's ``reduction="none"``).
+
+    ``values[i]`` is what sample i adds to the sum, as torch's ``reduction="none"`` gives it
+    (``w[y]·nll`` with class weights, 0 for an ignored sample; for a dense map the sum over
+    its positions); ``weights[i]`` is its share of the mean's denominator (1 unless class
+    weights or ``ignore_index`` say otherwise), so the ``mean`` reduction is
+    ``values.sum() / weights.sum()`` and the ``sum`` reduction is ``values.sum()``.
+
+    >>> per_sample("mse", [0.9, 0.2, 0.4], [1, 0, 1]).values.round(4).tolist()
+    [0.01, 0.04, 0.36]
+    """
+    if convention == ALL_CONVENTIONS:
+        raise UsageError("per_sample() takes one convention; call it once per convention")
+    specs = parse_specs([spec], "mean", convention)
+    kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
+    collector = _Collector(1)
+    run(
+        array_source("preds", preds),
+        array_source("labels", labels),
+        specs,
+        Options(kind=kind),
+        top=0,
+        sink=collector,
+    )
+    samples = collector.samples()
+    values = samples.values[0]
+    weights = samples.weights[0]
+    return PerSample(values, np.ones(len(values)) if weights is None else weights)
 
 
 # --------------------------------------------------------------------------- check and compare

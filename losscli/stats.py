@@ -96,3 +96,8 @@ def t_ppf(q: float, df: float) -> float:
         if hi - lo <= 1e-15 * hi:
             break
     return 0.5 * (lo + hi)
+
+
+def t95(n: int) -> float:
+    """The two-sided 95% quantile of Student's t with n − 1 degrees of freedom (NaN if n < 2)."""
+    return t_ppf(0.5 + LEVEL / 2, n - 1) if n > 1 else float("nan")

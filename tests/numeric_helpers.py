@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 
+import losscli
 from losscli import api
 from losscli.api import parse_specs, run
-from losscli.engine import evaluate as engine
+from losscli.engine.evaluate import PerSampleSink
+from losscli.engine.prepare import own_values
 from losscli.engine.results import Report
-from losscli.interpret.plan import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.interpret.plan import Kind, Options
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, array_source
 from losscli.losses import PerSample
 from losscli.spec import LossSpec
@@ -47,7 +49,7 @@ def run_arrays(
     reduction: str = "mean",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     top: int = 0,
-    sink: engine.PerSampleSink | None = None,
+    sink: PerSampleSink | None = None,
 ) -> Report:
     """``losscli.api.run`` on arrays cut into chunks of ``chunk_rows`` rows."""
     parsed = parse_specs(specs, reduction)
@@ -66,24 +68,13 @@ def run_arrays(
 
 def engine_terms(
     spec_text: str, preds: Any, labels: Any, *, logits: bool | None = None
-) -> tuple[PerSample, np.ndarray, Plan]:
+) -> tuple[PerSample, np.ndarray]:
     """The engine's per-sample terms for one loss over all rows, and the values it displays.
 
-    Returns ``(terms, shown, plan)``: ``terms.values`` / ``terms.weights`` as
-    ``engine.per_sample`` gives them (torch's ``reduction="none"`` terms), ``shown`` as
-    ``engine.display_values`` gives them (a sample's own loss, what ``--per-sample`` writes).
+    Returns ``(terms, shown)``: ``terms.values`` / ``terms.weights`` as ``losscli.per_sample``
+    gives them (torch's ``reduction="none"`` terms), ``shown`` as ``own_values`` gives them
+    (a sample's own loss, what ``--per-sample`` writes).
     """
     (spec,) = parse_specs([spec_text], "mean")
-    p_src, l_src = sources(preds, labels)
-    plan = plan_inputs(p_src, l_src, options_for([spec], logits))
-    values, weights, shown = [], [], []
-    for batch in BatchStream(p_src, l_src, plan, DEFAULT_CHUNK_ROWS):
-        terms = engine.per_sample(spec, batch, plan)
-        values.append(terms.values)
-        weights.append(np.ones(len(terms.values)) if terms.weights is None else terms.weights)
-        shown.append(engine.display_values(spec, terms))
-    return (
-        PerSample(np.concatenate(values), np.concatenate(weights)),
-        np.concatenate(shown),
-        plan,
-    )
+    terms = losscli.per_sample(spec_text, preds, labels, logits=logits)
+    return terms, own_values(spec, terms)

@@ -149,7 +149,7 @@ def test_class_axis_on_a_table_is_a_usage_error(run_cli: Any) -> None:
 
 
 def test_by_class_accumulators_merge_like_one_pass() -> None:
-    from losscli.engine.evaluate import ByClass
+    from losscli.engine.accumulators import ByClass
     from losscli.losses import PerSample
 
     rng = np.random.default_rng(7)

@@ -24,9 +24,9 @@ import pytest
 
 import losscli
 from losscli import api
-from losscli.engine import evaluate as engine
+from losscli.engine.prepare import own_values
 from losscli.errors import InputError, UsageError
-from losscli.interpret.plan import BatchStream, Kind, Options, plan_inputs
+from losscli.interpret.plan import Kind, Options
 from losscli.io.readers import array_source
 from losscli.losses import REGISTRY, Target
 
@@ -95,16 +95,9 @@ def _engine_terms(
     spec_text: str, preds: Any, labels: Any, logits: bool | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, shown): the engine's per-sample terms over all rows, read as compute reads."""
-    specs = api.parse_specs([spec_text], "mean")
-    kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
-    p_src, l_src = array_source("preds", preds), array_source("labels", labels)
-    plan = plan_inputs(p_src, l_src, api._options(specs, Options(kind=kind)))
-    values, shown = [], []
-    for batch in BatchStream(p_src, l_src, plan, 1 << 20):
-        terms = engine.per_sample(specs[0], batch, plan)
-        values.append(terms.values)
-        shown.append(engine.display_values(specs[0], terms))
-    return np.concatenate(values), np.concatenate(shown)
+    (spec,) = api.parse_specs([spec_text], "mean")
+    terms = losscli.per_sample(spec_text, preds, labels, logits=logits)
+    return terms.values, own_values(spec, terms)
 
 
 # --------------------------------------------------------------------------- reference cases

@@ -20,8 +20,8 @@ from scipy import stats as scipy_stats
 
 import losscli
 from losscli.api import compute_files
-from losscli.engine.evaluate import Moments, Worst, estimate
-from losscli.engine.results import LossResult, Report
+from losscli.engine.accumulators import Moments, Worst
+from losscli.engine.results import LossResult, Report, WorstRow
 from losscli.errors import InputError
 from losscli.interpret.plan import Batch, Kind, Options
 from losscli.losses import Reduce
@@ -90,11 +90,11 @@ def test_merge_of_two_halves_equals_one_update(weighted: bool, data: st.DataObje
     left.merge(moments_of(v[cut:], None if w is None else w[cut:]))
     assert_same_moments(left, whole)
     for reduction in ("mean", "sum"):
-        a, b = estimate(left, Reduce.MEAN, reduction), estimate(whole, Reduce.MEAN, reduction)
+        a, b = left.finalize(Reduce.MEAN, reduction), whole.finalize(Reduce.MEAN, reduction)
         assert a.value == pytest.approx(b.value, rel=1e-12, abs=1e-12)
         assert a.std == pytest.approx(b.std, rel=1e-12, abs=1e-12, nan_ok=True)  # n = 1: both nan
     # and the whole agrees with NumPy's two-pass statistics
-    mean = estimate(whole, Reduce.MEAN, "mean")
+    mean = whole.finalize(Reduce.MEAN, "mean")
     ws = np.ones_like(v) if w is None else w
     assert mean.value == pytest.approx(np.sum(v) / np.sum(ws), rel=1e-12, abs=1e-12)
     if w is None:
@@ -138,7 +138,7 @@ def test_merge_keeps_precision_far_from_zero() -> None:
     m = Moments()
     for piece in np.array_split(v, 10):
         m.update(piece, None)
-    est = estimate(m, Reduce.MEAN, "mean")
+    est = m.finalize(Reduce.MEAN, "mean")
     assert est.value == pytest.approx(v.mean(), rel=1e-15)
     assert est.std == pytest.approx(np.std(v, ddof=1), rel=1e-6)
 
@@ -377,8 +377,8 @@ def test_chunked_files_equal_one_chunk(tmp_path: Path) -> None:
 
 
 def _describe(rows: np.ndarray) -> Any:
-    def describe(idx: np.ndarray) -> list[dict[str, Any]]:
-        return [{"row": int(rows[i])} for i in idx]
+    def describe(idx: np.ndarray) -> list[WorstRow]:
+        return [WorstRow(int(rows[i]), None, ()) for i in idx]
 
     return describe
 
@@ -403,7 +403,7 @@ def test_worst_keeps_the_k_largest_across_chunks(keys: np.ndarray, k: int, chunk
     # Independent ranking: largest first, ties by row number, NaN last.
     ranked = np.where(np.isnan(keys), -np.inf, keys)
     expected = sorted(rows.tolist(), key=lambda i: (-ranked[i], i))[:k]
-    assert [r["row"] for r in worst.rows] == expected
+    assert [r.row for r in worst.finalize()] == expected
     assert worst.keys.tolist() == [ranked[i] for i in expected]
 
 
@@ -412,7 +412,7 @@ def test_worst_breaks_ties_by_row_number_within_a_chunk() -> None:
     do not depend on how the file was chunked: rows 2 and 3 tie at 2.0, row 2 comes first."""
     worst = Worst(1)
     worst.update(np.array([0.0, 0.5, 2.0, 2.0, 0.0, 0.0, 0.5]), _describe(np.arange(7)))
-    assert [r["row"] for r in worst.rows] == [2]
+    assert [r.row for r in worst.finalize()] == [2]
 
 
 def test_worst_merge_of_partitions() -> None:
@@ -420,7 +420,7 @@ def test_worst_merge_of_partitions() -> None:
     a.update(np.array([0.5, 9.0, 1.0]), _describe(np.array([0, 1, 2])))
     b.update(np.array([7.0, 0.1, 8.0, 2.0]), _describe(np.array([3, 4, 5, 6])))
     a.merge(b)
-    assert [r["row"] for r in a.rows] == [1, 5, 3]
+    assert [r.row for r in a.finalize()] == [1, 5, 3]
     assert a.keys.tolist() == [9.0, 8.0, 7.0]
 
 
@@ -456,7 +456,7 @@ def test_all_rows_ignored_in_moments() -> None:
     m = moments_of(np.zeros(4), np.zeros(4))
     assert m.ignored == 4
     with pytest.raises(InputError, match="ignore"):
-        estimate(m, Reduce.MEAN, "mean")
+        m.finalize(Reduce.MEAN, "mean")
 
 
 def test_some_rows_ignored_is_fine() -> None:

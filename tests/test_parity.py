@@ -277,14 +277,14 @@ def test_reference_case_per_sample(case: dict[str, Any]) -> None:
     """torch's ``reduction="none"`` terms against the engine's per-sample terms.
 
     cases.json's ``per_sample`` is the term a sample adds to the sum (``w[y]·nll``, 0 for an
-    ignored row), compared with ``engine.per_sample(...).values``. Where torch gives several
+    ignored row), compared with ``losscli.per_sample(...).values``. Where torch gives several
     terms per sample (dense maps, k outputs) it is the sample's own (weighted) mean of them,
-    which is what the engine displays per sample (``engine.display_values``, the
+    which is what the engine displays per sample (``own_values``, the
     ``--per-sample`` column).
     """
     loss = registered(case)
     preds, labels = case_inputs(case)
-    terms, shown, _ = engine_terms(case["spec"], preds, labels, logits=KINDS[case["kind"]])
+    terms, shown = engine_terms(case["spec"], preds, labels, logits=KINDS[case["kind"]])
     own_mean = preds.ndim >= 3 or elementwise_outputs(loss, preds, labels)
     got = shown if own_mean else terms.values
     expected = np.asarray(case["per_sample"], dtype=np.float64)

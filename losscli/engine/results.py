@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -30,13 +30,41 @@ class LossResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Estimate:
+    """A loss's reduced value, the per-sample std and a 95% interval."""
+
+    value: float
+    std: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True, slots=True)
 class WorstRow:
+    """One of the worst rows, as numbers: the row, its label, its prediction, its losses.
+
+    Which fields are set depends on the task:
+    - binary: ``label_class`` (0 or 1), ``prediction`` (the score), ``p_true`` when scores
+      are logits or probabilities;
+    - multiclass: ``label_class`` (as given, so an ignored label may be out of range),
+      ``predicted_class`` (the argmax) and ``p_true``;
+    - soft labels: ``label_class`` and ``predicted_class``, the argmax of each row;
+    - dense maps: ``positions`` (counted positions) and ``accuracy`` (the share of them
+      predicted right, None when none is counted);
+    - numeric labels: ``label`` and ``prediction``, the value or values of the row.
+    ``losses`` holds the row's own loss for every ``--loss``, in order.
+    """
+
     row: int
     id: str | None
-    label: str
-    prediction: str
-    p_true: float | None
     losses: tuple[float, ...]
+    label_class: int | None = None
+    predicted_class: int | None = None
+    p_true: float | None = None
+    label: tuple[float, ...] | None = None
+    prediction: tuple[float, ...] | None = None
+    positions: int | None = None
+    accuracy: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +86,8 @@ class FileInfo:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything ``compute`` says: inputs, interpretation, results, worst rows."""
+    """Everything ``compute`` finds: inputs, interpretation, results, worst rows (no text:
+    ``losscli.report`` writes it)."""
 
     preds: FileInfo
     labels: FileInfo
@@ -71,43 +100,6 @@ class Report:
     results: tuple[LossResult, ...]
     worst: tuple[WorstRow, ...]
     by_class: tuple[ClassRow, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document (contract: schema_version, n_samples, results[loss, value])."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "n_samples": self.n_samples,
-            "n_skipped": self.n_skipped,
-            "task": self.task,
-            "classes": list(self.classes),
-            "predictions_kind": self.kind,
-            "inputs": {"predictions": asdict(self.preds), "labels": asdict(self.labels)},
-            "interpretation": [{"decision": d, "reason": r} for d, r in self.interpretation],
-            "results": [json_safe(asdict(r)) for r in self.results],
-            "worst": [json_safe(asdict(w)) for w in self.worst],
-            **(
-                {
-                    "by_class": [
-                        {
-                            "class": row.name,
-                            "losses": {
-                                r.loss: json_safe(
-                                    {
-                                        "count": row.count[i],
-                                        "mean": row.mean[i],
-                                        "share": row.share[i],
-                                    }
-                                )
-                                for i, r in enumerate(self.results)
-                            },
-                        }
-                        for row in self.by_class
-                    ]
-                }
-                if self.by_class
-                else {}
-            ),
-        }
 
 
 def json_safe(obj: Any) -> Any:

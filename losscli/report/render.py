@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.engine.results import Report
+from losscli.report.compute import compute_document, worst_cells
 
 
 def print_output(rendered: object) -> None:
@@ -128,7 +129,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
         for r in report.results:
             worst.add_column(Text(r.loss), justify="right")
         for w in report.worst:
-            cells = [w.id if w.id is not None else str(w.row), w.label, w.prediction]
+            cells = [w.id if w.id is not None else str(w.row), *worst_cells(report, w)]
             if show_p:
                 cells.append(number(w.p_true, 4))
             cells += [number(v, min(precision, 6)) for v in w.losses]
@@ -164,7 +165,7 @@ def _convention_notes(report: Report) -> list[str]:
 
 def report_json(report: Report, precision: int) -> str:
     """The contract's JSON document; values keep full precision whatever ``precision`` says."""
-    return json.dumps(report.to_dict(), indent=2, allow_nan=False)
+    return json.dumps(compute_document(report), indent=2, allow_nan=False)
 
 
 _CSV_FIELDS = ("loss", "value", "n", "std", "ci_low", "ci_high", "reduction", "reference")
@@ -235,8 +236,7 @@ def report_markdown(report: Report, precision: int) -> str:
         rows = [
             [
                 w.id if w.id is not None else str(w.row),
-                w.label,
-                w.prediction,
+                *worst_cells(report, w),
                 *(number(v, min(precision, 6)) for v in w.losses),
             ]
             for w in report.worst

@@ -1,0 +1,220 @@
+"""Mergeable accumulators: each has ``update`` (one chunk), ``merge`` (another accumulator of
+the same run: a chunk, a partition, a saved state) and ``finalize`` (raw numbers, no text).
+
+The same code serves a file held in memory (one chunk), a file streamed in chunks, and
+partitions evaluated elsewhere whose accumulators are merged at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from losscli.engine.results import ClassRow, Estimate, WorstRow
+from losscli.errors import InputError
+from losscli.losses import PerSample, Reduce
+from losscli.stats import t95
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b without BLAS: OpenBLAS's threaded dot contends with the reader threads."""
+    return float(np.einsum("i,i->", a, b))
+
+
+@dataclass
+class Moments:
+    """Mergeable sums for a (weighted) mean and its uncertainty.
+
+    Holds n, Σv, Σw and the centred co-moments of (v, w) so that merging chunks (Chan et al.)
+    never subtracts large sums. v are the per-sample values, w their weights (1 if none).
+    """
+
+    n: int = 0
+    sum_v: float = 0.0
+    sum_w: float = 0.0
+    mean_v: float = 0.0
+    mean_w: float = 0.0
+    m_vv: float = 0.0
+    m_ww: float = 0.0
+    m_vw: float = 0.0
+    ignored: int = 0  # samples left out: weight 0 and value 0 (ignore_index)
+
+    def update(self, values: np.ndarray, weights: np.ndarray | None) -> None:
+        n = len(values)
+        if n == 0:
+            return
+        skipped = 0
+        if weights is not None:
+            # Ignored samples (ignore_index) count nowhere: not in n, not in the spread.
+            ignored = (weights == 0) & (values == 0)
+            if ignored.any():
+                skipped = int(ignored.sum())
+                values, weights = values[~ignored], weights[~ignored]
+                n = len(values)
+                if n == 0:
+                    self.ignored += skipped
+                    return
+        mv = float(values.mean())
+        with np.errstate(invalid="ignore"):
+            dv = values - mv
+            chunk = Moments(
+                n=n,
+                sum_v=float(values.sum()),
+                sum_w=float(n),
+                mean_v=mv,
+                mean_w=1.0,
+                m_vv=_dot(dv, dv),
+                ignored=skipped,
+            )
+            if weights is not None:
+                mw = float(weights.mean())
+                dw = weights - mw
+                chunk.sum_w, chunk.mean_w = float(weights.sum()), mw
+                chunk.m_ww, chunk.m_vw = _dot(dw, dw), _dot(dv, dw)
+        self.merge(chunk)
+
+    def merge(self, other: Moments) -> None:
+        if other.n == 0 or self.n == 0:
+            ignored = self.ignored + other.ignored
+            if self.n == 0:
+                self.__dict__.update(other.__dict__)
+            self.ignored = ignored
+            return
+        n = self.n + other.n
+        dv, dw = other.mean_v - self.mean_v, other.mean_w - self.mean_w
+        f = self.n * other.n / n
+        self.m_vv += other.m_vv + dv * dv * f
+        self.m_ww += other.m_ww + dw * dw * f
+        self.m_vw += other.m_vw + dv * dw * f
+        self.mean_v += dv * other.n / n
+        self.mean_w += dw * other.n / n
+        self.sum_v += other.sum_v
+        self.sum_w += other.sum_w
+        self.ignored += other.ignored
+        self.n = n
+
+    def finalize(self, reduce: Reduce, reduction: str) -> Estimate:
+        """The reduced value, the per-sample std and a 95% Student-t interval (n − 1 df)."""
+        if self.sum_w == 0:
+            raise InputError(
+                "every row is ignored (ignore_index), so the mean is undefined; "
+                "check ignore_index and the labels"
+            )
+        if reduction == "sum":
+            return self._sum_estimate()
+        return self._mean_estimate(reduce)
+
+    def _sum_estimate(self) -> Estimate:
+        n, value = self.n, self.sum_v
+        sd = math.sqrt(self.m_vv / (n - 1)) if n > 1 else math.nan
+        half = t95(n) * math.sqrt(n) * sd
+        return Estimate(value, sd, value - half, value + half)
+
+    def _mean_estimate(self, reduce: Reduce) -> Estimate:
+        nan, n = math.nan, self.n
+        ratio = self.sum_v / self.sum_w
+        if n > 1 and math.isfinite(ratio):
+            # Linearised std of the ratio estimator Σv/Σw; the plain sample std when w = 1.
+            spread = max(self.m_vv - 2 * ratio * self.m_vw + ratio * ratio * self.m_ww, 0.0)
+            sd = math.sqrt(spread / (n - 1)) / self.mean_w
+        else:
+            sd = nan
+        half = t95(n) * sd / math.sqrt(n)
+        if reduce is Reduce.SQRT_MEAN:
+            root = math.sqrt(ratio)
+            # Interval by transforming the mean's bounds; std by the delta method.
+            return Estimate(
+                root,
+                sd / (2 * root) if root > 0 else nan,
+                math.sqrt(max(ratio - half, 0.0)),
+                math.sqrt(ratio + half),
+            )
+        return Estimate(ratio, sd, ratio - half, ratio + half)
+
+
+@dataclass
+class Worst:
+    """A bounded set of the rows with the highest per-sample value of the first loss."""
+
+    k: int
+    keys: np.ndarray = field(default_factory=lambda: np.empty(0))
+    rows: list[WorstRow] = field(default_factory=list)
+
+    def update(self, key: np.ndarray, describe: Callable[[np.ndarray], list[WorstRow]]) -> None:
+        """Keep the chunk's rows that rank among the k worst; ``describe`` builds them."""
+        if self.k <= 0 or not len(key):
+            return
+        ranked = np.where(np.isnan(key), -np.inf, key)
+        # Once k rows are kept, only rows above the k-th worst can enter.
+        cand = (
+            np.flatnonzero(ranked > self.keys.min())
+            if len(self.keys) == self.k
+            else np.arange(len(ranked))
+        )
+        if not len(cand):
+            return
+        if len(cand) > self.k:
+            # Keep every row tied with the k-th largest, then break ties by row order, so the
+            # table does not depend on how the file was cut into chunks.
+            kth = ranked[cand][np.argpartition(-ranked[cand], self.k - 1)[self.k - 1]]
+            cand = cand[ranked[cand] >= kth]
+            cand = cand[np.lexsort((cand, -ranked[cand]))[: self.k]]
+        self.merge(Worst(self.k, ranked[cand], describe(cand)))
+
+    def merge(self, other: Worst) -> None:
+        keys = np.concatenate([self.keys, other.keys])
+        rows = self.rows + other.rows
+        order = sorted(range(len(rows)), key=lambda i: (-keys[i], rows[i].row))[: self.k]
+        self.keys, self.rows = keys[order], [rows[i] for i in order]
+
+    def finalize(self) -> tuple[WorstRow, ...]:
+        """The kept rows, worst first (ties by row number)."""
+        return tuple(self.rows)
+
+
+@dataclass
+class ByClass:
+    """Per true class and loss: Σ values, Σ weights and the number of counted samples."""
+
+    n_losses: int
+    n_classes: int
+    sum_v: np.ndarray = field(init=False)
+    sum_w: np.ndarray = field(init=False)
+    count: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        shape = (self.n_losses, self.n_classes)
+        self.sum_v, self.sum_w, self.count = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+
+    def update(self, loss: int, terms: PerSample, classes: np.ndarray) -> None:
+        weights = np.ones(len(terms.values)) if terms.weights is None else terms.weights
+        keep = (classes >= 0) & (classes < self.n_classes) & (weights > 0)
+        cls = classes[keep]
+        c = self.n_classes
+        self.sum_v[loss] += np.bincount(cls, weights=terms.values[keep], minlength=c)
+        self.sum_w[loss] += np.bincount(cls, weights=weights[keep], minlength=c)
+        self.count[loss] += np.bincount(cls, minlength=c)
+
+    def merge(self, other: ByClass) -> None:
+        self.sum_v += other.sum_v
+        self.sum_w += other.sum_w
+        self.count += other.count
+
+    def finalize(self, classes: list[str]) -> tuple[ClassRow, ...]:
+        """Per-class means and shares of the total (the shares of a loss add up to 1)."""
+        totals = self.sum_v.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = self.sum_v / self.sum_w
+            shares = self.sum_v / totals
+        return tuple(
+            ClassRow(
+                name,
+                tuple(int(x) for x in self.count[:, c]),
+                tuple(float(x) for x in means[:, c]),
+                tuple(float(x) for x in shares[:, c]),
+            )
+            for c, name in enumerate(classes)
+        )

@@ -1,0 +1,259 @@
+"""From a batch to a loss's per-sample terms: each ``Target`` has its prepare function, which
+puts (preds, labels) in the shapes the loss expects and checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import DomainError, InputError, UsageError
+from losscli.interpret.plan import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan, Task
+from losscli.losses import PerSample, Reduce, Target
+from losscli.losses.numerics import Convention, one_hot
+from losscli.spec import LossSpec
+
+Prepared = tuple[np.ndarray, np.ndarray]
+
+
+def _bad(batch: Batch, mask: np.ndarray) -> np.ndarray:
+    """A row mask from a mask over rows, elements, or a dense map's flattened positions."""
+    if mask.shape == (len(batch),):
+        return mask
+    return np.asarray(mask.reshape(len(batch), -1).any(axis=1))
+
+
+# Conventions whose library accepts probability rows that do not sum to 1, and what it does.
+_TOLERATED_SUMS = {
+    Convention.SKLEARN: "scikit-learn uses them as given (with a warning); so does this result",
+    Convention.KERAS: "Keras renormalises each row to sum 1; so does this result",
+}
+
+
+def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) -> None:
+    """Probabilities must lie in [0, 1] (and rows of a distribution sum to 1)."""
+    preds = batch.preds
+    error = UsageError if plan.kind_auto else InputError
+    fix = (
+        "pass --logits if these are scores"
+        if plan.kind_auto
+        else "pass --logits if these are logits, or fix the probabilities"
+    )
+    # Keras divides each row by its sum, so any non-negative scores are valid there.
+    keras_rows = per_row_sum and preds.ndim >= 2 and spec.convention is Convention.KERAS
+    outside = (preds < 0) if keras_rows else (preds < 0) | (preds > 1)
+    if outside.any():
+        value = preds[outside][0]
+        raise error(
+            f"predictions read as probabilities, but {batch.where(_bad(batch, outside))}"
+            f" holds {value:.6g}, outside [0, 1]; {fix}"
+        )
+    if per_row_sum and preds.ndim >= 2:
+        sums = preds.sum(axis=1)
+        off = np.abs(sums - 1.0) > PROB_SUM_TOL
+        if not off.any():
+            return
+        where = f"{batch.where(_bad(batch, off))} (e.g. {sums[off][0]:.6g})"
+        tolerated = _TOLERATED_SUMS.get(spec.convention)
+        if tolerated is None:
+            raise error(
+                f"predictions read as probabilities, but rows do not sum to 1 at {where}; {fix}"
+            )
+        what = f"{spec.label}: probability rows do not sum to 1"
+        if not any(n.what.startswith(what) for n in plan.notes):  # said once, at first rows
+            plan.notes.append(Note(f"{what} at {where}", tolerated))
+
+
+def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Check class indices are in 0..C-1 (or equal ignore_index when the loss has one)."""
+    ignore = spec.value_of("ignore_index") if spec.loss.param("ignore_index") else None
+    bad = ((labels < 0) | (labels >= n_classes)) & (labels != ignore)
+    if bad.any():
+        value = int(labels[bad][0])
+        extra = f" or ignore_index={ignore}" if ignore is not None else ""
+        raise InputError(
+            f"label {value} at {batch.where(_bad(batch, bad))} is out of range for "
+            f"{n_classes} classes (expected 0..{n_classes - 1}{extra})"
+        )
+    return labels
+
+
+def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
+    labels = batch.labels
+    negative = (labels < 0).any(axis=1)
+    if negative.any():
+        raise InputError(f"soft labels must be >= 0; {batch.where(negative)} has a negative value")
+    if spec.loss.target is Target.DISTRIBUTIONS:
+        off = np.abs(labels.sum(axis=1) - 1.0) > PROB_SUM_TOL
+        if off.any():
+            raise InputError(
+                f"{spec.text}: label rows must be distributions summing to 1; "
+                f"{batch.where(off)} sums to {labels.sum(axis=1)[off][0]:.6g}"
+            )
+    return labels
+
+
+def _mean_var(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    """Target.MEAN_VAR: two prediction columns (mean, variance) against one numeric label."""
+    preds, raw = batch.preds, batch.raw
+    if preds.ndim != 2 or preds.shape[1] != 2:
+        got = (
+            "dense maps"
+            if preds.ndim > 2
+            else (f"{1 if preds.ndim == 1 else preds.shape[1]} prediction column(s)")
+        )
+        raise UsageError(
+            f"{spec.text} needs exactly two prediction columns, the mean and the "
+            f"variance, but got {got}; put them in that order"
+        )
+    if raw is None or raw.ndim != 1:
+        raise UsageError(
+            f"{spec.text} compares a predicted mean and variance with one numeric "
+            "label per sample; give one label column of numbers"
+        )
+    return preds, raw
+
+
+def _values(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    """Target.VALUES: each prediction column against the label column in its place."""
+    if plan.task is Task.DENSE or batch.raw is None:
+        raise UsageError(
+            f"{spec.text} compares numbers with numbers, but the labels are "
+            "class names or maps; use a classification loss such as ce"
+        )
+    if batch.preds.shape != batch.raw.shape:
+        cols = (
+            1 if batch.preds.ndim == 1 else batch.preds.shape[1],
+            1 if batch.raw.ndim == 1 else batch.raw.shape[1],
+        )
+        raise UsageError(
+            f"{spec.text} compares each prediction column with a label column, "
+            f"but there are {cols[0]} prediction and {cols[1]} label columns; "
+            "for class labels use ce, hinge or kl"
+        )
+    return batch.preds, batch.raw
+
+
+def _distributions(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    """Target.DISTRIBUTIONS: score rows against label distributions (hard labels one-hot)."""
+    _check_kind(spec, batch, plan)
+    n_classes = plan.n_scores
+    if batch.preds.ndim != 2 or n_classes < 2:
+        raise UsageError(
+            f"{spec.text} compares distributions and needs one prediction "
+            "column per class (at least two)"
+        )
+    if plan.label_mode is LabelMode.SOFT:
+        return batch.preds, _soft_labels(spec, batch)
+    labels = _index_labels(spec, batch, batch.labels, n_classes)
+    return batch.preds, one_hot(labels, n_classes)
+
+
+def _binary(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    other = np.isnan(batch.labels)
+    if other.any():
+        raise InputError(
+            f"{spec.text} reads a binary task with labels "
+            f"{' and '.join(plan.classes)}, but {batch.where(other)} holds "
+            "another value; a binary task needs exactly two label values"
+        )
+    return batch.preds, batch.labels
+
+
+def _numeric_targets(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    """Numeric labels for a classification loss: targets in [0, 1] for a loss reading scores
+    (bce with soft targets), an error otherwise."""
+    raw = batch.raw
+    if spec.loss.needs_kind and raw is not None and ((raw >= 0) & (raw <= 1)).all():
+        return batch.preds, raw
+    raise UsageError(
+        f"{spec.text} needs class labels, but the labels have more than two "
+        "values; for numeric targets use mse, mae or huber"
+    )
+
+
+def _class_indices(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    return batch.preds, _index_labels(spec, batch, batch.labels, plan.n_scores)
+
+
+def _soft(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    return batch.preds, _soft_labels(spec, batch)
+
+
+Prepare = Callable[[LossSpec, Batch, Plan], Prepared]
+
+# Target.CLASSES: how each task's labels reach a classification loss.
+_CLASSES_BY_TASK: dict[Task, Prepare] = {
+    Task.BINARY: _binary,
+    Task.REGRESSION: _numeric_targets,
+    Task.DISTRIBUTION: _soft,
+    Task.DENSE: _class_indices,
+    Task.MULTICLASS: _class_indices,
+}
+
+
+def _check_kind(spec: LossSpec, batch: Batch, plan: Plan) -> None:
+    if spec.loss.needs_kind and plan.kind is Kind.PROBS:
+        _check_probs(spec, batch, plan, per_row_sum=not spec.loss.independent_columns)
+
+
+def _classes(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    """Target.CLASSES: scores against class indices, binary labels or soft labels."""
+    _check_kind(spec, batch, plan)
+    return _CLASSES_BY_TASK[plan.task](spec, batch, plan)
+
+
+PREPARE: dict[Target, Prepare] = {
+    Target.VALUES: _values,
+    Target.CLASSES: _classes,
+    Target.DISTRIBUTIONS: _distributions,
+    Target.MEAN_VAR: _mean_var,
+}
+
+
+def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
+    """(preds, labels) in the shapes the loss's target expects, checked."""
+    return PREPARE[spec.loss.target](spec, batch, plan)
+
+
+def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]:
+    """The loss's terms per sample, or per position for dense maps (flag True)."""
+    preds, labels = prepare(spec, batch, plan)
+    kwargs: dict[str, Any] = dict(spec.params)
+    if spec.loss.needs_kind:
+        kwargs["logits"] = plan.kind is Kind.LOGITS
+    if spec.loss.conventions:
+        kwargs["convention"] = spec.convention
+    # Dense maps become positions, pooled per sample later, unless the loss scores whole maps.
+    dense = (
+        plan.task is Task.DENSE
+        and spec.loss.target is not Target.VALUES
+        and not spec.loss.per_image
+    )
+    if dense:
+        c = preds.shape[1]
+        preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
+        labels = labels.reshape(-1)
+    try:
+        return spec.loss.fn(preds, labels, **kwargs), dense
+    except DomainError as exc:
+        raise InputError(
+            f"{exc.problem} ({batch.where(_bad(batch, np.asarray(exc.bad)))}); {exc.fix}"
+        ) from None
+
+
+def pool(terms: PerSample, n: int) -> PerSample:
+    """Per-position terms of n samples pooled per sample: sums of values and of weights."""
+    weights = np.ones(len(terms.values)) if terms.weights is None else terms.weights
+    return PerSample(terms.values.reshape(n, -1).sum(axis=1), weights.reshape(n, -1).sum(axis=1))
+
+
+def own_values(spec: LossSpec, terms: PerSample) -> np.ndarray:
+    """A sample's own loss: value / weight (NaN where the weight is 0); root for RMSE."""
+    if terms.weights is None:
+        own = terms.values
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            own = np.where(terms.weights > 0, terms.values / terms.weights, np.nan)
+    return np.sqrt(own) if spec.loss.reduce is Reduce.SQRT_MEAN else own

@@ -1,0 +1,87 @@
+"""What ``compute`` reports in words: the worst rows' label and prediction text, and the
+JSON document (contract: schema_version, n_samples, results[loss, value])."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from losscli.engine.results import SCHEMA_VERSION, Report, WorstRow, json_safe
+
+
+def _short(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _values_text(values: tuple[float, ...]) -> str:
+    if len(values) == 1:
+        return _short(values[0])
+    return "[" + ", ".join(map(_short, values)) + "]"
+
+
+def _class_name(classes: tuple[str, ...], y: int) -> str:
+    return classes[y] if 0 <= y < len(classes) else str(y)
+
+
+def worst_cells(report: Report, w: WorstRow) -> tuple[str, str]:
+    """A worst row's label and prediction as text: class names, argmaxes, pixels, numbers."""
+    classes = report.classes
+    if w.positions is not None:
+        acc = "no pixels" if w.accuracy is None else f"pixel acc {w.accuracy:.3f}"
+        return f"{w.positions} px", acc
+    if w.label_class is not None and report.task == "distribution":
+        assert w.predicted_class is not None
+        return f"argmax {classes[w.label_class]}", f"argmax {classes[w.predicted_class]}"
+    if w.label_class is not None:
+        label = _class_name(classes, w.label_class)
+        if w.predicted_class is not None:
+            return label, classes[w.predicted_class]
+        return label, _values_text(w.prediction or ())
+    return _values_text(w.label or ()), _values_text(w.prediction or ())
+
+
+def _worst_entry(report: Report, w: WorstRow) -> dict[str, Any]:
+    label, prediction = worst_cells(report, w)
+    entry = {
+        "row": w.row,
+        "id": w.id,
+        "label": label,
+        "prediction": prediction,
+        "p_true": w.p_true,
+        "losses": list(w.losses),
+    }
+    return dict(json_safe(entry))
+
+
+def _by_class(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "class": row.name,
+            "losses": {
+                r.loss: json_safe(
+                    {"count": row.count[i], "mean": row.mean[i], "share": row.share[i]}
+                )
+                for i, r in enumerate(report.results)
+            },
+        }
+        for row in report.by_class
+    ]
+
+
+def compute_document(report: Report) -> dict[str, Any]:
+    """The JSON document of ``compute``."""
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "n_samples": report.n_samples,
+        "n_skipped": report.n_skipped,
+        "task": report.task,
+        "classes": list(report.classes),
+        "predictions_kind": report.kind,
+        "inputs": {"predictions": asdict(report.preds), "labels": asdict(report.labels)},
+        "interpretation": [{"decision": d, "reason": r} for d, r in report.interpretation],
+        "results": [json_safe(asdict(r)) for r in report.results],
+        "worst": [_worst_entry(report, w) for w in report.worst],
+    }
+    if report.by_class:
+        doc["by_class"] = _by_class(report)
+    return doc
