@@ -74,7 +74,12 @@ def _options(specs: list[LossSpec], base: Options) -> Options:
 
 
 def _file_info(src: Source, cols: list[str] | None) -> FileInfo:
-    return FileInfo(src.name, src.format.lstrip("."), tuple(cols) if cols is not None else None)
+    return FileInfo(
+        src.name,
+        src.format.lstrip("."),
+        tuple(cols) if cols is not None else None,
+        None if src.digest is None else src.digest.hexdigest(),
+    )
 
 
 def run(

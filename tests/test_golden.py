@@ -56,7 +56,8 @@ def test_golden(name: str, run_cli: Callable[..., Result], monkeypatch: pytest.M
     # Deterministic: a second run renders the same bytes.
     assert run_cli(CASES[name]).stdout == output
     assert "\x1b[" not in output
-    assert max(len(line) for line in output.splitlines()) <= 100
+    # Signatures are one unbreakable line each (table footer, Markdown details); the rest fits.
+    assert max(len(line) for line in output.splitlines() if "|convention:" not in line) <= 100
 
     path = GOLDEN / f"{name}.txt"
     if REGENERATE:

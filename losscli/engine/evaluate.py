@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from losscli.engine.accumulators import ByClass, Moments, Worst
 from losscli.engine.prepare import own_values, pool, unpooled
 from losscli.engine.results import FileInfo, LossResult, Report, WorstRow
+from losscli.engine.signature import losscli_version, signature_of
 from losscli.errors import InputError, UsageError
 from losscli.interpret.plan import Batch, Kind, LabelMode, Note, Plan, Task
 from losscli.losses import PerSample
@@ -158,8 +160,10 @@ class Evaluation:
         """The report of the run: one result per loss, worst rows, per-class rows."""
         if self.n_samples == 0:
             raise InputError("no rows left to evaluate (every row was skipped for NaN values)")
+        sign = partial(signature_of, reduction=reduction, plan=plan, labels_sha256=files[1].sha256)
         results = tuple(
-            _result(spec, m, reduction) for spec, m in zip(specs, self.moments, strict=True)
+            _result(spec, m, reduction, sign(spec, n=m.n).text())
+            for spec, m in zip(specs, self.moments, strict=True)
         )
         notes = list(plan.notes)
         if skipped:
@@ -177,10 +181,11 @@ class Evaluation:
             results=results,
             worst=self.worst.finalize(),
             by_class=() if self.by_class is None else self.by_class.finalize(plan.classes),
+            version=losscli_version(),
         )
 
 
-def _result(spec: LossSpec, m: Moments, reduction: str) -> LossResult:
+def _result(spec: LossSpec, m: Moments, reduction: str, signature: str) -> LossResult:
     est = m.finalize(spec.loss.reduce, reduction)
     return LossResult(
         loss=spec.label,
@@ -196,6 +201,7 @@ def _result(spec: LossSpec, m: Moments, reduction: str) -> LossResult:
         ignored=m.ignored,
         convention=spec.convention.value,
         convention_note=spec.loss.conventions.get(spec.convention.value, ""),
+        signature=signature,
     )
 
 

@@ -27,6 +27,8 @@ class LossResult:
     convention: str = "losscli"
     # How this convention differs from losscli's default ('' when it does not).
     convention_note: str = ""
+    # Everything that changes the value, one line (see losscli.engine.signature).
+    signature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class FileInfo:
     path: str
     format: str
     columns: tuple[str, ...] | None
+    sha256: str | None = None  # of the file's content (None when not hashed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ class Report:
     results: tuple[LossResult, ...]
     worst: tuple[WorstRow, ...]
     by_class: tuple[ClassRow, ...] = ()
+    version: str = ""  # the losscli version that made the report
 
 
 def json_safe(obj: Any) -> Any:

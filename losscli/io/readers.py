@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError
+from losscli.io.digest import ArrayDigest, Digest, file_digest
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,6 +45,8 @@ class TableSource:
     n_rows: int | None
     _open: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
     _peek: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
+    # The content hash of the file, computed while it streams (see losscli.io.digest).
+    digest: Digest | None = field(default=None, repr=False)
 
     def chunks(self, columns: list[str]) -> Iterator[TableChunk]:
         """Row chunks holding only ``columns`` (column projection where the format allows)."""
@@ -62,6 +65,7 @@ class ArraySource:
     format: str
     array: np.ndarray
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    digest: Digest | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -367,12 +371,12 @@ def open_source(
         raise InputError(f"{path}: is a directory; expected a file")
     if key is not None and fmt != ".npz":
         raise UsageError(f"{path}: an array key only applies to .npz files")
-    if fmt == ".npz":
-        return read_npz(path, chunk_rows, key)
     try:
-        return reader(path, chunk_rows)
+        src = read_npz(path, chunk_rows, key) if fmt == ".npz" else reader(path, chunk_rows)
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
+    src.digest = file_digest(path)
+    return src
 
 
 def array_source(name: str, data: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ArraySource:
@@ -382,7 +386,7 @@ def array_source(name: str, data: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
         array = array.astype(str)
     if array.ndim == 0:
         raise InputError(f"{name}: expected one value per sample, got a scalar")
-    return ArraySource(name, "array", array, chunk_rows)
+    return ArraySource(name, "array", array, chunk_rows, digest=ArrayDigest(array))
 
 
 # --------------------------------------------------------------------------- standard input

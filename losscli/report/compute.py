@@ -72,6 +72,7 @@ def compute_document(report: Report) -> dict[str, Any]:
     """The JSON document of ``compute``."""
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
+        "losscli_version": report.version,
         "n_samples": report.n_samples,
         "n_skipped": report.n_skipped,
         "task": report.task,

@@ -28,13 +28,13 @@ def print_output(rendered: object) -> None:
     console = Console(highlight=False)
     if not isinstance(rendered, str) and not console.is_terminal:
         with console.capture() as captured:
-            console.print(rendered)
+            console.print(rendered, crop=False)
         rendered = "\n".join(line.rstrip() for line in captured.get().splitlines())
     if isinstance(rendered, str):
         sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
         sys.stdout.flush()
     else:
-        console.print(rendered)
+        console.print(rendered, crop=False)
 
 
 def print_error(message: str) -> None:
@@ -110,6 +110,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
     notes = _convention_notes(report)
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
+    parts.append(_signature_footer(report.results))
     if report.by_class:
         parts += [Text(""), _class_table(report)]
     if report.worst:
@@ -136,6 +137,20 @@ def report_table(report: Report, precision: int) -> RenderableType:
             worst.add_row(*(Text(c) for c in cells))
         parts += [Text(""), worst]
     return Group(*parts)
+
+
+def _signature_footer(results: Any) -> Text:
+    """One dim line per result naming everything behind its value (never wrapped or cut)."""
+    lines = [f"signature {r.loss}: {r.signature}" for r in results if r.signature]
+    return Text("\n".join(lines), style="dim", no_wrap=True, overflow="ignore")
+
+
+def signature_details(results: Any) -> list[str]:
+    """The signatures as a collapsed Markdown ``<details>`` block (empty without any)."""
+    rows = [f"- `{r.loss}`: `{r.signature}`" for r in results if r.signature]
+    if not rows:
+        return []
+    return ["", "<details><summary>Signatures</summary>", "", *rows, "", "</details>"]
 
 
 def _class_table(report: Report) -> Table:
@@ -230,6 +245,7 @@ def report_markdown(report: Report, precision: int) -> str:
             if _convention_notes(report)
             else []
         ),
+        *signature_details(report.results),
     ]
     if report.worst:
         header = [_where(report), "label", "prediction", *(f"`{r.loss}`" for r in report.results)]
@@ -414,7 +430,7 @@ def plain_text(rendered: RenderableType | str, width: int = 100) -> str:
         force_terminal=False,
         highlight=False,
         soft_wrap=False,
-    ).print(rendered)
+    ).print(rendered, crop=False)
     return buf.getvalue()
 
 

@@ -1,0 +1,85 @@
+"""Content hashes of the input files (``inputs.*.sha256`` and the labels part of signatures).
+
+A file is hashed in one streaming pass on a background thread, started when the file is
+opened, so hashing overlaps with the readers that parse the same (by then cached) bytes;
+``hexdigest()`` waits for the pass to finish. ``hashlib`` releases the GIL on large blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from losscli.errors import InputError
+
+_BLOCK = 1 << 20
+# Digests already started in this process, by (path, size, mtime): compare and check open the
+# same labels file once per model.
+_STARTED: dict[tuple[str, int, int], ContentDigest] = {}
+
+
+class ContentDigest:
+    """The sha256 of the bytes of one or more files (in the given order), hashed in a thread."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._paths = list(paths)
+        self._hex: str | None = None
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="losscli-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        h = hashlib.sha256()
+        buf = bytearray(_BLOCK)
+        view = memoryview(buf)
+        try:
+            for path in self._paths:
+                with path.open("rb", buffering=0) as fh:
+                    while n := fh.readinto(buf):
+                        h.update(view[:n])
+        except OSError as exc:
+            self._error = exc
+            return
+        self._hex = h.hexdigest()
+
+    def hexdigest(self) -> str:
+        """The hex digest (waits for the hashing pass)."""
+        self._thread.join()
+        if self._hex is None:
+            err = self._error
+            raise InputError(
+                f"{err.filename if err else self._paths}: cannot read the file to hash it "
+                f"({err.strerror if err else 'unknown error'})"
+            )
+        return self._hex
+
+
+class ArrayDigest:
+    """The sha256 of an in-memory array (dtype, shape and C-order bytes), for the Python API."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+        if array.dtype.hasobject:
+            h.update(repr(array.tolist()).encode())
+        else:
+            h.update(np.ascontiguousarray(array).tobytes())
+        self._hex = h.hexdigest()
+
+    def hexdigest(self) -> str:
+        return self._hex
+
+
+Digest = ContentDigest | ArrayDigest
+
+
+def file_digest(path: Path) -> ContentDigest:
+    """Start hashing ``path`` (once per process for an unchanged file)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _STARTED:
+        _STARTED[key] = ContentDigest([path])
+    return _STARTED[key]
