@@ -16,6 +16,7 @@ from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
 from losscli.engine.results import FileInfo, LossResult, Report
 from losscli.errors import UsageError
 from losscli.interpret.plan import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.io.cleanup import temp_dir
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
 from losscli.losses import PerSample, Reduce, Target
 from losscli.losses.numerics import Convention
@@ -123,12 +124,9 @@ def compute_files(
 
     One of the paths may be ``-`` (standard input, read as ``preds_format`` /
     ``labels_format``)."""
-    import tempfile
-
     specs = parse_specs(losses, reduction, convention)
     _one_stdin([preds, labels])
-    with tempfile.TemporaryDirectory(prefix="losscli-") as tmp:
-        folder = Path(tmp)
+    with temp_dir(prefix="losscli-") as folder:
         preds_path = _stdin_copy(preds, preds_format, folder, "--preds-format")
         labels_path = _stdin_copy(labels, labels_format, folder, "--labels-format")
         preds_src = _open(preds_path, preds, preds_key, chunk_rows)
@@ -314,7 +312,6 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     raised before any file is read.
     """
     import json
-    import tempfile
 
     from losscli.ci.checks import (
         ALL,
@@ -369,8 +366,7 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     rules.check_losses(names)
     options = settings_options(s)
     differences: dict[str, Difference] = {}
-    with tempfile.TemporaryDirectory(prefix="losscli-") as tmp:
-        folder = Path(tmp)
+    with temp_dir(prefix="losscli-") as folder:
         labels_path = _stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
         preds_path = _stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
         preds_src = _open(preds_path, s.preds, s.preds_key, chunk_rows)
@@ -441,8 +437,6 @@ def compare_files(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Comparison:
     """``losscli compare`` as a function: every model against the first on the same labels."""
-    import tempfile
-
     from losscli.ci.compare import compare_models
 
     s = settings
@@ -454,8 +448,7 @@ def compare_files(
     _one_stdin([*preds, s.labels])
     options = settings_options(s)
     reports, samples = [], []
-    with tempfile.TemporaryDirectory(prefix="losscli-") as tmp:
-        folder = Path(tmp)
+    with temp_dir(prefix="losscli-") as folder:
         labels_path = _stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
         for path in preds:
             src = _open(

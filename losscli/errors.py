@@ -13,6 +13,10 @@ class ExitCode(IntEnum):
     USAGE = 2
     INPUT = 3
     INTERNAL = 4
+    # 128 + the signal's number, as shells report a process a signal stopped.
+    INTERRUPTED = 130  # SIGINT (Ctrl-C)
+    BROKEN_PIPE = 141  # SIGPIPE: the reader of standard output went away (``| head``)
+    TERMINATED = 143  # SIGTERM
 
 
 class LossCliError(Exception):
@@ -31,6 +35,24 @@ class InputError(LossCliError):
     """The files are wrong: missing, unreadable, malformed, mismatched, out of range, NaN."""
 
     exit_code = ExitCode.INPUT
+
+
+class OutputError(LossCliError):
+    """An output (standard output, ``-o``, ``--per-sample``) cannot be written: the OS reason."""
+
+    exit_code = ExitCode.INPUT
+
+
+class Interrupted(BaseException):
+    """The run was stopped from outside: a signal, or standard output closed by its reader.
+
+    A ``BaseException`` so that ``except Exception`` blocks let it pass while ``finally`` and
+    ``with`` blocks still remove temporary and half-written files on the way out.
+    """
+
+    def __init__(self, exit_code: ExitCode, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class CheckFailed(LossCliError):

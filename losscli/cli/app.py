@@ -9,7 +9,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from losscli.errors import ExitCode, LossCliError, UsageError
+from losscli.errors import ExitCode, Interrupted, LossCliError, UsageError
 from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
@@ -130,6 +130,13 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _stopped(stop: Interrupted) -> NoReturn:
+    """An interrupted run: its one line on stderr and exit 128 + the signal."""
+    if _debug:
+        raise stop
+    _fail(str(stop), int(stop.exit_code))
+
+
 def guarded(fn: Callable[[], T]) -> T:
     """The one error boundary: losscli errors -> one stderr line and their exit code."""
     try:
@@ -138,8 +145,14 @@ def guarded(fn: Callable[[], T]) -> T:
         if _debug:
             raise
         _fail(str(exc), int(exc.exit_code))
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except (typer.Exit, typer.Abort):
         raise
+    except KeyboardInterrupt:  # SIGINT under the default handler (in-process runs)
+        from losscli.cli.signals import interruption
+
+        _stopped(interruption(2))
+    except Interrupted as stop:
+        _stopped(stop)
     except Exception as exc:
         if _debug:
             raise
@@ -291,7 +304,7 @@ def compute(
         if per_sample is not None:
             from losscli.io.sinks import PerSampleWriter
 
-            writer = PerSampleWriter(per_sample)
+            writer = PerSampleWriter(per_sample, inputs=(preds, labels))
         try:
             report = compute_files(
                 preds,
@@ -363,6 +376,7 @@ CompareFormat = StrEnum("CompareFormat", {n: n for n in COMPARE_FORMATS})  # typ
 
 def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:
     """``-o`` paths with the format each suffix names, checked before any work is done."""
+    from losscli.io.outputs import check_target
     from losscli.report.render import OUTPUT_SUFFIXES
 
     out = []
@@ -374,10 +388,19 @@ def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[P
                 f"-o {path}: cannot tell the format from the suffix "
                 f"{path.suffix or '(none)'!r}; use one of {known}"
             )
-        if not path.parent.exists():
-            raise UsageError(f"-o {path}: the folder {path.parent} does not exist")
+        check_target("-o", path)
         out.append((path, str(fmt)))
     return out
+
+
+def _not_inputs(outputs: list[tuple[Path, str]], settings: Any, *more: Path) -> None:
+    """Refuse an ``-o`` path that is one of the run's inputs (files, baseline, config)."""
+    from losscli.io.outputs import check_target
+
+    names = ("source", "preds", "labels", "baseline", "baseline_preds")
+    inputs = [*(getattr(settings, n) for n in names), *more]
+    for path, _ in outputs:
+        check_target("-o", path, inputs)
 
 
 def _write_reports(
@@ -386,13 +409,11 @@ def _write_reports(
     """Write ``-o`` files and append to $GITHUB_STEP_SUMMARY (before any failing exit)."""
     import os
 
+    from losscli.io.outputs import write_text
     from losscli.report.render import plain_text
 
     for path, fmt in outputs:
-        try:
-            path.write_text(plain_text(render(fmt)), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"-o {path}: cannot write the report ({exc.strerror})") from None
+        write_text(path, plain_text(render(fmt)), "-o")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         try:
@@ -523,7 +544,9 @@ def check(
             preds_format=preds_format,
             labels_format=labels_format,
         )
-        report = check_files(merge(discover(config), flags), chunk_rows=chunk_rows)
+        settings = merge(discover(config), flags)
+        _not_inputs(outputs, settings)
+        report = check_files(settings, chunk_rows=chunk_rows)
         _print(CHECK_FORMATS[fmt.value](report))
         _write_reports(
             outputs, lambda name: CHECK_FORMATS[name](report), lambda: check_markdown(report)
@@ -609,6 +632,7 @@ def compare(
             labels_format=labels_format,
         )
         settings = merge(discover(config), flags)
+        _not_inputs(outputs, settings, *preds)
         comparison = compare_files(preds, settings, top=top, chunk_rows=chunk_rows)
         _print(COMPARE_FORMATS[fmt.value](comparison, precision))
         _write_reports(
@@ -621,5 +645,14 @@ def compare(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: signals become ``Interrupted`` (see ``cli.signals``)."""
+    import sys
+
+    from losscli.cli.signals import install
+
+    install()
+    try:
+        app()
+    except Interrupted as stop:  # outside a command (while parsing or importing)
+        print(f"error: {stop}", file=sys.stderr)
+        sys.exit(int(stop.exit_code))

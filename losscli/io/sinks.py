@@ -1,18 +1,17 @@
 """Writing every row's per-sample losses to CSV or Parquet, all or nothing.
 
 Rows are written chunk by chunk to a temporary file beside the target, which replaces the
-target only when the whole evaluation succeeded.
+target only when the whole evaluation succeeded (``losscli.io.outputs``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from losscli.engine.evaluate import EvaluatedChunk
 from losscli.errors import UsageError
+from losscli.io.outputs import OutputFile, check_target
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -20,15 +19,12 @@ SUFFIXES = (".csv", ".parquet")
 class PerSampleWriter:
     """A sink for ``engine.evaluate``: ``row``/``id``, ``label`` and one column per loss."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, inputs: tuple[Path, ...] = ()) -> None:
         if path.suffix.lower() not in SUFFIXES:
             raise UsageError(f"--per-sample {path}: write a .csv or .parquet file")
-        if not path.parent.exists():
-            raise UsageError(f"--per-sample {path}: the folder {path.parent} does not exist")
+        check_target("--per-sample", path, inputs)
         self.path = path
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.out = OutputFile(path, "--per-sample")
         self._writer: Any = None
 
     def __call__(self, chunk: EvaluatedChunk) -> None:
@@ -47,25 +43,37 @@ class PerSampleWriter:
                 unique, k = f"{name} ({k})", k + 1
             columns[unique] = values
         table = pa.table(columns)
-        if self._writer is None:
-            if self.path.suffix.lower() == ".csv":
-                import pyarrow.csv as pacsv
+        try:
+            if self._writer is None:
+                self._writer = self._open(table.schema)
+            self._writer.write_table(table)
+        except OSError as exc:
+            raise self.out.error(exc) from None
 
-                self._writer = pacsv.CSVWriter(str(self.tmp), table.schema)
-            else:
-                import pyarrow.parquet as pq
+    def _open(self, schema: Any) -> Any:
+        if self.path.suffix.lower() == ".csv":
+            import pyarrow.csv as pacsv
 
-                self._writer = pq.ParquetWriter(str(self.tmp), table.schema)
-        self._writer.write_table(table)
+            return pacsv.CSVWriter(str(self.out.path), schema)
+        import pyarrow.parquet as pq
+
+        return pq.ParquetWriter(str(self.out.path), schema)
 
     def commit(self) -> None:
         """Close and move the finished file into place."""
-        if self._writer is not None:
-            self._writer.close()
-        self.tmp.replace(self.path)
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except OSError as exc:
+            self.out.discard()
+            raise self.out.error(exc) from None
+        self.out.commit()
 
     def discard(self) -> None:
-        """Drop the partial file (on any error)."""
-        if self._writer is not None:
-            self._writer.close()
-        self.tmp.unlink(missing_ok=True)
+        """Drop the partial file (on any error or interruption)."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except OSError:
+            pass  # the run already failed; the partial file goes either way
+        self.out.discard()

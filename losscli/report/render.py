@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,12 +20,42 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.engine.results import Report
+from losscli.errors import ExitCode, Interrupted, OutputError
 from losscli.report.compute import compute_document, worst_cells
 
 
 def print_output(rendered: object) -> None:
     """Print a report on stdout: strings as they are; renderables on a console, as plain text
-    without trailing blanks when stdout is not a terminal (files and CI logs stay clean)."""
+    without trailing blanks when stdout is not a terminal (files and CI logs stay clean).
+
+    A reader that went away (``| head``) stops the run (``Interrupted``, exit 141); any other
+    failure to write (a full disk) is an ``OutputError`` (exit 3) with the OS reason.
+    """
+    try:
+        _print_output(rendered)
+    except BrokenPipeError:
+        _silence_stdout()
+        raise Interrupted(
+            ExitCode.BROKEN_PIPE, "standard output was closed by its reader (broken pipe); stopped"
+        ) from None
+    except OSError as exc:
+        _silence_stdout()
+        raise OutputError(
+            f"cannot write the report to standard output ({exc.strerror or exc})"
+        ) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # not a real file descriptor (a test runner's buffer): nothing will flush it
+
+
+def _print_output(rendered: object) -> None:
     console = Console(highlight=False)
     if not isinstance(rendered, str) and not console.is_terminal:
         with console.capture() as captured:
