@@ -69,6 +69,7 @@ def _options(specs: list[LossSpec], base: Options) -> Options:
         allow_unmatched=base.allow_unmatched,
         class_axis=base.class_axis,
         mean_var=any(s.loss.target is Target.MEAN_VAR for s in specs),
+        multioutput=all(s.loss.target is Target.VALUES for s in specs),
         needs_kind=bool(kinded),
         independent_columns=bool(kinded) and all(loss.independent_columns for loss in kinded),
     )

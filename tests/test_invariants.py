@@ -181,7 +181,8 @@ def values_inputs(
 ) -> Inputs:
     """Target.VALUES: real predictions and labels of the same shape (n,) or (n, k)."""
     dom = domain(loss)
-    tasks = [t for t in loss.tasks if t in VALUES_TASKS]
+    # multioutput (and soft-label distribution) inputs are drawn as regression with k columns
+    tasks = [t for t in loss.task_names() if t in ("regression", "binary")]
     task = "regression" if multi_output else draw(st.sampled_from(tasks))
     n = draw(st.integers(3, 12))
     if dom.signs:  # one output per sample
@@ -208,7 +209,13 @@ def classes_inputs(
 ) -> Inputs:
     """Target.CLASSES: scores against class indices, 0/1 labels, soft targets or label maps."""
     dom = domain(loss)
-    tasks = [t for t in loss.tasks if t in CLASSES_TASKS]
+    # Dense positions of a per-position loss (ce, hinge on maps) are covered by the parity
+    # cases; here dense maps are drawn for losses that score whole maps.
+    tasks = [
+        t for t in loss.task_names() if t in CLASSES_TASKS and (t != "dense" or loss.per_image)
+    ]
+    if loss.independent_columns:  # several columns of bce are labels of their own (0/1 each)
+        tasks = [t.replace("distribution", "multilabel") for t in tasks]
     if multi_output is not None:
         tasks = [t for t in tasks if (t == "multilabel") == multi_output] or tasks
     task = draw(st.sampled_from(tasks))
@@ -218,6 +225,10 @@ def classes_inputs(
         preds = dom.preds(scores(draw, (n,), logits, spread), spread)
         labels = zeros_ones(draw, (n,))
         return Inputs(task, preds, labels, labels, logits, n)
+    if task == "regression":  # one column of targets in [0, 1] (soft binary targets)
+        preds = dom.preds(scores(draw, (n,), logits, spread), spread)
+        targets = float_array(draw, (n,), 0.0, 1.0, unique=True)
+        return Inputs(task, preds, targets, targets, logits, n)
     c = draw(st.integers(2, 5))
     if task == "dense":
         assert loss.per_image, f"{loss.name}: dense positions need a builder of their own"
@@ -246,7 +257,7 @@ def distributions_inputs(
 ) -> Inputs:
     """Target.DISTRIBUTIONS: scores (n, C) against a distribution per row (hard labels arrive
     one-hot at the function, as class indices at the API)."""
-    task = draw(st.sampled_from([t for t in loss.tasks if t in DISTRIBUTIONS_TASKS]))
+    task = draw(st.sampled_from([t for t in loss.task_names() if t in DISTRIBUTIONS_TASKS]))
     logits = _kind(draw, loss, logits)
     n, c = draw(st.integers(3, 12)), draw(st.integers(2, 5))
     preds = scores(draw, (n, c), logits, spread)
@@ -267,7 +278,7 @@ def mean_var_inputs(
 ) -> Inputs:
     """Target.MEAN_VAR: a Gaussian per sample, preds (n, 2) = (mean, variance > 0), labels
     (n,) real values (torch ``gaussian_nll_loss``)."""
-    task = draw(st.sampled_from([t for t in loss.tasks if t in MEAN_VAR_TASKS]))
+    task = draw(st.sampled_from([t for t in loss.task_names() if t in MEAN_VAR_TASKS]))
     n = draw(st.integers(3, 12))
     mean = float_array(draw, (n,), -spread, spread)
     var = float_array(draw, (n,), 0.1, spread)
@@ -275,8 +286,8 @@ def mean_var_inputs(
     return Inputs(task, np.column_stack([mean, var]), labels, labels, None, n)
 
 
-VALUES_TASKS = ("regression", "binary")
-CLASSES_TASKS = ("binary", "multiclass", "multilabel", "distribution", "dense")
+VALUES_TASKS = ("regression", "binary", "multioutput", "distribution")
+CLASSES_TASKS = ("regression", "binary", "multiclass", "distribution", "dense")
 DISTRIBUTIONS_TASKS = ("multiclass", "distribution")
 MEAN_VAR_TASKS = ("regression",)
 BUILDERS: dict[Target, tuple[Callable[..., st.SearchStrategy[Inputs]], tuple[str, ...]]] = {
@@ -300,7 +311,7 @@ def test_builders_cover_every_target_and_task() -> None:
     for loss in LOSSES:
         assert loss.target in BUILDERS, f"{loss.name}: no builder for target {loss.target}"
         _, known = BUILDERS[loss.target]
-        unknown = [t for t in loss.tasks if t not in known]
+        unknown = [t for t in loss.task_names() if t not in known]
         assert loss.tasks, f"{loss.name} declares no tasks"
         assert not unknown, f"{loss.name}: the {loss.target} builder cannot draw {unknown}"
 
@@ -381,7 +392,7 @@ class Perfect:
 
 
 def _tasks(loss: LossDef, allowed: tuple[str, ...]) -> list[str]:
-    return [t for t in loss.tasks if t in allowed]
+    return [t for t in loss.task_names() if t in allowed]
 
 
 def _regression_perfect(draw: Callable[..., Any], loss: LossDef) -> Inputs:
@@ -392,7 +403,8 @@ def _regression_perfect(draw: Callable[..., Any], loss: LossDef) -> Inputs:
 def _confident(draw: Callable[..., Any], loss: LossDef) -> Inputs:
     """All mass on the true class: probabilities 1/0 (clipped to [eps, 1 − eps] like sklearn:
     −log(1 − eps) ≈ 1.1e-16 per sample), or a logit margin of 1e4 (e^−1e4 underflows: 0)."""
-    task = draw(st.sampled_from(_tasks(loss, ("binary", "multiclass", "dense"))))
+    # dense maps for losses scoring whole maps (positions: the parity cases)
+    task = draw(st.sampled_from(_tasks(loss, ("binary", "multiclass", "dense" * loss.per_image))))
     logits = draw(st.booleans()) if loss.needs_kind else True
     n, c = draw(st.integers(3, 12)), draw(st.integers(2, 5))
     scale = 1e4 if logits else 1.0
@@ -573,8 +585,8 @@ def test_sum_is_mean_times_n(loss: LossDef, data: st.DataObject) -> None:
 def several_outputs(loss: LossDef) -> bool:
     """Losses that take k outputs per sample: multi-output regression, multi-label bce."""
     if loss.target is Target.VALUES:
-        return "regression" in loss.tasks and not domain(loss).signs
-    return loss.target is Target.CLASSES and "multilabel" in loss.tasks
+        return "multioutput" in loss.task_names()
+    return loss.target is Target.CLASSES and loss.independent_columns
 
 
 def test_several_outputs_losses_are_found() -> None:

@@ -15,19 +15,19 @@ from typing import Any
 import numpy as np
 
 from losscli.engine.accumulators import ByClass, Moments, Worst
-from losscli.engine.prepare import own_values, pool, unpooled
+from losscli.engine.prepare import check_tasks, own_values, pool, unpooled
 from losscli.engine.results import FileInfo, LossResult, Report, WorstRow
 from losscli.engine.signature import losscli_version, signature_of
 from losscli.errors import InputError, UsageError
-from losscli.interpret.plan import Batch, Kind, LabelMode, Note, Plan, Task
-from losscli.losses import PerSample
+from losscli.interpret.plan import Batch, Kind, LabelMode, Note, Plan
+from losscli.losses import PerSample, Task
 from losscli.losses.numerics import log_softmax
 from losscli.spec import LossSpec
 
 
 def true_classes(batch: Batch, plan: Plan, dense: bool) -> np.ndarray:
     """Each sample's (or, for dense maps, each position's) true class index."""
-    if plan.task is Task.REGRESSION:
+    if plan.task in (Task.REGRESSION, Task.MULTIOUTPUT):
         raise UsageError("--by-class needs class labels; these labels are numeric targets")
     labels = batch.labels
     if plan.label_mode is LabelMode.SOFT:
@@ -114,7 +114,7 @@ class EvaluatedChunk:
         distributions, which have no single label."""
         plan, labels = self.plan, self.batch.labels
         if plan.task is Task.DENSE or plan.label_mode is LabelMode.SOFT:
-            return None
+            return None  # soft labels and k outputs: several label columns
         if plan.label_mode in (LabelMode.INDEX, LabelMode.NAME, LabelMode.BINARY) and not (
             plan.label_mode is LabelMode.BINARY and np.isnan(labels).any()
         ):
@@ -215,6 +215,7 @@ def evaluate(
     by_class: bool = False,
 ) -> Evaluation:
     """One pass over aligned batches, updating every loss's accumulator."""
+    check_tasks(specs, plan)
     result = Evaluation(
         [Moments() for _ in specs],
         Worst(top),

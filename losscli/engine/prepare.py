@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import DomainError, InputError, UsageError
-from losscli.interpret.plan import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan, Task
-from losscli.losses import PerSample, Reduce, Target
+from losscli.interpret.plan import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan
+from losscli.losses import PerSample, Reduce, Target, Task
 from losscli.losses.numerics import Convention, one_hot
 from losscli.spec import LossSpec
 
@@ -209,6 +209,74 @@ PREPARE: dict[Target, Prepare] = {
     Target.CLASSES: _classes,
     Target.DISTRIBUTIONS: _distributions,
     Target.MEAN_VAR: _mean_var,
+}
+
+
+def check_tasks(specs: list[LossSpec], plan: Plan) -> None:
+    """Stop (exit 2) before any row is evaluated when a loss does not take the planned task:
+    what the loss needs, then the tasks it takes and how the inputs were read."""
+    for spec in specs:
+        if plan.task in spec.loss.tasks:
+            continue
+        why = _task_reason(plan)
+        raise UsageError(
+            f"{_refusal(spec, plan)} ({spec.loss.name} takes {', '.join(spec.loss.task_names())}"
+            f" tasks; these inputs read as a {plan.task} task: {why})"
+        )
+
+
+def _task_reason(plan: Plan) -> str:
+    """The planner's note on the task, for the error message."""
+    task = plan.task.value
+    return next((n.why for n in plan.notes if task in n.what), "from the shapes of the inputs")
+
+
+def _refusal(spec: LossSpec, plan: Plan) -> str:
+    """What ``spec`` needs that these inputs are not, with the fix."""
+    loss, task, text = spec.loss, plan.task, spec.text
+    if loss.target is Target.MEAN_VAR:
+        if plan.n_scores != 2 or task is Task.DENSE:
+            got = "dense maps" if task is Task.DENSE else f"{plan.n_scores} prediction column(s)"
+            return (
+                f"{text} needs exactly two prediction columns, the mean and the variance, "
+                f"but got {got}; put them in that order"
+            )
+        return (
+            f"{text} compares a predicted mean and variance with one numeric label per "
+            "sample; give one label column of numbers"
+        )
+    if loss.target is Target.VALUES:
+        if task is Task.MULTICLASS and plan.label_mode is LabelMode.INDEX:
+            return (
+                f"{text} compares each prediction column with a label column, but there are "
+                f"{plan.n_scores} prediction and 1 label columns; for class labels use ce, "
+                "hinge or kl"
+            )
+        return (
+            f"{text} compares numbers with numbers, but the labels are class names or maps; "
+            "use a classification loss such as ce"
+        )
+    if loss.per_image:
+        return (
+            f"{text} compares whole maps: it needs dense predictions (N, C, d1, ...) and label "
+            "maps (N, d1, ...); for one label per row use ce or focal"
+        )
+    return _CLASS_REFUSALS[task].format(text=text)
+
+
+# Why a classification loss refuses a task, by task (the loss's own tasks follow in the error).
+_CLASS_REFUSALS: dict[Task, str] = {
+    Task.REGRESSION: "{text} needs class labels, but the labels have more than two values; "
+    "for numeric targets use mse, mae or huber",
+    Task.MULTIOUTPUT: "{text} needs class labels, but the labels are numbers in several "
+    "columns; for numeric targets use mse, mae or huber",
+    Task.BINARY: "{text} needs one score column per class (at least two); for one binary "
+    "score column use bce or hinge",
+    Task.MULTICLASS: "{text} reads each column as a class of its own, with 0/1 labels in one "
+    "column per class, not class indices; for class indices use ce",
+    Task.DISTRIBUTION: "{text} needs hard labels (one class index per row), not "
+    "distributions; for soft labels use ce or kl",
+    Task.DENSE: "{text} takes one label per row, not label maps; for maps use ce or dice",
 }
 
 

@@ -18,19 +18,12 @@ import numpy as np
 from losscli.errors import InputError, UsageError
 from losscli.io.prefetch import prefetch
 from losscli.io.readers import ArraySource, Source, TableChunk, TableSource, is_number
+from losscli.losses.base import Task
 
 # Rows of probabilities must sum to 1 within this absolute tolerance (values written to
 # text with 6 decimals over many classes drift by ~1e-6 per class).
 PROB_SUM_TOL = 1e-4
 _SHOW_ROWS = 5
-
-
-class Task(StrEnum):
-    REGRESSION = "regression"
-    BINARY = "binary"
-    MULTICLASS = "multiclass"
-    DISTRIBUTION = "distribution"  # several label columns: soft labels or multi-output values
-    DENSE = "dense"  # (N, C, d1, ...) scores against (N, d1, ...) class maps
 
 
 class Kind(StrEnum):
@@ -78,6 +71,9 @@ class Options:
     # Whether a loss reads two prediction columns as a mean and a variance against one
     # numeric label column (gaussian_nll: Target.MEAN_VAR) rather than as two class scores.
     mean_var: bool = False
+    # Whether every loss compares numbers (Target.VALUES): several label columns are then one
+    # target per output (Task.MULTIOUTPUT), otherwise soft labels (Task.DISTRIBUTION).
+    multioutput: bool = False
 
 
 @dataclass
@@ -392,7 +388,15 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         task, mode, binary_values = Task.REGRESSION, LabelMode.VALUES, None
     else:
         task, mode, binary_values = _decide_task(
-            preds0, labels0, label_numeric, n_scores, pred_cols, label_cols, labels_src.name, notes
+            preds0,
+            labels0,
+            label_numeric,
+            n_scores,
+            pred_cols,
+            label_cols,
+            labels_src.name,
+            notes,
+            multioutput=opts.multioutput,
         )
     if (
         mode is LabelMode.SOFT
@@ -473,6 +477,8 @@ def _decide_task(
     label_cols: list[str] | None,
     name: str,
     notes: list[Note],
+    *,
+    multioutput: bool = False,
 ) -> tuple[Task, LabelMode, tuple[Any, Any] | None]:
     if preds0.ndim >= 3:
         if not numeric or labels0.shape[1:] != preds0.shape[2:]:
@@ -506,10 +512,17 @@ def _decide_task(
             )
         if not numeric:
             raise InputError(f"{name}: label columns must be numbers")
+        if multioutput:
+            notes.append(
+                Note(
+                    f"multioutput task: {n_label_cols} label columns, one target per output",
+                    "several label columns and every loss compares numbers",
+                )
+            )
+            return Task.MULTIOUTPUT, LabelMode.SOFT, None
         notes.append(
             Note(
-                f"{n_label_cols} label columns read as a distribution per row "
-                "(soft labels) or one target per output",
+                f"{n_label_cols} label columns read as a distribution per row (soft labels)",
                 "several label columns",
             )
         )

@@ -7,7 +7,7 @@ in that module's ``LOSSES``; the CLI, the docs and the generic tests pick it up 
 from __future__ import annotations
 
 from losscli.losses import classification, dense, distribution, regression
-from losscli.losses.base import LossDef, Param, PerSample, Reduce, Target
+from losscli.losses.base import LossDef, Param, PerSample, Reduce, Target, Task
 
 LOSSES: tuple[LossDef, ...] = (
     regression.LOSSES + classification.LOSSES + distribution.LOSSES + dense.LOSSES
@@ -15,4 +15,4 @@ LOSSES: tuple[LossDef, ...] = (
 
 REGISTRY: dict[str, LossDef] = {key: loss for loss in LOSSES for key in (loss.name, *loss.aliases)}
 
-__all__ = ["LOSSES", "REGISTRY", "LossDef", "Param", "PerSample", "Reduce", "Target"]
+__all__ = ["LOSSES", "REGISTRY", "LossDef", "Param", "PerSample", "Reduce", "Target", "Task"]

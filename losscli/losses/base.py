@@ -40,6 +40,18 @@ class Target(StrEnum):
     MEAN_VAR = "mean_var"
 
 
+class Task(StrEnum):
+    """What the inputs are, as ``losscli.interpret`` reads them; each loss declares the tasks
+    it accepts (``LossDef.tasks``) and the engine refuses the others before reading rows."""
+
+    REGRESSION = "regression"  # one numeric label per sample (targets in [0, 1] for bce)
+    MULTIOUTPUT = "multioutput"  # k numeric labels per sample, one per prediction column
+    BINARY = "binary"  # one score column, two label values
+    MULTICLASS = "multiclass"  # one score column per class, one class label per sample
+    DISTRIBUTION = "distribution"  # one label column per class: soft labels (or 0/1 each)
+    DENSE = "dense"  # (N, C, d1, ...) scores against (N, d1, ...) class maps
+
+
 class Reduce(StrEnum):
     """How per-sample values become one number (the engine applies it)."""
 
@@ -112,8 +124,8 @@ class LossDef:
     # True when the loss scores a whole dense map per sample (Dice): the engine then passes
     # dense (n, C, d1, ...) scores and (n, d1, ...) labels as they are, instead of positions.
     per_image: bool = False
-    # Tasks this loss accepts, as named by losscli.interpret.plan.Task values.
-    tasks: tuple[str, ...] = ()
+    # Tasks this loss accepts; the engine stops (exit 2) before reading rows on any other.
+    tasks: frozenset[Task] = frozenset()
     nonnegative: bool = True
     # Conventions (torch, sklearn, keras) under which this loss differs from losscli's
     # default, each with one line saying how; the function then takes ``convention=``.
@@ -121,3 +133,7 @@ class LossDef:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def task_names(self) -> list[str]:
+        """The accepted tasks' names, in ``Task`` order (for help, errors and listings)."""
+        return [t.value for t in Task if t in self.tasks]

@@ -21,6 +21,7 @@ from losscli.losses.base import (
     Param,
     PerSample,
     Target,
+    Task,
 )
 from losscli.losses.numerics import (
     Convention,
@@ -371,7 +372,9 @@ LOSSES: tuple[LossDef, ...] = (
             "keras": "probability rows renormalised to sum 1, then clipped to "
             "[1e-7, 1 - 1e-7] (categorical_crossentropy)",
         },
-        tasks=("binary", "multiclass", "distribution"),
+        tasks=frozenset(
+            {Task.REGRESSION, Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION, Task.DENSE}
+        ),
     ),
     LossDef(
         name="bce",
@@ -390,7 +393,7 @@ LOSSES: tuple[LossDef, ...] = (
             "sklearn": "probabilities clipped to [eps, 1 - eps], float64 eps; losscli's default",
             "keras": "probabilities clipped to [1e-7, 1 - 1e-7] (binary_crossentropy)",
         },
-        tasks=("binary", "multilabel"),
+        tasks=frozenset({Task.REGRESSION, Task.BINARY, Task.DISTRIBUTION}),
     ),
     LossDef(
         name="hinge",
@@ -399,7 +402,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="SVM hinge on decision scores; Crammer–Singer for several classes.",
         formula="mean_i max(0, 1 − y_i s_i), y = ±1; multiclass margin s_y − max_{j≠y} s_j",
         reference="sklearn.metrics.hinge_loss",
-        tasks=("binary", "multiclass"),
+        tasks=frozenset({Task.BINARY, Task.MULTICLASS, Task.DENSE}),
     ),
     LossDef(
         name="squared_hinge",
@@ -408,7 +411,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Squared SVM hinge: penalises margin violations quadratically.",
         formula="mean_i max(0, 1 − y_i s_i)²; multiclass margin s_y − max_{j≠y} s_j",
         reference="keras.losses.squared_hinge (binary); square of sklearn hinge terms",
-        tasks=("binary", "multiclass"),
+        tasks=frozenset({Task.BINARY, Task.MULTICLASS, Task.DENSE}),
     ),
     LossDef(
         name="hinge_embedding",
@@ -418,7 +421,7 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i [x_i if y_i = 1 else max(0, margin − x_i)]",
         reference="torch.nn.functional.hinge_embedding_loss",
         params=(Param("margin", float, 1.0, "the margin for dissimilar pairs (y = −1)"),),
-        tasks=("regression", "binary"),
+        tasks=frozenset({Task.REGRESSION, Task.BINARY}),
         nonnegative=False,
     ),
     LossDef(
@@ -439,7 +442,7 @@ LOSSES: tuple[LossDef, ...] = (
             ),
             Param("ignore_index", int, -100, "rows with this label count nowhere"),
         ),
-        tasks=("multiclass",),
+        tasks=frozenset({Task.MULTICLASS, Task.DENSE}),
     ),
     LossDef(
         name="focal",
@@ -462,7 +465,7 @@ LOSSES: tuple[LossDef, ...] = (
             Param("gamma", float, 2.0, "focusing exponent (0: plain cross-entropy)", NON_NEGATIVE),
         ),
         needs_kind=True,
-        tasks=("binary", "multiclass"),
+        tasks=frozenset({Task.REGRESSION, Task.BINARY, Task.MULTICLASS, Task.DENSE}),
     ),
     LossDef(
         name="multi_margin",
@@ -479,7 +482,7 @@ LOSSES: tuple[LossDef, ...] = (
                 "weight", list, None, "one weight per class (of the true class)", NON_NEGATIVE_LIST
             ),
         ),
-        tasks=("multiclass",),
+        tasks=frozenset({Task.MULTICLASS, Task.DENSE}),
     ),
     LossDef(
         name="categorical_hinge",
@@ -488,6 +491,6 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Keras's categorical hinge; its negative part max((1 − y)·s) never goes below 0.",
         formula="mean_i max(0, 1 + max_c (1 − y_ic) s_ic − Σ_c y_ic s_ic)",
         reference="keras.losses.categorical_hinge (same formula in float64)",
-        tasks=("multiclass", "distribution"),
+        tasks=frozenset({Task.MULTICLASS, Task.DISTRIBUTION, Task.DENSE}),
     ),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from losscli.errors import DomainError, UsageError
-from losscli.losses.base import NON_NEGATIVE, FloatArray, LossDef, Param, PerSample, Target
+from losscli.losses.base import NON_NEGATIVE, FloatArray, LossDef, Param, PerSample, Target, Task
 from losscli.losses.numerics import log_softmax
 
 
@@ -63,6 +63,6 @@ LOSSES: tuple[LossDef, ...] = (
         params=(Param("smooth", float, 1.0, "added to numerator and denominator", NON_NEGATIVE),),
         needs_kind=True,
         per_image=True,
-        tasks=("dense",),
+        tasks=frozenset({Task.DENSE}),
     ),
 )

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample, Target
+from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample, Target, Task
 from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr, xlogy
 
 
@@ -96,7 +96,7 @@ LOSSES: tuple[LossDef, ...] = (
         reference="torch.nn.functional.kl_div(log q, p, reduction='batchmean'); "
         "scipy.special.rel_entr",
         needs_kind=True,
-        tasks=("multiclass", "distribution"),
+        tasks=frozenset({Task.MULTICLASS, Task.DISTRIBUTION}),
         conventions={
             "torch": "KLDivLoss() default reduction 'mean' divides by n·C, not n "
             "('batchmean' is the true KL, losscli's default)",
@@ -114,7 +114,7 @@ LOSSES: tuple[LossDef, ...] = (
         reference="scipy.spatial.distance.jensenshannon(p, q, base) ** 2",
         params=(Param("base", float, None, "logarithm base (default e: nats; 2: bits)", LOG_BASE),),
         needs_kind=True,
-        tasks=("multiclass", "distribution"),
+        tasks=frozenset({Task.MULTICLASS, Task.DISTRIBUTION}),
     ),
     LossDef(
         name="entropy",
@@ -124,6 +124,6 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i −Σ_c q_ic log q_ic; q = softmax(logits) or the given probabilities",
         reference="scipy.stats.entropy(q, axis=1)",
         needs_kind=True,
-        tasks=("multiclass", "distribution"),
+        tasks=frozenset({Task.MULTICLASS, Task.DISTRIBUTION}),
     ),
 )

@@ -21,6 +21,7 @@ from losscli.losses.base import (
     PerSample,
     Reduce,
     Target,
+    Task,
 )
 from losscli.losses.numerics import over_outputs
 
@@ -209,7 +210,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Mean squared error.",
         formula="mean_i (ŷ_i − y_i)²",
         reference="torch.nn.functional.mse_loss; sklearn.metrics.mean_squared_error",
-        tasks=("regression", "binary"),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY, Task.DISTRIBUTION}),
     ),
     LossDef(
         name="rmse",
@@ -220,7 +221,7 @@ LOSSES: tuple[LossDef, ...] = (
         reference="sqrt of torch.nn.functional.mse_loss; "
         "sklearn.metrics.root_mean_squared_error (one output)",
         reduce=Reduce.SQRT_MEAN,
-        tasks=("regression", "binary"),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY, Task.DISTRIBUTION}),
     ),
     LossDef(
         name="mae",
@@ -230,7 +231,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Mean absolute error.",
         formula="mean_i |ŷ_i − y_i|",
         reference="torch.nn.functional.l1_loss; sklearn.metrics.mean_absolute_error",
-        tasks=("regression", "binary"),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY, Task.DISTRIBUTION}),
     ),
     LossDef(
         name="huber",
@@ -240,7 +241,7 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i [½d² if |d| < δ else δ(|d| − ½δ)], d = ŷ_i − y_i",
         reference="torch.nn.functional.huber_loss",
         params=(Param("delta", float, 1.0, "where the loss turns linear", POSITIVE),),
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="smooth_l1",
@@ -252,7 +253,7 @@ LOSSES: tuple[LossDef, ...] = (
         params=(
             Param("beta", float, 1.0, "where the loss turns linear (0: plain L1)", NON_NEGATIVE),
         ),
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="log_cosh",
@@ -262,7 +263,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Log-cosh: squared-like for small errors, absolute-like for large ones.",
         formula="mean_i log cosh(ŷ_i − y_i) = |d| + log1p(exp(−2|d|)) − log 2",
         reference="torch.log(torch.cosh(ŷ − y)).mean(); keras.losses.log_cosh (float32)",
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="quantile",
@@ -273,7 +274,7 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i [q·d if d >= 0 else (q − 1)·d], d = y_i − ŷ_i",
         reference="sklearn.metrics.mean_pinball_loss(y, ŷ, alpha=q)",
         params=(Param("q", float, 0.5, "the quantile predicted", OPEN_UNIT_INTERVAL),),
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="msle",
@@ -282,7 +283,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Mean squared logarithmic error: squared error of log1p values (> −1).",
         formula="mean_i (log1p(ŷ_i) − log1p(y_i))²",
         reference="sklearn.metrics.mean_squared_log_error",
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="mape",
@@ -291,7 +292,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Mean absolute percentage error, as a fraction (0.1 = 10 %).",
         formula="mean_i |y_i − ŷ_i| / max(|y_i|, eps), eps = float64 machine epsilon",
         reference="sklearn.metrics.mean_absolute_percentage_error",
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="poisson_nll",
@@ -308,7 +309,7 @@ LOSSES: tuple[LossDef, ...] = (
                 "eps", float, 1e-8, "added to the rate inside the log (log_input=false)", POSITIVE
             ),
         ),
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
         nonnegative=False,
     ),
     LossDef(
@@ -322,7 +323,7 @@ LOSSES: tuple[LossDef, ...] = (
             Param("full", bool, False, "add the constant ½ log 2π"),
             Param("eps", float, 1e-6, "variances are clamped to at least eps", POSITIVE),
         ),
-        tasks=("regression",),
+        tasks=frozenset({Task.REGRESSION}),
         nonnegative=False,
     ),
 )

@@ -323,7 +323,7 @@ def loss_table(losses: Any) -> RenderableType:
                 for c in (
                     loss.name,
                     ", ".join(loss.aliases) or "—",
-                    ", ".join(loss.tasks),
+                    ", ".join(loss.task_names()),
                     _param_text(loss),
                     loss.reference,
                 )
@@ -341,7 +341,7 @@ def loss_json(losses: Any) -> str:
                 "aliases": list(loss.aliases),
                 "summary": loss.summary,
                 "formula": loss.formula,
-                "tasks": list(loss.tasks),
+                "tasks": loss.task_names(),
                 "parameters": [
                     {
                         "name": p.name,
@@ -368,7 +368,7 @@ def loss_markdown(losses: Any) -> str:
         [
             f"`{loss.name}`",
             ", ".join(f"`{a}`" for a in loss.aliases) or "—",
-            ", ".join(loss.tasks),
+            ", ".join(loss.task_names()),
             _param_text(loss),
             loss.summary,
             loss.reference,
@@ -397,7 +397,7 @@ def explain_view(loss: Any, explanation: Any) -> RenderableType:
     head.append(f" — {loss.summary}\n", style="bold")
     if loss.aliases:
         head.append(f"aliases: {', '.join(loss.aliases)}\n", style="dim")
-    head.append(f"tasks: {', '.join(loss.tasks)}", style="dim")
+    head.append(f"tasks: {', '.join(loss.task_names())}", style="dim")
     parts: list[RenderableType] = [head]
 
     def section(title: str, items: Any) -> None:
