@@ -6,6 +6,7 @@ The only module that imports Rich. Functions return renderables or strings; the 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -22,6 +23,7 @@ from rich.text import Text
 from losscli.engine.results import Report
 from losscli.errors import ExitCode, Interrupted, OutputError
 from losscli.report.compute import compute_document, worst_cells
+from losscli.report.text import count, fit, md_code, md_text, natural_width, xml_text
 
 
 def print_output(rendered: object) -> None:
@@ -58,6 +60,7 @@ def _silence_stdout() -> None:
 def _print_output(rendered: object) -> None:
     console = Console(highlight=False)
     if not isinstance(rendered, str) and not console.is_terminal:
+        console.width = natural_width(rendered, console.width)  # logs keep every cell
         with console.capture() as captured:
             console.print(rendered, crop=False)
         rendered = "\n".join(line.rstrip() for line in captured.get().splitlines())
@@ -108,7 +111,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
     head = Text()
     head.append(_describe_file("predictions", report.preds) + "\n", style="bold")
     head.append(_describe_file("labels", report.labels) + "\n", style="bold")
-    task = f"task: {report.task}, {report.n_samples} samples"
+    task = f"task: {report.task}, {count(report.n_samples)} samples"
     if report.task in ("binary", "multiclass", "dense", "distribution"):
         shown = ", ".join(report.classes[:10]) + (" …" if len(report.classes) > 10 else "")
         task += f", classes: {shown}"
@@ -119,7 +122,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
         head.append(f"  ({reason})\n", style="dim")
 
     summary = Table(title="Losses", title_justify="left", show_edge=False, pad_edge=False)
-    summary.add_column("loss", style="cyan", no_wrap=True)
+    summary.add_column("loss", style="cyan")
     summary.add_column("value", justify="right", style="bold")
     summary.add_column("n", justify="right")
     summary.add_column("std", justify="right")
@@ -133,11 +136,11 @@ def report_table(report: Report, precision: int) -> RenderableType:
         summary.add_row(
             Text(r.loss),
             number(r.value, precision),
-            str(r.n),
+            count(r.n),
             number(r.std, 4),
             _ci(r.ci_low, r.ci_high, 4),
         )
-    parts: list[RenderableType] = [head, summary]
+    parts: list[RenderableType] = [head, fit(summary, values={1, 2, 3, 4})]
     notes = _convention_notes(report)
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
@@ -152,7 +155,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
             show_edge=False,
             pad_edge=False,
         )
-        worst.add_column(_where(report), justify="right", no_wrap=True)
+        worst.add_column(_where(report), justify="right")
         worst.add_column("label")
         worst.add_column("prediction")
         show_p = any(w.p_true is not None for w in report.worst)
@@ -166,7 +169,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
                 cells.append(number(w.p_true, 4))
             cells += [number(v, min(precision, 6)) for v in w.losses]
             worst.add_row(*(Text(c) for c in cells))
-        parts += [Text(""), worst]
+        parts += [Text(""), fit(worst, values=range(3, len(worst.columns)))]
     return Group(*parts)
 
 
@@ -178,7 +181,7 @@ def _signature_footer(results: Any) -> Text:
 
 def signature_details(results: Any) -> list[str]:
     """The signatures as a collapsed Markdown ``<details>`` block (empty without any)."""
-    rows = [f"- `{r.loss}`: `{r.signature}`" for r in results if r.signature]
+    rows = [f"- {md_code(r.loss)}: {md_code(r.signature)}" for r in results if r.signature]
     if not rows:
         return []
     return ["", "<details><summary>Signatures</summary>", "", *rows, "", "</details>"]
@@ -193,11 +196,11 @@ def _class_table(report: Report) -> Table:
         table.add_column(Text(f"{r.loss} mean"), justify="right")
         table.add_column("share", justify="right")
     for row in report.by_class:
-        cells = [row.name, str(row.count[0])]
+        cells = [row.name, count(row.count[0])]
         for mean, share in zip(row.mean, row.share, strict=True):
             cells += [number(mean, 4), "—" if math.isnan(share) else f"{share:.1%}"]
         table.add_row(*(Text(c) for c in cells))
-    return table
+    return fit(table, values=range(1, len(table.columns)))
 
 
 def _convention_notes(report: Report) -> list[str]:
@@ -248,52 +251,72 @@ def markdown_table(header: list[str], rows: list[list[str]], right: set[int]) ->
     return "\n".join([_md_row(header), _md_row(align), *(_md_row(r) for r in rows)])
 
 
-def report_markdown(report: Report, precision: int) -> str:
-    """Summary and worst samples as Markdown (fits a pull-request comment)."""
-    lines = [
-        f"**losscli** · {report.n_samples} samples · task: {report.task}",
-        "",
-        f"- predictions: `{report.preds.path}`",
-        f"- labels: `{report.labels.path}`",
-        *(f"- {d} ({r})" for d, r in report.interpretation),
-        "",
-        markdown_table(
-            ["loss", "value", "n", "std", "95% CI"],
+def _md_summary(report: Report, precision: int) -> str:
+    return markdown_table(
+        ["loss", "value", "n", "std", "95% CI"],
+        [
             [
-                [
-                    f"`{r.loss}`",
-                    number(r.value, precision),
-                    str(r.n),
-                    number(r.std, 4),
-                    _ci(r.ci_low, r.ci_high, 4),
-                ]
-                for r in report.results
-            ],
-            right={1, 2, 3, 4},
-        ),
-        *(
-            ["", *(f"- {n}" for n in _convention_notes(report))]
-            if _convention_notes(report)
-            else []
-        ),
+                md_code(r.loss),
+                number(r.value, precision),
+                count(r.n),
+                number(r.std, 4),
+                _ci(r.ci_low, r.ci_high, 4),
+            ]
+            for r in report.results
+        ],
+        right={1, 2, 3, 4},
+    )
+
+
+def _md_by_class(report: Report) -> list[str]:
+    """The ``--by-class`` table, as the table format shows it."""
+    header = ["class", "n"]
+    for r in report.results:
+        header += [f"{md_code(r.loss)} mean", "share"]
+    rows = []
+    for row in report.by_class:
+        cells = [md_text(row.name), count(row.count[0])]
+        for mean, share in zip(row.mean, row.share, strict=True):
+            cells += [number(mean, 4), _share(share)]
+        rows.append(cells)
+    table = markdown_table(header, rows, right=set(range(1, len(header))))
+    return ["", "By true class:", "", table]
+
+
+def _md_worst(report: Report, precision: int) -> list[str]:
+    show_p = any(w.p_true is not None for w in report.worst)
+    header = [_where(report), "label", "prediction", *(["p(true)"] if show_p else [])]
+    header += [md_code(r.loss) for r in report.results]
+    rows = []
+    for w in report.worst:
+        label, prediction = worst_cells(report, w)
+        cells = [md_code(w.id) if w.id is not None else str(w.row)]
+        cells += [md_text(label), md_text(prediction)]
+        cells += [number(w.p_true, 4)] if show_p else []
+        rows.append(cells + [number(v, min(precision, 6)) for v in w.losses])
+    table = markdown_table(header, rows, right={0, *range(3, len(header))})
+    return ["", f"Worst samples by {md_code(report.results[0].loss)}:", "", table]
+
+
+def report_markdown(report: Report, precision: int) -> str:
+    """Every table of the table format as Markdown (fits a pull-request comment); user text
+    (paths, ids, class names, loss specs) is escaped."""
+    notes = _convention_notes(report)
+    lines = [
+        f"**losscli** · {count(report.n_samples)} samples · task: {md_text(report.task)}",
+        "",
+        f"- predictions: {md_code(str(report.preds.path))}",
+        f"- labels: {md_code(str(report.labels.path))}",
+        *(f"- {md_text(d)} ({md_text(r)})" for d, r in report.interpretation),
+        "",
+        _md_summary(report, precision),
+        *(["", *(f"- {md_text(n)}" for n in notes)] if notes else []),
         *signature_details(report.results),
     ]
+    if report.by_class:
+        lines += _md_by_class(report)
     if report.worst:
-        header = [_where(report), "label", "prediction", *(f"`{r.loss}`" for r in report.results)]
-        rows = [
-            [
-                w.id if w.id is not None else str(w.row),
-                *worst_cells(report, w),
-                *(number(v, min(precision, 6)) for v in w.losses),
-            ]
-            for w in report.worst
-        ]
-        lines += [
-            "",
-            f"Worst samples by `{report.results[0].loss}`:",
-            "",
-            markdown_table(header, rows, right={0, *range(3, len(header))}),
-        ]
+        lines += _md_worst(report, precision)
     return "\n".join(lines) + "\n"
 
 
@@ -313,9 +336,7 @@ def loss_table(losses: Any) -> RenderableType:
     """Every registered loss as a table (the README's loss table is made the same way)."""
     table = Table(show_edge=False, pad_edge=False)
     for col in ("loss", "aliases", "tasks", "parameters", "reference"):
-        table.add_column(
-            col, style="cyan" if col == "loss" else None, no_wrap=col in ("loss", "aliases")
-        )
+        table.add_column(col, style="cyan" if col == "loss" else None)
     for loss in losses:
         table.add_row(
             *(
@@ -329,7 +350,7 @@ def loss_table(losses: Any) -> RenderableType:
                 )
             )
         )
-    return table
+    return fit(table, values={0})
 
 
 def loss_json(losses: Any) -> str:
@@ -456,7 +477,7 @@ def plain_text(rendered: RenderableType | str, width: int = 100) -> str:
     buf = io.StringIO()
     Console(
         file=buf,
-        width=width,
+        width=natural_width(rendered, width),
         color_system=None,
         force_terminal=False,
         highlight=False,
@@ -521,9 +542,10 @@ def _check_title(report: Any) -> str:
 
 
 def _check_inputs(report: Any, code: Callable[[str], str] = str) -> str:
-    text = f"{code(report.preds)} against {code(report.labels)}, {report.n_samples} samples"
+    text = f"{code(str(report.preds))} against {code(str(report.labels))}, "
+    text += f"{count(report.n_samples)} samples"
     if report.baseline is not None:
-        text += f"; baseline {code(report.baseline)}"
+        text += f"; baseline {code(str(report.baseline))}"
     if report.significant and report.method:
         text += f"; an increase fails only when significant ({report.method}, 95%)"
     return text
@@ -551,7 +573,7 @@ def check_table(report: Any) -> RenderableType:
             *(Text(c) for c in cells),
             Text(status, style="bold green" if o.passed else "bold red"),
         )
-    parts: list[RenderableType] = [head, table]
+    parts: list[RenderableType] = [head, fit(table, values={2, 3, 4, 5})]
     tests = _test_rows(report)
     if tests:
         tested = Table(
@@ -568,7 +590,7 @@ def check_table(report: Any) -> RenderableType:
             )
         for row in tests:
             tested.add_row(*(Text(c) for c in row))
-        parts += [Text(""), tested]
+        parts += [Text(""), fit(tested, values={1, 2, 3, 4, 5})]
     if report.failures:
         fail = Text("\n")
         for o in report.failures:
@@ -588,12 +610,12 @@ def check_markdown(report: Any) -> str:
     mark = "✅" if report.passed else "❌"
     rows = []
     for o in report.outcomes:
-        *cells, _ = _check_cells(o)
-        rows.append([f"`{o.loss}`", *cells, "PASS" if o.passed else "**FAIL**"])
+        rule, *cells, _ = _check_cells(o)
+        rows.append([md_code(o.loss), md_text(rule), *cells, "PASS" if o.passed else "**FAIL**"])
     lines = [
         f"### {mark} losscli check: {_check_title(report)}",
         "",
-        _check_inputs(report, lambda t: f"`{t}`"),
+        _check_inputs(report, md_code),
         "",
         markdown_table(_CHECK_HEADER, rows, right={2, 3, 4}),
     ]
@@ -601,14 +623,14 @@ def check_markdown(report: Any) -> str:
     if tests:
         lines += [
             "",
-            f"Increases tested for significance ({report.method}, 95%):",
+            f"Increases tested for significance ({md_text(report.method)}, 95%):",
             "",
             markdown_table(
-                _TEST_HEADER, [[f"`{r[0]}`", *r[1:]] for r in tests], right={1, 2, 3, 4}
+                _TEST_HEADER, [[md_code(r[0]), *r[1:]] for r in tests], right={1, 2, 3, 4}
             ),
         ]
     if report.failures:
-        lines += ["", *(f"- ❌ {o.message}" for o in report.failures)]
+        lines += ["", *(f"- ❌ {md_text(o.message)}" for o in report.failures)]
     return "\n".join(lines) + "\n"
 
 
@@ -629,14 +651,15 @@ def check_junit(report: Any) -> str:
         ("method", report.method),
     ):
         if value is not None:
-            ET.SubElement(props, "property", name=key, value=str(value))
+            ET.SubElement(props, "property", name=key, value=xml_text(str(value)))
     for o in report.outcomes:
-        case = ET.SubElement(suite, "testcase", classname=f"losscli.check.{o.rule}", name=o.loss)
+        name, message = xml_text(o.loss), xml_text(o.message)
+        case = ET.SubElement(suite, "testcase", classname=f"losscli.check.{o.rule}", name=name)
         if not o.passed:
-            failure = ET.SubElement(case, "failure", message=o.message, type="CheckFailed")
-            failure.text = o.message
+            failure = ET.SubElement(case, "failure", message=message, type="CheckFailed")
+            failure.text = message
         out = ET.SubElement(case, "system-out")
-        out.text = o.message
+        out.text = message
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -680,10 +703,11 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
     head = Text()
     head.append(f"Comparing {len(cmp.models)} models on {cmp.labels}", style="bold")
     head.append(
-        f"  ({cmp.n_paired} paired samples; lower is better, ★ marks the best)\n", style="dim"
+        f"  ({count(cmp.n_paired)} paired samples; lower is better, ★ marks the best)\n",
+        style="dim",
     )
     values = Table(title="Losses", title_justify="left", show_edge=False, pad_edge=False)
-    values.add_column("loss", style="cyan", no_wrap=True)
+    values.add_column("loss", style="cyan")
     for model in cmp.models:
         values.add_column(Text(model), justify="right")
     for row in cmp.losses:
@@ -706,14 +730,16 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
     )
     for i, name in enumerate(_DIFF_HEADER):
         diffs.add_column(
-            name,
-            justify="right" if i >= 2 else "left",
-            style="cyan" if i == 0 else None,
-            no_wrap=i != 1,
+            name, justify="right" if i >= 2 else "left", style="cyan" if i == 0 else None
         )
     for cells in _diff_rows(cmp, min(precision, 4), str):
         diffs.add_row(*(Text(c) for c in cells))
-    parts: list[RenderableType] = [head, values, Text(""), diffs]
+    parts: list[RenderableType] = [
+        head,
+        fit(values, values=range(1, len(values.columns))),
+        Text(""),
+        fit(diffs, values=range(2, len(diffs.columns))),
+    ]
     if cmp.disagreements:
         by = cmp.losses[0].loss
         worst = Table(
@@ -722,13 +748,13 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
             show_edge=False,
             pad_edge=False,
         )
-        worst.add_column(cmp.key_name, justify="right", no_wrap=True)
+        worst.add_column(cmp.key_name, justify="right")
         for model in cmp.models:
             worst.add_column(Text(model), justify="right")
         worst.add_column("spread", justify="right")
         for s in cmp.disagreements:
             worst.add_row(Text(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6))
-        parts += [Text(""), worst]
+        parts += [Text(""), fit(worst, values=range(1, len(worst.columns)))]
     return Group(*parts)
 
 
@@ -738,14 +764,12 @@ def compare_json(cmp: Any, precision: int) -> str:
 
 
 def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
-    def code(text: str) -> str:
-        return f"`{text}`"
-
+    code = md_code
     models = [code(m) for m in cmp.models]
     lines = [
         f"### losscli compare: {len(cmp.models)} models on {code(cmp.labels)}",
         "",
-        f"{cmp.n_paired} paired samples. Lower is better; ★ marks the best value.",
+        f"{count(cmp.n_paired)} paired samples. Lower is better; ★ marks the best value.",
         "",
         markdown_table(
             ["loss", *models],
@@ -764,7 +788,7 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
             right=set(range(1, len(models) + 1)),
         ),
         "",
-        f"Against {models[0]} ({cmp.method}; 95% interval; share of samples where the "
+        f"Against {models[0]} ({md_text(cmp.method)}; 95% interval; share of samples where the "
         "model's loss is lower / higher):",
         "",
         markdown_table(
@@ -773,7 +797,7 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
     ]
     samples = cmp.disagreements[:shown]
     if samples:
-        by = code(cmp.losses[0].loss)
+        by = f"<code>{html.escape(cmp.losses[0].loss)}</code>"  # inside HTML: no Markdown
         note = (
             ""
             if shown >= len(cmp.disagreements)
@@ -784,7 +808,7 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
             f"<details><summary>Samples where the models disagree most (by {by}){note}</summary>",
             "",
             markdown_table(
-                [cmp.key_name, *models, "spread"],
+                [md_text(cmp.key_name), *models, "spread"],
                 [
                     [code(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6)]
                     for s in samples
