@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,14 @@ from losscli.ci.config import Settings
 from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
 from losscli.engine.results import FileInfo, LossResult, Report
 from losscli.errors import UsageError
-from losscli.interpret.plan import BatchStream, Kind, Options, Plan, plan_inputs
+from losscli.interpret.plan import Batch, BatchStream, Kind, Options, Plan, plan_inputs
 from losscli.io.cleanup import temp_dir
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, TableSource, array_source, open_source
 from losscli.losses import PerSample, Reduce, Target
 from losscli.losses.numerics import Convention
 from losscli.spec import LossSpec, parse_spec
+
+_LOG = logging.getLogger("losscli")  # --verbose: decisions, chunks, timings
 
 REDUCTIONS = ("mean", "sum")
 
@@ -76,11 +80,13 @@ def _options(specs: list[LossSpec], base: Options) -> Options:
 
 
 def _file_info(src: Source, cols: list[str] | None) -> FileInfo:
+    start = time.perf_counter()
+    sha256 = None if src.digest is None else src.digest.hexdigest()
+    if sha256 is not None:
+        waited = time.perf_counter() - start
+        _LOG.info("sha256 of %s: %s (waited %.3f s for it)", src.name, sha256, waited)
     return FileInfo(
-        src.name,
-        src.format.lstrip("."),
-        tuple(cols) if cols is not None else None,
-        None if src.digest is None else src.digest.hexdigest(),
+        src.name, src.format.lstrip("."), tuple(cols) if cols is not None else None, sha256
     )
 
 
@@ -97,11 +103,35 @@ def run(
     by_class: bool = False,
 ) -> Report:
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
+    start = time.perf_counter()
     plan: Plan = plan_inputs(preds_src, labels_src, _options(specs, options))
+    _LOG.info(
+        "read %s [%s] against %s [%s]: task %s, %s",
+        preds_src.name,
+        preds_src.format.lstrip("."),
+        labels_src.name,
+        labels_src.format.lstrip("."),
+        plan.task.value,
+        f"{len(plan.classes)} classes" if plan.classes else "no classes",
+    )
+    for note in plan.notes:
+        _LOG.info("decided: %s (%s)", note.what, note.why)
     stream = BatchStream(preds_src, labels_src, plan, chunk_rows)
-    ev = evaluate(stream, specs, plan, top=top, sink=sink, by_class=by_class)
+    ev = evaluate(_logged(stream, chunk_rows), specs, plan, top=top, sink=sink, by_class=by_class)
+    _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - start)
     files = (_file_info(preds_src, plan.pred_cols), _file_info(labels_src, plan.label_cols))
     return ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
+
+
+def _logged(batches: Iterable[Batch], chunk_rows: int) -> Iterator[Batch]:
+    """The batches, each noted for ``--verbose`` (chunks of at most ``chunk_rows`` rows)."""
+    _LOG.info("streaming in chunks of up to %d rows", chunk_rows)
+    start, rows = time.perf_counter(), 0
+    for i, batch in enumerate(batches, 1):
+        _LOG.debug("chunk %d: %d rows (%d so far)", i, len(batch), rows + len(batch))
+        rows += len(batch)
+        yield batch
+    _LOG.info("read %d rows in %.3f s", rows, time.perf_counter() - start)
 
 
 def compute_files(
@@ -314,6 +344,7 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     """
     import json
 
+    from losscli.ci.baseline import Comparability, judge
     from losscli.ci.checks import (
         ALL,
         ZERO,
@@ -394,6 +425,14 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
             if b is not None and b.std is not None and b.n > 1 and r.n > 1:
                 differences[r.loss] = welch_difference(b.value, b.std, b.n, r.value, r.std, r.n)
     source = str(s.baseline if s.baseline is not None else s.baseline_preds)
+    comparable = Comparability()
+    if baseline is not None:
+        comparable = judge(
+            {loss: b.signature for loss, b in baseline.items()},
+            report.results,
+            source=source,
+            allow_different_data=bool(s.allow_different_data),
+        )
     outcomes = evaluate_rules(report.results, rules, baseline, differences, baseline_source=source)
     method = None
     if rules.significant and differences:
@@ -407,6 +446,8 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
         report.results,
         rules.significant,
         method,
+        data_differences=comparable.data_differences,
+        warnings=comparable.warnings,
     )
 
 
@@ -438,6 +479,7 @@ def compare_files(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Comparison:
     """``losscli compare`` as a function: every model against the first on the same labels."""
+    from losscli.ci.baseline import same_labels
     from losscli.ci.compare import compare_models
 
     s = settings
@@ -462,12 +504,15 @@ def compare_files(
             report, sample = collect(src, labels_src, specs, options, chunk_rows=chunk_rows)
             reports.append(report)
             samples.append(sample)
+    paths = [r.preds.path for r in reports]
+    same_labels(paths, [rep.results for rep in reports])
     return compare_models(
-        [r.preds.path for r in reports],
+        paths,
         reports[0].labels.path,
         [(spec.label, spec.loss.reduce) for spec in specs],
         [[r.value for r in rep.results] for rep in reports],
         samples,
         top=top,
         key_name="id" if s.id_col is not None else "row",
+        signatures=[[r.signature for r in rep.results] for rep in reports],
     )

@@ -82,7 +82,7 @@ def test_signature_values_cannot_break_the_line() -> None:
     assert parse_signature(sig.text())["weights"] == "a/b c"
 
 
-def test_differences_ignore_the_version_only() -> None:
+def test_differences_ignore_the_version_and_the_kind() -> None:
     a = parse_signature("loss:ce|task:multiclass|classes:5|n:200|labels:aaa|version:0.1")
     b = parse_signature("loss:ce|kind:probs|task:binary|classes:2|n:3|labels:bbb|version:0.2")
     assert [(d.field, d.baseline, d.now) for d in differences(a, b)] == [
@@ -90,7 +90,6 @@ def test_differences_ignore_the_version_only() -> None:
         ("classes", "5", "2"),
         ("n", "200", "3"),
         ("labels", "aaa", "bbb"),
-        ("kind", None, "probs"),
     ]
     assert differences(a, {**a, "version": "7"}) == []
 

@@ -16,6 +16,7 @@ from its limit.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from losscli.ci.compare import Difference, Test
 from losscli.engine.results import SCHEMA_VERSION, LossResult, json_safe
 from losscli.errors import InputError, UsageError
 
+_LOG = logging.getLogger("losscli")  # --verbose
 ALL = "*"  # the key of a tolerance that applies to every loss
 MAX = "max"
 MAX_INCREASE = "max_increase"
@@ -138,6 +140,7 @@ class Baseline:
     value: float
     n: int
     std: float | None
+    signature: str | None = None  # None in baselines written before signatures existed
 
 
 def baseline_from_json(doc: Any, source: str) -> dict[str, Baseline]:
@@ -164,17 +167,19 @@ def baseline_from_json(doc: Any, source: str) -> dict[str, Baseline]:
         value, n, std = item.get("value"), item.get("n"), item.get("std")
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise InputError(f"{source}: {loss} has no numeric value (got {value!r})")
+        signature = item.get("signature")
         out[loss] = Baseline(
             loss,
             float(value),
             int(n) if isinstance(n, int) else 0,
             float(std) if isinstance(std, int | float) else None,
+            signature if isinstance(signature, str) and signature else None,
         )
     return out
 
 
 def baseline_from_results(results: Sequence[LossResult]) -> dict[str, Baseline]:
-    return {r.loss: Baseline(r.loss, r.value, r.n, r.std) for r in results}
+    return {r.loss: Baseline(r.loss, r.value, r.n, r.std, r.signature or None) for r in results}
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -321,6 +326,13 @@ def evaluate_rules(
     """
     outcomes: list[Outcome] = []
     for r in results:
+        ruled = r.loss in rules.max or rules.tolerance(r.loss) is not None
+        if ruled and math.isnan(r.value):
+            # A value that is not a number cannot pass or fail: the run could not be judged.
+            raise InputError(
+                f"{r.loss} is nan over {r.n} samples, so no rule on it can be judged; "
+                "check the inputs (--verbose shows how they were read)"
+            )
         if r.loss in rules.max:
             outcomes.append(_ceiling(r.loss, r.value, rules.max[r.loss], str(rules.max[r.loss])))
         tol = rules.tolerance(r.loss)
@@ -348,6 +360,8 @@ def evaluate_rules(
                     "or no std); drop --significant or recompute the baseline"
                 )
         outcomes.append(_increase(r.loss, r.value, base, tol, difference))
+    for o in outcomes:
+        _LOG.info("rule %s: %s: %s", o.title, o.status, o.message)
     return outcomes
 
 
@@ -366,6 +380,9 @@ class CheckReport:
     results: tuple[LossResult, ...]
     significant: bool = False
     method: str | None = None  # the significance test used, when significant
+    # How the baseline's data differ from this run's (--allow-different-data), and warnings.
+    data_differences: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -394,6 +411,9 @@ class CheckReport:
             "inputs": {"predictions": self.preds, "labels": self.labels, "baseline": self.baseline},
             "significant": self.significant,
             "method": self.method,
+            "same_data": not self.data_differences,
+            "data_differences": list(self.data_differences),
+            "warnings": list(self.warnings),
             "rules": [o.to_dict() for o in self.outcomes],
             "results": [asdict(r) for r in self.results],
         }

@@ -197,6 +197,7 @@ class LossRow:
     values: tuple[float, ...]  # one per model, unrounded
     best: int  # index of the lowest value
     diffs: tuple[ModelDiff | None, ...]  # None for the first model
+    signatures: tuple[str, ...] = ()  # one per model (see losscli.engine.signature)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +256,7 @@ class Comparison:
                     "values": list(r.values),
                     "best": self.models[r.best],
                     "vs_first": [diff(d) for d in r.diffs],
+                    "signatures": list(r.signatures),
                 }
                 for r in self.losses
             ],
@@ -301,12 +303,14 @@ def compare_models(
     *,
     top: int = 10,
     key_name: str = "row",
+    signatures: Sequence[Sequence[str]] = (),
 ) -> Comparison:
     """Compare every model with the first, loss by loss.
 
     ``specs`` are (spec text, reduction) per loss; ``values[m][l]`` is model m's reported value
     for loss l; ``samples[m]`` its per-sample terms. Samples are paired by key; the differences
-    use the reported values when every model has every sample.
+    use the reported values when every model has every sample. ``signatures[m][l]``, when
+    given, is the signature of ``values[m][l]``.
     """
     index = align([s.keys for s in samples])
     aligned = [s.take(i) for s, i in zip(samples, index, strict=True)]
@@ -328,7 +332,8 @@ def compare_models(
             )
             better, worse = _shares(first.shown[j], other.shown[j])
             diffs.append(ModelDiff(d, d.test(0.0).p_value, better, worse))
-        rows.append(LossRow(text, vals, best, tuple(diffs)))
+        signed = tuple(sig[j] for sig in signatures)
+        rows.append(LossRow(text, vals, best, tuple(diffs), signed))
     return Comparison(
         tuple(model_names(models)),
         labels,

@@ -12,6 +12,7 @@ Every key is optional; paths are relative to the file that holds them::
     # baseline_preds = "eval/old.csv" # --baseline-preds: old predictions (a paired test)
     max_increase = "2%"               # --max-increase for every loss ("2%" or 0.01)
     significant = true                # --significant
+    # allow_different_data = true     # --allow-different-data
     id_col = "image_id"               # input options as on the command line: --id-col,
     # join, pred_cols, label_col, kind ("logits" | "probs"), nan, preds_key, labels_key
 
@@ -61,6 +62,7 @@ class Settings:
     baseline: Path | None = None
     baseline_preds: Path | None = None
     significant: bool | None = None
+    allow_different_data: bool | None = None
     id_col: str | None = None
     join: str | None = None
     pred_cols: tuple[str, ...] | None = None
@@ -219,6 +221,7 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
         "baseline": to_path("baseline"),
         "baseline_preds": to_path("baseline_preds"),
         "significant": _flag("significant", where),
+        "allow_different_data": _flag("allow_different_data", where),
         "id_col": _text("id_col", where),
         "join": _choice("join", where, ("strict", "inner")),
         "pred_cols": _texts("pred_cols", where),

@@ -9,7 +9,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from losscli.errors import ExitCode, Interrupted, LossCliError, UsageError
+from losscli.cli.feedback import configure, error_annotation, note, warn
+from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
 from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
@@ -97,6 +98,16 @@ _INPUT_FORMAT_HELP = (
     "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
 )
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print nothing but errors (the exit code is the same)."),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Explain every decision, the chunks read and timings on stderr."
+    ),
+]
 OutputOpt = Annotated[
     list[Path] | None, typer.Option("--output", "-o", help=_OUTPUT_HELP, show_default=False)
 ]
@@ -137,13 +148,20 @@ def _stopped(stop: Interrupted) -> NoReturn:
     _fail(str(stop), int(stop.exit_code))
 
 
-def guarded(fn: Callable[[], T]) -> T:
-    """The one error boundary: losscli errors -> one stderr line and their exit code."""
+def guarded(fn: Callable[[], T], quiet: bool = False, verbose: bool = False) -> T:
+    """The one error boundary: losscli errors -> one stderr line and their exit code.
+
+    ``quiet`` and ``verbose`` are the command's ``--quiet`` and ``--verbose``."""
     try:
-        return fn()
+        configure(quiet, verbose)
+        out = fn()
+        note("done, exit 0")
+        return out
     except LossCliError as exc:
         if _debug:
             raise
+        if not isinstance(exc, CheckFailed):  # failed rules are annotated one by one
+            error_annotation(str(exc))
         _fail(str(exc), int(exc.exit_code))
     except (typer.Exit, typer.Abort):
         raise
@@ -186,9 +204,9 @@ def main_options(
 
 
 def _print(rendered: object) -> None:
-    from losscli.report.render import print_output
+    from losscli.cli.feedback import show
 
-    print_output(rendered)
+    show(rendered)
 
 
 def _input_fields(
@@ -287,6 +305,8 @@ def compute(
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Compute losses of PREDS against LABELS and show how the inputs were read.
 
@@ -330,7 +350,7 @@ def compute(
             writer.commit()
         _print(FORMATS[fmt.value](report, precision))
 
-    guarded(run)
+    guarded(run, quiet, verbose)
 
 
 @app.command()
@@ -338,6 +358,8 @@ def losses(
     fmt: Annotated[LossFormat, typer.Option("--format", "-f", help="Output format.")] = (
         LossFormat.table  # type: ignore[attr-defined]
     ),
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """List every loss: name, aliases, tasks, parameters and the reference it matches."""
 
@@ -346,7 +368,7 @@ def losses(
 
         _print(LOSS_FORMATS[fmt.value](LOSSES))
 
-    guarded(run)
+    guarded(run, quiet, verbose)
 
 
 @app.command()
@@ -354,6 +376,8 @@ def explain(
     name: Annotated[
         str, typer.Argument(help="A loss name or alias, e.g. ce or kl_div.", show_default=False)
     ],
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Explain a loss: formula, what it measures, strengths, weaknesses, library differences."""
 
@@ -365,7 +389,7 @@ def explain(
         loss = find_loss(name)
         _print(explain_view(loss, explanation_for(loss.name)))
 
-    guarded(run)
+    guarded(run, quiet, verbose)
 
 
 # --------------------------------------------------------------------------- check and compare
@@ -423,6 +447,23 @@ def _write_reports(
             typer.echo(
                 f"warning: cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror}", err=True
             )
+
+
+def _announce(report: Any, exit_zero: bool) -> None:
+    """Warnings on stderr; under GitHub Actions an annotation per failed rule and warning."""
+    from losscli.report.render import data_differ_line
+
+    title = "losscli check"
+    for message in report.warnings:
+        warn(message, title)
+    differ = data_differ_line(report)
+    if differ:  # the report's first line says it already
+        warn(differ, title, echo=False)
+    for o in report.failures:
+        if exit_zero:
+            warn(o.message, f"{title}: {o.title}", echo=False)
+        else:
+            error_annotation(o.message, f"{title}: {o.title}")
 
 
 @app.command()
@@ -492,6 +533,15 @@ def check(
             show_default=False,
         ),
     ] = None,
+    allow_different_data: Annotated[
+        bool | None,
+        typer.Option(
+            "--allow-different-data/--no-allow-different-data",
+            help="Compare with a baseline computed on other data (other labels, n, task or "
+            "classes, as its signatures say); the report says so first. Without it, exit 3.",
+            show_default=False,
+        ),
+    ] = None,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Report failed rules but exit 0.")
     ] = False,
@@ -512,6 +562,8 @@ def check(
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     r"""Check losses against ceilings and a baseline; exit 1 when a rule fails (for CI).
 
@@ -538,6 +590,7 @@ def check(
             baseline=baseline,
             baseline_preds=baseline_preds,
             significant=significant,
+            allow_different_data=allow_different_data,
             **_input_fields(logits, probs, id_col, join, pred_cols, label_col, nan),
             preds_key=preds_key,
             labels_key=labels_key,
@@ -551,14 +604,13 @@ def check(
         _write_reports(
             outputs, lambda name: CHECK_FORMATS[name](report), lambda: check_markdown(report)
         )
+        _announce(report, exit_zero)
         if not report.passed:
             if not exit_zero:
                 raise CheckFailed(f"check failed: {report.summary()}")
-            typer.echo(
-                f"check failed (exit 0 because of --exit-zero): {report.summary()}", err=True
-            )
+            warn(f"check failed (exit 0 because of --exit-zero): {report.summary()}", echo=True)
 
-    guarded(run)
+    guarded(run, quiet, verbose)
 
 
 @app.command()
@@ -613,6 +665,8 @@ def compare(
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Compare models on the same labels: a column per model, paired differences to the first."""
 
@@ -641,7 +695,7 @@ def compare(
             lambda: compare_markdown(comparison, precision),
         )
 
-    guarded(run)
+    guarded(run, quiet, verbose)
 
 
 def main() -> None:

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from losscli.spec import LossSpec
 
 LABELS_HASH_DIGITS = 12
-# Fields that never make two values incomparable.
-INFORMATIVE = ("version",)
+# Fields that never make two values of two models incomparable: the version, and the kind,
+# which describes the predictions (a new model may give logits where the old gave
+# probabilities), as their hash does.
+INFORMATIVE = ("version", "kind")
 # Fields that define the loss itself; the others describe the data it was computed on.
 DEFINITION = ("loss", "convention", "reduction")
 
@@ -129,7 +131,7 @@ class FieldDifference:
 
 
 def differences(baseline: Mapping[str, str], now: Mapping[str, str]) -> list[FieldDifference]:
-    """Fields on which two parsed signatures differ (``version`` never counts)."""
+    """Fields on which two parsed signatures differ (``INFORMATIVE`` fields never count)."""
     keys = [*baseline, *(k for k in now if k not in baseline)]
     return [
         FieldDifference(k, baseline.get(k), now.get(k))

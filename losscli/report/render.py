@@ -78,6 +78,13 @@ def print_error(message: str) -> None:
     )
 
 
+def print_warning(message: str) -> None:
+    """One ``warning: ...`` line on stderr, never wrapped; the message is shown literally."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold yellow]warning:[/] {escape(message)}", markup=True
+    )
+
+
 def number(x: float | None, digits: int) -> str:
     """A float with ``digits`` significant digits; inf/nan spelled out, None as a dash."""
     if x is None:
@@ -551,9 +558,24 @@ def _check_inputs(report: Any, code: Callable[[str], str] = str) -> str:
     return text
 
 
+def data_differ_line(report: Any) -> str | None:
+    """The first line of a check report whose baseline was computed on other data."""
+    if not report.data_differences:
+        return None
+    return "the data differ from the baseline's (--allow-different-data): " + "; ".join(
+        report.data_differences
+    )
+
+
 def check_table(report: Any) -> RenderableType:
     """Every rule with value, limit, margin and PASS/FAIL; the tests; the failures spelled out."""
     head = Text()
+    differ = data_differ_line(report)
+    parts: list[RenderableType] = []
+    if differ:  # one line, never wrapped: it names every difference
+        parts.append(
+            Text(f"warning: {differ}", style="bold yellow", no_wrap=True, overflow="ignore")
+        )
     head.append("losscli check: ", style="bold")
     head.append(
         _check_title(report) + "\n", style="bold red" if not report.passed else "bold green"
@@ -573,7 +595,7 @@ def check_table(report: Any) -> RenderableType:
             *(Text(c) for c in cells),
             Text(status, style="bold green" if o.passed else "bold red"),
         )
-    parts: list[RenderableType] = [head, fit(table, values={2, 3, 4, 5})]
+    parts += [head, fit(table, values={2, 3, 4, 5})]
     tests = _test_rows(report)
     if tests:
         tested = Table(
@@ -612,7 +634,9 @@ def check_markdown(report: Any) -> str:
     for o in report.outcomes:
         rule, *cells, _ = _check_cells(o)
         rows.append([md_code(o.loss), md_text(rule), *cells, "PASS" if o.passed else "**FAIL**"])
+    differ = data_differ_line(report)
     lines = [
+        *([f"> ⚠️ **Warning:** {differ}", ""] if differ else []),
         f"### {mark} losscli check: {_check_title(report)}",
         "",
         _check_inputs(report, md_code),
@@ -649,6 +673,7 @@ def check_junit(report: Any) -> str:
         ("labels", report.labels),
         ("baseline", report.baseline),
         ("method", report.method),
+        ("data_differ", data_differ_line(report)),
     ):
         if value is not None:
             ET.SubElement(props, "property", name=key, value=xml_text(str(value)))
