@@ -636,7 +636,7 @@ def check_markdown(report: Any) -> str:
         rows.append([md_code(o.loss), md_text(rule), *cells, "PASS" if o.passed else "**FAIL**"])
     differ = data_differ_line(report)
     lines = [
-        *([f"> ⚠️ **Warning:** {differ}", ""] if differ else []),
+        *([f"> ⚠️ **Warning:** {md_text(differ)}", ""] if differ else []),
         f"### {mark} losscli check: {_check_title(report)}",
         "",
         _check_inputs(report, md_code),
