@@ -126,6 +126,23 @@ class EvaluatedChunk:
             )
         return self.batch.raw if self.batch.raw is not None else labels
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The chunk as named columns: ``row``/``id``, ``label`` and each loss's own values
+        (a spec given twice gets `` (2)``)."""
+        batch = self.batch
+        columns: dict[str, np.ndarray] = {"row": batch.rows}
+        if batch.ids is not None:
+            columns["id"] = batch.ids.astype(str)
+        labels = self.label_text()
+        if labels is not None:
+            columns["label"] = labels
+        for name, values in zip(self.labels, self.shown, strict=True):
+            unique, k = name, 2
+            while unique in columns:  # the same spec given twice
+                unique, k = f"{name} ({k})", k + 1
+            columns[unique] = values
+        return columns
+
 
 PerSampleSink = Callable[[EvaluatedChunk], None]
 

@@ -6,14 +6,20 @@ target only when the whole evaluation succeeded (``losscli.io.outputs``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from losscli.engine.evaluate import EvaluatedChunk
 from losscli.errors import UsageError
 from losscli.io.outputs import OutputFile, check_target
 
 SUFFIXES = (".csv", ".parquet")
+
+
+class Columns(Protocol):
+    """What the writer receives per chunk (``engine.evaluate.EvaluatedChunk`` is one)."""
+
+    def columns(self) -> Mapping[str, Any]: ...
 
 
 class PerSampleWriter:
@@ -27,21 +33,10 @@ class PerSampleWriter:
         self.out = OutputFile(path, "--per-sample")
         self._writer: Any = None
 
-    def __call__(self, chunk: EvaluatedChunk) -> None:
+    def __call__(self, chunk: Columns) -> None:
         import pyarrow as pa
 
-        batch = chunk.batch
-        columns: dict[str, Any] = {"row": batch.rows}
-        if batch.ids is not None:
-            columns["id"] = batch.ids.astype(str)
-        labels = chunk.label_text()
-        if labels is not None:
-            columns["label"] = labels
-        for name, values in zip(chunk.labels, chunk.shown, strict=True):
-            unique, k = name, 2
-            while unique in columns:  # the same spec given twice
-                unique, k = f"{name} ({k})", k + 1
-            columns[unique] = values
+        columns = chunk.columns()
         table = pa.table(columns)
         try:
             if self._writer is None:
