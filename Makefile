@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench golden readme reference clean
+.PHONY: demo test lint bench golden readme refenv reference mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,22 @@ bench: $(STAMP)
 golden: $(STAMP)
 	LOSSCLI_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
 
-# Needs PyTorch and scikit-learn in REFENV (see tests/reference/README.md); not part of CI.
-REFENV ?= /work/refenv
-reference: $(VENV)/.installed
-	$(REFENV)/bin/python tests/reference/generate_reference.py
+# The reference environment: the real libraries the reference numbers come from, in .refenv/
+# inside the repository (git-ignored), never a losscli dependency. Not part of CI.
+REFENV := .refenv
+REF_PACKAGES := torch==2.13.0 scikit-learn==1.9.1 scipy==1.17.1 keras==3.15.1 \
+	torchmetrics mpmath pandas pyarrow
+refenv: $(REFENV)/.installed
+
+$(REFENV)/.installed:
+	$(PYTHON) -m venv $(REFENV)
+	$(REFENV)/bin/python -m pip install --quiet $(REF_PACKAGES)
+	touch $@
+
+# Regenerate the reference numbers with PyTorch, scikit-learn, SciPy and Keras (see
+# tests/reference/README.md), then check the installed losscli on new files against them.
+reference: $(VENV)/.installed $(REFENV)/.installed
+	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_reference.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
 clean:

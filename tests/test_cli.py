@@ -1,7 +1,7 @@
 """Happy paths of the command line: values, output formats, options, help, version, entry points.
 
 Reference numbers:
-- seed example (sample_data/seed_*.csv): from /work/shared/REFERENCES.md, computed with
+- seed example (sample_data/seed_*.csv): from ../shared/REFERENCES.md, computed with
   torch ``mse_loss`` (0.1366666667), scikit-learn ``log_loss`` (0.4149315996) and scikit-learn
   ``hinge_loss`` (0.2333333333), scikit-learn 1.9.1.
 - images / house prices / distributions: sample_data/README.md, computed independently with

@@ -9,9 +9,10 @@ mismatch, labels out of range, NaN under the default policy).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from conftest import SAMPLE
 from typer.testing import Result
 
 USAGE, INPUT = 2, 3
+ENTRY_POINT = Path(sys.executable).parent / "losscli"
 
 PREDS = {"p": [0.9, 0.2, 0.4]}
 LABELS = {"y": [1, 0, 1]}
@@ -470,15 +472,55 @@ def test_bad_input(
     assert sorted(p.name for p in out.iterdir()) == [], "a --per-sample file was left behind"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file(write: Write, run_cli: RunCli) -> None:
-    preds = write("p.csv", PREDS)
-    preds.chmod(0)
-    try:
-        result = run_cli(["compute", preds, write("l.csv", LABELS), "--loss", "mse"])
-    finally:
-        preds.chmod(0o644)
-    assert_cli_error(result, INPUT, r"p\.csv: .*(permission denied|Permission denied)")
+# Files the operating system refuses to open, in ways that fail for root too (CI runs as root,
+# which reads a file whatever its mode, so chmod 0 proves nothing there).
+OS_REFUSALS: list[Any] = [
+    # open() of "p.csv/x.csv" fails with ENOTDIR: the parent is a file.
+    pytest.param(
+        lambda w, tmp: w("p.csv", PREDS) / "x.csv",
+        r"p\.csv/x\.csv: no such file",
+        id="parent-is-a-file",
+    ),
+    # a directory where a file is expected (open() would fail with EISDIR)
+    pytest.param(
+        lambda w, tmp: (tmp / "d.csv").mkdir() or tmp / "d.csv",
+        r"d\.csv: is a directory",
+        id="directory",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "pattern"), OS_REFUSALS)
+def test_file_the_system_refuses(
+    build: Any, pattern: str, write: Write, tmp_path: Path, run_cli: RunCli
+) -> None:
+    preds = build(write, tmp_path)
+    labels = write("l.csv", LABELS)
+    assert_cli_error(run_cli(["compute", preds, labels, "--loss", "mse"]), INPUT, pattern)
+    proc = subprocess.run(
+        [ENTRY_POINT, "compute", preds, labels, "--loss", "mse"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout) == (INPUT, ""), proc.stderr
+    assert re.search(pattern, proc.stderr), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_permission_denied(write: Write, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader's PermissionError becomes exit 3 with the path. The error is raised by the
+    reader itself (as open() raises it for a user without read permission), so the test runs
+    as root too."""
+    from losscli.io import readers
+
+    def refuse(path: Path, chunk_rows: int) -> Any:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setitem(readers.READERS, ".csv", refuse)
+    result = run_cli(["compute", write("p.csv", PREDS), write("l.csv", LABELS), "--loss", "mse"])
+    assert_cli_error(result, INPUT, r"p\.csv: permission denied")
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numeric_helpers import run_arrays
@@ -31,9 +31,6 @@ def t95(n: int) -> float:
     """The two-sided 95% quantile of Student's t with n - 1 df, from SciPy (independent of
     losscli's own t distribution in losscli/stats.py)."""
     return float(scipy_stats.t.ppf(0.975, n - 1))
-
-
-SETTINGS = settings(max_examples=40, deadline=None, database=None)
 
 
 def finite(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -81,7 +78,6 @@ def assert_same_moments(a: Moments, b: Moments) -> None:
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@SETTINGS
 @given(data=st.data())
 def test_merge_of_two_halves_equals_one_update(weighted: bool, data: st.DataObject) -> None:
     v, w, cut = data.draw(values_and_split(weighted))
@@ -101,7 +97,6 @@ def test_merge_of_two_halves_equals_one_update(weighted: bool, data: st.DataObje
         assert mean.std == pytest.approx(np.std(v, ddof=1), rel=1e-10, abs=1e-12)
 
 
-@SETTINGS
 @given(data=st.data())
 def test_merge_is_order_free_and_update_accumulates(data: st.DataObject) -> None:
     """Many chunks merged in any order, or fed to one accumulator by update, give the same."""
@@ -159,7 +154,6 @@ def assert_ci(result: LossResult, per_sample: np.ndarray) -> None:
     assert result.ci_high == pytest.approx(mean + half, rel=1e-10)
 
 
-@SETTINGS
 @given(
     preds=hnp.arrays(np.float64, 12, elements=finite(-5.0, 5.0)),
     labels=hnp.arrays(np.float64, 12, elements=finite(-5.0, 5.0), unique=True),
@@ -383,7 +377,6 @@ def _describe(rows: np.ndarray) -> Any:
     return describe
 
 
-@SETTINGS
 @given(
     # few distinct values, so ties (common: equal losses of equal rows) are drawn often
     keys=hnp.arrays(

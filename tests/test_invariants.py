@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -28,9 +28,6 @@ import losscli
 from losscli.errors import UsageError
 from losscli.losses import LOSSES, REGISTRY, LossDef, Reduce, Target
 
-SETTINGS = settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
-)
 LOSS_IDS = [loss.name for loss in LOSSES]
 # Sums of terms of both signs (KL's p·log(p/q), Dice's 1 − score) are >= 0 up to rounding.
 ROUNDING = 1e-12
@@ -342,7 +339,6 @@ def api(
 
 
 @pytest.mark.parametrize("loss", **by_name([lo for lo in LOSSES if lo.nonnegative]))
-@SETTINGS
 @given(data=st.data())
 def test_nonnegative(loss: LossDef, data: st.DataObject) -> None:
     x = data.draw(inputs_for(loss))
@@ -523,7 +519,6 @@ def test_perfect_prediction_table_covers_every_loss() -> None:
 
 
 @pytest.mark.parametrize("loss", **by_name([lo for lo in LOSSES if lo.name in PERFECT]))
-@SETTINGS
 @given(data=st.data())
 def test_zero_at_perfect_prediction(loss: LossDef, data: st.DataObject) -> None:
     perfect = PERFECT[loss.name]
@@ -549,7 +544,6 @@ def test_ce_clipping_floor_is_sklearns() -> None:
 
 
 @pytest.mark.parametrize("loss", **by_name(list(LOSSES)))
-@SETTINGS
 @given(data=st.data())
 def test_permutation_invariant(loss: LossDef, data: st.DataObject) -> None:
     x = data.draw(inputs_for(loss))
@@ -570,7 +564,6 @@ MEAN_LOSSES = [lo for lo in LOSSES if lo.reduce is Reduce.MEAN]
 
 
 @pytest.mark.parametrize("loss", **by_name(MEAN_LOSSES))
-@SETTINGS
 @given(data=st.data())
 def test_sum_is_mean_times_n(loss: LossDef, data: st.DataObject) -> None:
     """Unweighted (default parameters), one output per sample: torch's sum = mean · n."""
@@ -595,7 +588,6 @@ def test_several_outputs_losses_are_found() -> None:
 
 
 @pytest.mark.parametrize("loss", **by_name([lo for lo in MEAN_LOSSES if several_outputs(lo)]))
-@SETTINGS
 @given(data=st.data())
 def test_sum_is_mean_times_elements_with_several_outputs(
     loss: LossDef, data: st.DataObject
@@ -626,7 +618,6 @@ def test_logit_losses_include_the_cross_entropy_family() -> None:
 
 
 @pytest.mark.parametrize("loss", **by_name(LOGIT_LOSSES))
-@SETTINGS
 @given(data=st.data())
 def test_finite_on_extreme_logits(loss: LossDef, data: st.DataObject) -> None:
     x = data.draw(inputs_for(loss, logits=True))
@@ -674,7 +665,6 @@ def test_exact_values_at_extreme_logits(
 
 
 @pytest.mark.parametrize("loss", **by_name(list(LOSSES)))
-@SETTINGS
 @given(data=st.data())
 def test_float32_input(loss: LossDef, data: st.DataObject) -> None:
     """float32 files give the float64 result to ~1e-6, and exactly the float64 computation on

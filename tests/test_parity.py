@@ -2,7 +2,7 @@
 
 Two sources of expected values, neither computed by losscli:
 
-- ``REFERENCE_TABLE``: the numbers written in /work/shared/REFERENCES.md ("Reference numbers
+- ``REFERENCE_TABLE``: the numbers written in ../shared/REFERENCES.md ("Reference numbers
   (float64, torch 2.13.0 CPU, scikit-learn 1.9.1)" and the article's example), each row naming
   the library call that produced it.
 - ``tests/reference/cases.json``: cases generated with the real libraries by

@@ -1,11 +1,13 @@
 """Generate losscli's reference loss values with the real libraries (torch, scikit-learn, scipy,
 Keras) and write them to ``cases.json`` beside this script.
 
-Run it in a separate environment that has those libraries (they are NOT losscli dependencies):
+Run it in the reference environment, which has those libraries (they are NOT losscli
+dependencies): ``make refenv`` creates it in ``.refenv/`` at the repository root (git-ignored)
+with the pinned versions, and ``make reference`` runs this script there, from the repository
+root:
 
-    python3 -m venv /work/refenv
-    /work/refenv/bin/pip install torch==2.13.0 scikit-learn scipy numpy keras
-    /work/refenv/bin/python tests/reference/generate_reference.py
+    make reference
+    # or: KERAS_BACKEND=torch .refenv/bin/python tests/reference/generate_reference.py
 
 Every case is computed here by calling the library named in its ``reference`` field; the few
 losses that no installed library implements are computed by a formula copied from the named

@@ -5,10 +5,11 @@ another order, class names, soft labels and the options of issue 2 (label smooth
 weights, ignore_index, pos_weight, margin, delta, beta), runs ``losscli compute ... --format
 json`` on them and compares every value with the library's to 1e-10 relative. Unlike
 ``cases.json`` (arrays through the Python API) this goes through the readers, the id join and
-the CLI. Needs the reference environment of README.md plus pandas and pyarrow:
+the CLI. Runs in the reference environment of tests/reference/README.md (``make refenv``),
+from the repository root:
 
-    /work/refenv/bin/pip install pandas pyarrow
-    LOSSCLI=.venv/bin/losscli /work/refenv/bin/python tests/reference/verify_files.py
+    make reference
+    # or: LOSSCLI=.venv/bin/losscli .refenv/bin/python tests/reference/verify_files.py
 
 Prints one line per check and exits 1 if any disagrees.
 """
