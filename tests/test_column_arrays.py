@@ -2,7 +2,7 @@
 exactly as (N,) arrays, for every loss, through the Python API and the CLI (issue 8).
 
 Expected values come from ``tests/reference/cases.json`` (the real libraries; see its
-``versions`` and each case's ``reference``) and from /work/shared/REFERENCES.md.
+``versions`` and each case's ``reference``) and from ../shared/REFERENCES.md.
 """
 
 from __future__ import annotations
