@@ -15,6 +15,8 @@ from losscli.ci.checks import CheckReport
 from losscli.ci.compare import Comparison, Difference, Samples
 from losscli.ci.config import Settings
 from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
+from losscli.engine.intervals import Intervals
+from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.engine.results import FileInfo, LossResult, Report
 from losscli.errors import UsageError
 from losscli.interpret.plan import Batch, BatchStream, Kind, Options, Plan, plan_inputs
@@ -101,6 +103,7 @@ def run(
     sink: PerSampleSink | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     by_class: bool = False,
+    intervals: Intervals | None = None,
 ) -> Report:
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
     start = time.perf_counter()
@@ -117,7 +120,15 @@ def run(
     for note in plan.notes:
         _LOG.info("decided: %s (%s)", note.what, note.why)
     stream = BatchStream(preds_src, labels_src, plan, chunk_rows)
-    ev = evaluate(_logged(stream, chunk_rows), specs, plan, top=top, sink=sink, by_class=by_class)
+    ev = evaluate(
+        _logged(stream, chunk_rows),
+        specs,
+        plan,
+        top=top,
+        sink=sink,
+        by_class=by_class,
+        intervals=intervals,
+    )
     _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - start)
     files = (_file_info(preds_src, plan.pred_cols), _file_info(labels_src, plan.label_cols))
     return ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
@@ -150,6 +161,7 @@ def compute_files(
     by_class: bool = False,
     preds_format: str | None = None,
     labels_format: str | None = None,
+    intervals: Intervals | None = None,
 ) -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out.
 
@@ -174,6 +186,7 @@ def compute_files(
             sink=sink,
             chunk_rows=chunk_rows,
             by_class=by_class,
+            intervals=intervals,
         )
 
 
@@ -185,8 +198,14 @@ def compute(
     logits: bool | None = None,
     reduction: str = "mean",
     convention: str = "losscli",
+    ci: str = "t",
+    bootstrap_samples: int = DEFAULT_SAMPLES,
+    seed: int = DEFAULT_SEED,
 ) -> LossResult:
     """One loss on in-memory arrays, read exactly as the CLI reads files.
+
+    ``ci`` makes the 95% interval: ``"t"`` (Student-t, cut to the loss's range) or
+    ``"bootstrap"`` (percentile, ``bootstrap_samples`` Poisson replicates drawn from ``seed``).
 
     >>> compute("mse", [0.9, 0.2, 0.4], [1, 0, 1]).value  # doctest: +ELLIPSIS
     0.13666666666...
@@ -202,6 +221,7 @@ def compute(
         Options(kind=kind),
         reduction=reduction,
         top=0,
+        intervals=Intervals.of(ci, bootstrap_samples, seed),
     )
     return report.results[0]
 

@@ -142,7 +142,8 @@ def test_merge_keeps_precision_far_from_zero() -> None:
 
 
 def assert_ci(result: LossResult, per_sample: np.ndarray) -> None:
-    """value ± t95(n) · std / sqrt(n), std = np.std(ddof=1) of the samples' own losses."""
+    """value ± t95(n) · std / sqrt(n), std = np.std(ddof=1) of the samples' own losses, the
+    lower end cut at 0 (every loss tested here is non-negative)."""
     n = len(per_sample)
     mean = float(np.mean(per_sample))
     sd = float(np.std(per_sample, ddof=1))
@@ -150,7 +151,7 @@ def assert_ci(result: LossResult, per_sample: np.ndarray) -> None:
     assert result.value == pytest.approx(mean, rel=1e-12)
     assert result.std == pytest.approx(sd, rel=1e-10)
     half = t95(n) * sd / math.sqrt(n)
-    assert result.ci_low == pytest.approx(mean - half, rel=1e-10)
+    assert result.ci_low == pytest.approx(max(mean - half, 0.0), rel=1e-10)
     assert result.ci_high == pytest.approx(mean + half, rel=1e-10)
 
 

@@ -28,6 +28,7 @@ HOUSES = ["sample_data/house_prices_preds.parquet", "sample_data/house_prices_la
 
 CASES = {
     "seed_mse_ce": ["compute", *SEED, *shlex.split("--loss mse --loss ce")],
+    "seed_bootstrap": ["compute", *SEED, *shlex.split("--loss mse --loss ce --ci bootstrap")],
     "images_id_col": [
         "compute",
         *IMAGES,

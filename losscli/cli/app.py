@@ -10,6 +10,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from losscli.cli.feedback import configure, error_annotation, note, warn
+from losscli.engine.intervals import CiMethod
+from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
 from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 
@@ -33,6 +35,9 @@ class ConventionChoice(StrEnum):
     sklearn = "sklearn"
     keras = "keras"
     all = "all"
+
+
+CiChoice = StrEnum("CiChoice", {m.value: m.value for m in CiMethod})  # type: ignore[misc]
 
 
 class Join(StrEnum):
@@ -86,6 +91,24 @@ LabelsKeyOpt = Annotated[
     str | None, typer.Option("--labels-key", help="Array name in a .npz labels file.")
 ]
 ChunkRowsOpt = Annotated[int, typer.Option("--chunk-rows", min=1, hidden=True)]
+CiOpt = Annotated[
+    CiChoice,
+    typer.Option(
+        "--ci",
+        help="How the 95% intervals are made: 't' (Student-t, cut to the loss's range) or "
+        "'bootstrap' (percentile, seeded Poisson bootstrap).",
+    ),
+]
+SamplesOpt = Annotated[
+    int,
+    typer.Option("--bootstrap-samples", min=1, help="Bootstrap replicates (with --ci bootstrap)."),
+]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", min=0, max=2**63 - 1, help="Seed of the bootstrap and permutation draws."
+    ),
+]
 _CONFIG_HELP = (
     "Config file (default: the nearest losscli.toml, or pyproject.toml with "
     "[tool.losscli], from the working directory upwards)."
@@ -304,6 +327,9 @@ def compute(
     labels_key: LabelsKeyOpt = None,
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
+    ci: CiOpt = CiChoice.t,  # type: ignore[attr-defined]
+    bootstrap_samples: SamplesOpt = DEFAULT_SAMPLES,
+    seed: SeedOpt = DEFAULT_SEED,
     chunk_rows: ChunkRowsOpt = 1 << 20,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -317,6 +343,7 @@ def compute(
 
         from losscli.api import compute_files, settings_options
         from losscli.ci.config import Settings
+        from losscli.engine.intervals import Intervals
 
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
         options = replace(settings_options(Settings(**inputs)), class_axis=class_axis)
@@ -341,6 +368,7 @@ def compute(
                 by_class=by_class,
                 preds_format=preds_format,
                 labels_format=labels_format,
+                intervals=Intervals.of(ci.value, bootstrap_samples, seed),
             )
         except BaseException:
             if writer is not None:

@@ -8,15 +8,16 @@ partitions evaluated elsewhere whose ``Evaluation`` is merged at the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from losscli.engine.accumulators import ByClass, Moments, Worst
+from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap, clip_to_range
 from losscli.engine.prepare import check_tasks, own_values, pool, unpooled
-from losscli.engine.results import FileInfo, LossResult, Report, WorstRow
+from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, WorstRow
 from losscli.engine.signature import losscli_version, signature_of
 from losscli.errors import InputError, UsageError
 from losscli.interpret.plan import Batch, Kind, LabelMode, Note, Plan
@@ -155,6 +156,8 @@ class Evaluation:
     worst: Worst
     by_class: ByClass | None = None
     n_samples: int = 0
+    intervals: Intervals = field(default_factory=Intervals)
+    bootstrap: LossBootstrap | None = None
 
     def merge(self, other: Evaluation) -> None:
         """Add another part of the same run (a partition, a saved state) to this one."""
@@ -163,6 +166,8 @@ class Evaluation:
         self.worst.merge(other.worst)
         if self.by_class is not None and other.by_class is not None:
             self.by_class.merge(other.by_class)
+        if self.bootstrap is not None and other.bootstrap is not None:
+            self.bootstrap.merge(other.bootstrap)
         self.n_samples += other.n_samples
 
     def finalize(
@@ -177,10 +182,16 @@ class Evaluation:
         """The report of the run: one result per loss, worst rows, per-class rows."""
         if self.n_samples == 0:
             raise InputError("no rows left to evaluate (every row was skipped for NaN values)")
-        sign = partial(signature_of, reduction=reduction, plan=plan, labels_sha256=files[1].sha256)
+        sign = partial(
+            signature_of,
+            reduction=reduction,
+            plan=plan,
+            labels_sha256=files[1].sha256,
+            ci=self.intervals.signature(),
+        )
         results = tuple(
-            _result(spec, m, reduction, sign(spec, n=m.n).text())
-            for spec, m in zip(specs, self.moments, strict=True)
+            self._result(i, spec, m, reduction, sign(spec, n=m.n).text())
+            for i, (spec, m) in enumerate(zip(specs, self.moments, strict=True))
         )
         notes = list(plan.notes)
         if skipped:
@@ -197,29 +208,54 @@ class Evaluation:
             interpretation=tuple((n.what, n.why) for n in notes),
             results=results,
             worst=self.worst.finalize(),
-            by_class=() if self.by_class is None else self.by_class.finalize(plan.classes),
+            by_class=self._class_rows(plan),
             version=losscli_version(),
+            intervals=self.intervals,
         )
 
+    def _result(
+        self, i: int, spec: LossSpec, m: Moments, reduction: str, signature: str
+    ) -> LossResult:
+        est = m.finalize(spec.loss.reduce, reduction)
+        low, high = (
+            (est.ci_low, est.ci_high)
+            if self.bootstrap is None
+            else self.bootstrap.interval(i, spec.loss.reduce, reduction)
+        )
+        low, high = clip_to_range(low, high, spec.loss.nonnegative)
+        return LossResult(
+            loss=spec.label,
+            name=spec.loss.name,
+            value=est.value,
+            n=m.n,
+            std=est.std,
+            ci_low=low,
+            ci_high=high,
+            reduction=reduction,
+            reference=spec.loss.reference,
+            params=dict(spec.params),
+            ignored=m.ignored,
+            convention=spec.convention.value,
+            convention_note=spec.loss.conventions.get(spec.convention.value, ""),
+            signature=signature,
+        )
 
-def _result(spec: LossSpec, m: Moments, reduction: str, signature: str) -> LossResult:
-    est = m.finalize(spec.loss.reduce, reduction)
-    return LossResult(
-        loss=spec.label,
-        name=spec.loss.name,
-        value=est.value,
-        n=m.n,
-        std=est.std,
-        ci_low=est.ci_low,
-        ci_high=est.ci_high,
-        reduction=reduction,
-        reference=spec.loss.reference,
-        params=dict(spec.params),
-        ignored=m.ignored,
-        convention=spec.convention.value,
-        convention_note=spec.loss.conventions.get(spec.convention.value, ""),
-        signature=signature,
-    )
+    def _class_rows(self, plan: Plan) -> tuple[ClassRow, ...]:
+        """Per-class rows, with each loss's bootstrap interval when bootstrapping."""
+        if self.by_class is None:
+            return ()
+        rows = self.by_class.finalize(plan.classes)
+        if self.bootstrap is None:
+            return rows
+        cis = [self.bootstrap.class_intervals(i) for i in range(len(self.moments))]
+        return tuple(
+            replace(
+                row,
+                ci_low=tuple(ci[c][0] for ci in cis),
+                ci_high=tuple(ci[c][1] for ci in cis),
+            )
+            for c, row in enumerate(rows)
+        )
 
 
 def evaluate(
@@ -230,13 +266,22 @@ def evaluate(
     top: int = 10,
     sink: PerSampleSink | None = None,
     by_class: bool = False,
+    intervals: Intervals | None = None,
 ) -> Evaluation:
     """One pass over aligned batches, updating every loss's accumulator."""
     check_tasks(specs, plan)
+    intervals = intervals or Intervals()
+    n_classes = len(plan.classes) if by_class else 0
     result = Evaluation(
         [Moments() for _ in specs],
         Worst(top),
         ByClass(len(specs), len(plan.classes)) if by_class else None,
+        intervals=intervals,
+        bootstrap=(
+            LossBootstrap(intervals, len(specs), n_classes)
+            if intervals.method is CiMethod.BOOTSTRAP
+            else None
+        ),
     )
     whole = [s.text for s in specs if s.loss.per_image]
     if by_class and whole:
@@ -248,15 +293,19 @@ def evaluate(
     for batch in batches:
         terms_list: list[PerSample] = []
         own: list[np.ndarray] = []
+        split: list[tuple[PerSample, np.ndarray]] = []
         for i, (spec, moments) in enumerate(zip(specs, result.moments, strict=True)):
             raw_terms, dense = unpooled(spec, batch, plan)
             terms = pool(raw_terms, len(batch)) if dense else raw_terms
             if result.by_class is not None:
-                result.by_class.update(i, raw_terms, true_classes(batch, plan, dense))
+                split.append((raw_terms, true_classes(batch, plan, dense)))
+                result.by_class.update(i, *split[-1])
             moments.update(terms.values, terms.weights)
             terms_list.append(terms)
             own.append(own_values(spec, terms))
         result.n_samples += len(batch)
+        if result.bootstrap is not None:
+            result.bootstrap.update(batch, terms_list, split)
 
         def describe(idx: np.ndarray, batch: Batch = batch, own: list = own) -> list[WorstRow]:
             return describe_rows(batch, plan, idx, own)

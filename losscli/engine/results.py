@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from losscli.engine.intervals import Intervals
 
 SCHEMA_VERSION = 1
 
@@ -77,6 +79,9 @@ class ClassRow:
     count: tuple[int, ...]
     mean: tuple[float, ...]
     share: tuple[float, ...]
+    # Per loss, the 95% interval of the class's mean (with --ci bootstrap; else empty).
+    ci_low: tuple[float, ...] = ()
+    ci_high: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,7 @@ class Report:
     worst: tuple[WorstRow, ...]
     by_class: tuple[ClassRow, ...] = ()
     version: str = ""  # the losscli version that made the report
+    intervals: Intervals = field(default_factory=Intervals)
 
 
 def json_safe(obj: Any) -> Any:

@@ -22,7 +22,8 @@ LABELS_HASH_DIGITS = 12
 # Fields that never make two values of two models incomparable: the version, and the kind,
 # which describes the predictions (a new model may give logits where the old gave
 # probabilities), as their hash does.
-INFORMATIVE = ("version", "kind")
+# ``ci`` says how the interval beside a value was made (the value itself does not change).
+INFORMATIVE = ("version", "kind", "ci")
 # Fields that define the loss itself; the others describe the data it was computed on.
 DEFINITION = ("loss", "convention", "reduction")
 
@@ -59,6 +60,7 @@ class Signature:
     classes: int | None = None
     weights: str | None = None  # the weight column, when rows are weighted
     slice: str | None = None  # the slice, e.g. region=eu, for a per-slice value
+    ci: str | None = None  # a bootstrap interval's draws, e.g. bootstrap(b=1000,seed=12345)
 
     def fields(self) -> dict[str, str]:
         """The fields in their fixed order, leaving out those that do not apply."""
@@ -73,6 +75,7 @@ class Signature:
             ("slice", self.slice),
             ("n", self.n),
             ("labels", self.labels[:LABELS_HASH_DIGITS]),
+            ("ci", self.ci),
             ("version", self.version),
         ]
         return {k: _clean(str(v)) for k, v in items if v is not None}
@@ -88,7 +91,12 @@ def losscli_version() -> str:
 
 
 def signature_of(
-    spec: LossSpec, reduction: str, plan: Plan, n: int, labels_sha256: str | None
+    spec: LossSpec,
+    reduction: str,
+    plan: Plan,
+    n: int,
+    labels_sha256: str | None,
+    ci: str | None = None,
 ) -> Signature:
     """The signature of one loss's value over a run read as ``plan`` says."""
     from losscli.interpret.plan import Task
@@ -105,6 +113,7 @@ def signature_of(
         # Only the cross-entropy family reads predictions as logits or probabilities.
         kind=None if plan.kind is None or not spec.loss.needs_kind else plan.kind.value,
         classes=None if plan.task is Task.REGRESSION else len(plan.classes),
+        ci=ci,
     )
 
 

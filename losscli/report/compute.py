@@ -59,13 +59,35 @@ def _by_class(report: Report) -> list[dict[str, Any]]:
             "class": row.name,
             "losses": {
                 r.loss: json_safe(
-                    {"count": row.count[i], "mean": row.mean[i], "share": row.share[i]}
+                    {
+                        "count": row.count[i],
+                        "mean": row.mean[i],
+                        "share": row.share[i],
+                        **(
+                            {"ci_low": row.ci_low[i], "ci_high": row.ci_high[i]}
+                            if row.ci_low
+                            else {}
+                        ),
+                    }
                 )
                 for i, r in enumerate(report.results)
             },
         }
         for row in report.by_class
     ]
+
+
+def _intervals(report: Report) -> dict[str, Any]:
+    """How ci_low and ci_high were made: the method, the level, and for the bootstrap its
+    replicates and seed (the same seed gives the same interval)."""
+    iv = report.intervals
+    boot = iv.method == "bootstrap"
+    return {
+        "method": iv.method.value,
+        "level": iv.level,
+        "bootstrap_samples": iv.samples if boot else None,
+        "seed": iv.seed if boot else None,
+    }
 
 
 def compute_document(report: Report) -> dict[str, Any]:
@@ -80,6 +102,7 @@ def compute_document(report: Report) -> dict[str, Any]:
         "predictions_kind": report.kind,
         "inputs": {"predictions": asdict(report.preds), "labels": asdict(report.labels)},
         "interpretation": [{"decision": d, "reason": r} for d, r in report.interpretation],
+        "ci": _intervals(report),
         "results": [json_safe(asdict(r)) for r in report.results],
         "worst": [_worst_entry(report, w) for w in report.worst],
     }

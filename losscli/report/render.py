@@ -133,12 +133,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
     summary.add_column("value", justify="right", style="bold")
     summary.add_column("n", justify="right")
     summary.add_column("std", justify="right")
-    summary.add_column(
-        "95% CI of the mean"
-        if report.results and report.results[0].reduction == "mean"
-        else "95% CI",
-        justify="right",
-    )
+    summary.add_column(_ci_header(report), justify="right")
     for r in report.results:
         summary.add_row(
             Text(r.loss),
@@ -199,15 +194,29 @@ def _class_table(report: Report) -> Table:
     table = Table(title="By true class", title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("class")
     table.add_column("n", justify="right")
+    with_ci = any(row.ci_low for row in report.by_class)
     for r in report.results:
         table.add_column(Text(f"{r.loss} mean"), justify="right")
+        if with_ci:
+            table.add_column("95% CI", justify="right")
         table.add_column("share", justify="right")
     for row in report.by_class:
         cells = [row.name, count(row.count[0])]
-        for mean, share in zip(row.mean, row.share, strict=True):
-            cells += [number(mean, 4), "—" if math.isnan(share) else f"{share:.1%}"]
+        for i, (mean, share) in enumerate(zip(row.mean, row.share, strict=True)):
+            cells.append(number(mean, 4))
+            if with_ci:
+                cells.append(_ci(row.ci_low[i], row.ci_high[i], 4))
+            cells.append("—" if math.isnan(share) else f"{share:.1%}")
         table.add_row(*(Text(c) for c in cells))
     return fit(table, values=range(1, len(table.columns)))
+
+
+def _ci_header(report: Report) -> str:
+    """The interval column's title: how the interval was made, and of what."""
+    if report.intervals.method == "bootstrap":
+        return "95% bootstrap CI"
+    mean = report.results and report.results[0].reduction == "mean"
+    return "95% CI of the mean" if mean else "95% CI"
 
 
 def _convention_notes(report: Report) -> list[str]:
