@@ -26,6 +26,7 @@ import losscli
 from losscli.api import compute_files
 from losscli.engine.intervals import CiMethod, Intervals
 from losscli.engine.resample import Resampler
+from losscli.engine.signature import differences, parse_signature
 from losscli.errors import UsageError
 from losscli.interpret.plan import Options
 
@@ -232,6 +233,12 @@ def test_cli_bootstrap_json_records_method_samples_and_seed(
     assert doc["ci"] == {"method": "bootstrap", "level": 0.95, "bootstrap_samples": 300, "seed": 5}
     ce = doc["results"][0]
     assert SEED_CE.min() <= ce["ci_low"] <= ce["ci_high"] <= SEED_CE.max()
+    # the signature names the draws; they never make two values incomparable
+    assert "|ci:bootstrap(b=300,seed=5)|" in ce["signature"]
+    t_doc = json.loads(run_cli(["compute", *SEED_ARGS, "--format", "json"]).stdout)
+    t_sig = t_doc["results"][0]["signature"]
+    assert "ci:" not in t_sig
+    assert differences(parse_signature(t_sig), parse_signature(ce["signature"])) == []
     again = json.loads(run_cli([*args, "--seed", "5", "--format", "json"]).stdout)
     assert again["results"][0]["ci_low"] == ce["ci_low"]
     table = run_cli([*args, "--top", "0"])
