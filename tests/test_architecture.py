@@ -24,7 +24,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "losscli.interpret.plan:_decide_task": "split by issue 8 work (a chain of named steps)",
     "losscli.io.readers:_read_delimited": "split by issue 8 work (one reader per format)",
     "losscli.api:check_files": "moving into losscli/ci as rules, baseline, strategy, significance",
-    "losscli.report.render:report_table": "rewritten by the issue 8 output work in progress",
 }
 
 
