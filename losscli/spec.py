@@ -6,11 +6,12 @@ List values go in brackets (``ce:weight=[1,2,0.5]``); booleans are ``true``/``fa
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli.errors import UsageError
-from losscli.losses import REGISTRY, LossDef, Param
+from losscli.losses import REGISTRY, LossDef, Param, Reduce
 from losscli.losses.numerics import Convention
 
 
@@ -125,3 +126,39 @@ def parse_spec(text: str) -> LossSpec:
                 raise UsageError(f"{text}: {key} is given twice")
             params[key] = _convert(text, param, raw.strip())
     return LossSpec(text=text, loss=loss, params=params)
+
+
+REDUCTIONS = ("mean", "sum")
+
+
+ALL_CONVENTIONS = "all"
+
+
+def _with_conventions(spec: LossSpec, convention: str) -> list[LossSpec]:
+    """The spec under one convention, or under each library's for ``all``."""
+    if convention != ALL_CONVENTIONS:
+        return [replace(spec, convention=Convention(convention))]
+    if not spec.loss.conventions:
+        return [spec]
+    return [replace(spec, convention=Convention(c)) for c in spec.loss.conventions]
+
+
+def parse_specs(
+    texts: Sequence[str], reduction: str, convention: str = "losscli"
+) -> list[LossSpec]:
+    """Parse every ``--loss`` and check it against the reduction and the convention."""
+    if not texts:
+        raise UsageError("give at least one --loss (see 'losscli losses' for the list)")
+    if reduction not in REDUCTIONS:
+        raise UsageError(f"--reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+    choices = [c.value for c in Convention] + [ALL_CONVENTIONS]
+    if convention not in choices:
+        raise UsageError(f"--convention must be one of {', '.join(choices)}, got {convention!r}")
+    specs = [s for t in texts for s in _with_conventions(parse_spec(t), convention)]
+    for spec in specs:
+        if reduction == "sum" and spec.loss.reduce is not Reduce.MEAN:
+            raise UsageError(
+                f"{spec.text} is a root of a mean and has no sum reduction; "
+                "use --reduction mean or --loss mse"
+            )
+    return specs

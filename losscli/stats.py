@@ -1,4 +1,5 @@
-"""Student's t distribution without SciPy: intervals for the engine, tests for check/compare.
+"""Statistics without SciPy: Student's t distribution; paired, Welch and influence-based
+differences for check and compare; intervals for the engine.
 
 The tail probability is a regularised incomplete beta function (continued fraction, modified
 Lentz's method), accurate to ~1e-14 against scipy.stats.t; quantiles are found by bisection.
@@ -7,7 +8,12 @@ Lentz's method), accurate to ~1e-14 against scipy.stats.t; quantiles are found b
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from statistics import NormalDist
+
+import numpy as np
+
+from losscli.losses.base import Reduce
 
 LEVEL = 0.95  # every interval losscli reports is a two-sided 95% interval
 # Above this many degrees of freedom the t distribution is the normal one to ~1e-7.
@@ -101,3 +107,105 @@ def t_ppf(q: float, df: float) -> float:
 def t95(n: int) -> float:
     """The two-sided 95% quantile of Student's t with n − 1 degrees of freedom (NaN if n < 2)."""
     return t_ppf(0.5 + LEVEL / 2, n - 1) if n > 1 else float("nan")
+
+
+# --------------------------------------------------------------------------- differences
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """``value_B - value_A`` with its standard error and a two-sided 95% t interval."""
+
+    diff: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+    n: int  # paired samples (paired) or n_A + n_B (two-sample)
+    method: str
+
+    def test(self, allowed: float = 0.0) -> Test:
+        """Test H0: difference == ``allowed``; significant when the 95% interval excludes it."""
+        if math.isnan(self.se) or math.isnan(self.diff):
+            t, p = math.nan, math.nan
+        elif self.se == 0:
+            gap = self.diff - allowed
+            t = math.copysign(math.inf, gap) if gap else math.nan
+            p = 0.0 if gap else 1.0
+        else:
+            t = (self.diff - allowed) / self.se
+            p = min(1.0, 2.0 * t_sf(abs(t), self.df))
+        above = self.ci_low > allowed if not math.isnan(self.ci_low) else False
+        return Test(self, allowed, t, p, above)
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    """A difference tested against an allowed value: ``above`` when significantly larger."""
+
+    difference: Difference
+    allowed: float
+    t: float
+    p_value: float  # two-sided
+    above: bool
+
+
+def _interval(diff: float, se: float, df: float, n: int, method: str) -> Difference:
+    half = t_ppf(0.5 + LEVEL / 2, df) * se if se > 0 else (0.0 if se == 0 else math.nan)
+    return Difference(diff, se, df, diff - half, diff + half, n, method)
+
+
+PAIRED = "paired t-test on per-sample losses"
+WELCH = "Welch two-sample t-test from n and std"
+
+
+def influence(
+    values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
+) -> tuple[float, np.ndarray]:
+    """The reduced value and each sample's linearised influence on it (sums to 0)."""
+    n = len(values)
+    w = np.ones(n) if weights is None else weights
+    sum_w = float(w.sum())
+    ratio = float(values.sum()) / sum_w if sum_w else math.nan
+    z = (values - ratio * w) / (sum_w / n) if sum_w else np.full(n, math.nan)
+    if reduce is Reduce.SQRT_MEAN:
+        root = math.sqrt(ratio) if ratio >= 0 else math.nan
+        # d sqrt(R) = dR / (2 sqrt(R)) (delta method); a zero mean has zero spread.
+        return root, (z / (2 * root) if root > 0 else np.zeros(n))
+    return ratio, z
+
+
+def paired_difference(
+    a: tuple[np.ndarray, np.ndarray | None],
+    b: tuple[np.ndarray, np.ndarray | None],
+    reduce: Reduce,
+    *,
+    exact: tuple[float, float] | None = None,
+) -> Difference:
+    """``value(B) - value(A)`` on the same (aligned) samples, paired.
+
+    ``a`` and ``b`` are (values, weights) per sample. ``exact`` are the two values as the engine
+    reported them over exactly these samples; they replace the re-summed ones so that a model
+    compared with itself differs by exactly 0.
+    """
+    value_a, z_a = influence(a[0], a[1], reduce)
+    value_b, z_b = influence(b[0], b[1], reduce)
+    if exact is not None:
+        value_a, value_b = exact
+    n = len(z_a)
+    u = z_b - z_a
+    se = float(np.std(u, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return _interval(value_b - value_a, se, n - 1, n, PAIRED)
+
+
+def welch_difference(
+    value_a: float, std_a: float, n_a: int, value_b: float, std_b: float, n_b: int
+) -> Difference:
+    """``value_B - value_A`` of two independent samples known by value, std and n (Welch)."""
+    va, vb = std_a * std_a / n_a, std_b * std_b / n_b
+    se = math.sqrt(va + vb)
+    if va + vb > 0:
+        df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
+    else:
+        df = float(n_a + n_b - 2)
+    return _interval(value_b - value_a, se, df, n_a + n_b, WELCH)

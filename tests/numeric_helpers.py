@@ -12,15 +12,14 @@ from typing import Any
 import numpy as np
 
 import losscli
-from losscli import api
-from losscli.api import parse_specs, run
+from losscli.engine import run as engine_run
 from losscli.engine.evaluate import PerSampleSink
 from losscli.engine.prepare import own_values
 from losscli.engine.results import Report
 from losscli.interpret.plan import Kind, Options
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, array_source
 from losscli.losses import PerSample
-from losscli.spec import LossSpec
+from losscli.spec import LossSpec, parse_specs
 
 
 def kind_of(logits: bool | None) -> Kind | None:
@@ -31,7 +30,7 @@ def kind_of(logits: bool | None) -> Kind | None:
 def options_for(specs: list[LossSpec], logits: bool | None) -> Options:
     """The interpretation options ``losscli.compute`` builds for these specs (its own helper,
     so these tests read inputs exactly as the API does as the API grows)."""
-    return api._options(specs, Options(kind=kind_of(logits)))
+    return engine_run.options_for(specs, Options(kind=kind_of(logits)))
 
 
 def sources(
@@ -51,10 +50,10 @@ def run_arrays(
     top: int = 0,
     sink: PerSampleSink | None = None,
 ) -> Report:
-    """``losscli.api.run`` on arrays cut into chunks of ``chunk_rows`` rows."""
+    """``losscli.engine.run.run`` on arrays cut into chunks of ``chunk_rows`` rows."""
     parsed = parse_specs(specs, reduction)
     p_src, l_src = sources(preds, labels, chunk_rows)
-    return run(
+    return engine_run.run(
         p_src,
         l_src,
         parsed,

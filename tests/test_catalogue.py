@@ -23,12 +23,13 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli import api
 from losscli.engine.prepare import own_values
+from losscli.engine.run import options_for, run
 from losscli.errors import InputError, UsageError
 from losscli.interpret.plan import Kind, Options
 from losscli.io.readers import array_source
 from losscli.losses import REGISTRY, Target
+from losscli.spec import parse_specs
 
 NEW_LOSSES = (
     "log_cosh",
@@ -69,8 +70,8 @@ PER_SAMPLE_CASES = [c for c in CASES if c["per_sample"] is not None]
 
 # gaussian_nll reads two prediction columns against one label column: the planner must be
 # told (Options.mean_var) or it reads two columns with fractional labels as a bad multiclass
-# input. losscli.api._options sets the flag from the specs' targets.
-MEAN_VAR_WIRED = api._options(api.parse_specs(["gaussian_nll"], "mean"), Options()).mean_var
+# input. losscli.engine.run.options_for sets the flag from the specs' targets.
+MEAN_VAR_WIRED = options_for(parse_specs(["gaussian_nll"], "mean"), Options()).mean_var
 
 
 def _inputs(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -88,14 +89,16 @@ def _needs_mean_var_wiring(case: dict[str, Any]) -> None:
         and fractional
         and (not MEAN_VAR_WIRED)
     ):
-        pytest.xfail("losscli.api._options does not set Options.mean_var for gaussian_nll yet")
+        pytest.xfail(
+            "losscli.engine.run.options_for does not set Options.mean_var for gaussian_nll yet"
+        )
 
 
 def _engine_terms(
     spec_text: str, preds: Any, labels: Any, logits: bool | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, shown): the engine's per-sample terms over all rows, read as compute reads."""
-    (spec,) = api.parse_specs([spec_text], "mean")
+    (spec,) = parse_specs([spec_text], "mean")
     terms = losscli.per_sample(spec_text, preds, labels, logits=logits)
     return terms.values, own_values(spec, terms)
 
@@ -327,9 +330,9 @@ def test_domain_errors_on_dense_maps_name_the_images() -> None:
 def test_by_class_refuses_whole_image_losses() -> None:
     preds = np.zeros((2, 2, 1, 2))
     labels = np.array([[[0, 1]], [[1, 1]]])
-    specs = api.parse_specs(["dice", "ce"], "mean")
+    specs = parse_specs(["dice", "ce"], "mean")
     with pytest.raises(UsageError, match="dice scores whole images"):
-        api.run(
+        run(
             array_source("preds", preds),
             array_source("labels", labels),
             specs,

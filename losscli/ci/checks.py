@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from losscli.ci.compare import Difference, Test
 from losscli.engine.results import SCHEMA_VERSION, LossResult, json_safe
 from losscli.errors import InputError, UsageError
+from losscli.stats import Difference, Test
 
 _LOG = logging.getLogger("losscli")  # --verbose
 ALL = "*"  # the key of a tolerance that applies to every loss

@@ -24,140 +24,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from losscli.ci.baseline import same_labels
+from losscli.ci.config import Settings, settings_options
+from losscli.engine.run import Samples, collect
+from losscli.errors import UsageError
+from losscli.io.cleanup import temp_dir
+from losscli.io.paths import one_stdin, open_path, stdin_copy
+from losscli.io.readers import DEFAULT_CHUNK_ROWS
 from losscli.losses import Reduce
-from losscli.stats import LEVEL, t_ppf, t_sf
-
-# --------------------------------------------------------------------------- differences
-
-
-@dataclass(frozen=True, slots=True)
-class Difference:
-    """``value_B - value_A`` with its standard error and a two-sided 95% t interval."""
-
-    diff: float
-    se: float
-    df: float
-    ci_low: float
-    ci_high: float
-    n: int  # paired samples (paired) or n_A + n_B (two-sample)
-    method: str
-
-    def test(self, allowed: float = 0.0) -> Test:
-        """Test H0: difference == ``allowed``; significant when the 95% interval excludes it."""
-        if math.isnan(self.se) or math.isnan(self.diff):
-            t, p = math.nan, math.nan
-        elif self.se == 0:
-            gap = self.diff - allowed
-            t = math.copysign(math.inf, gap) if gap else math.nan
-            p = 0.0 if gap else 1.0
-        else:
-            t = (self.diff - allowed) / self.se
-            p = min(1.0, 2.0 * t_sf(abs(t), self.df))
-        above = self.ci_low > allowed if not math.isnan(self.ci_low) else False
-        return Test(self, allowed, t, p, above)
-
-
-@dataclass(frozen=True, slots=True)
-class Test:
-    """A difference tested against an allowed value: ``above`` when significantly larger."""
-
-    difference: Difference
-    allowed: float
-    t: float
-    p_value: float  # two-sided
-    above: bool
-
-
-def _interval(diff: float, se: float, df: float, n: int, method: str) -> Difference:
-    half = t_ppf(0.5 + LEVEL / 2, df) * se if se > 0 else (0.0 if se == 0 else math.nan)
-    return Difference(diff, se, df, diff - half, diff + half, n, method)
-
-
-PAIRED = "paired t-test on per-sample losses"
-WELCH = "Welch two-sample t-test from n and std"
-
-
-def influence(
-    values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
-) -> tuple[float, np.ndarray]:
-    """The reduced value and each sample's linearised influence on it (sums to 0)."""
-    n = len(values)
-    w = np.ones(n) if weights is None else weights
-    sum_w = float(w.sum())
-    ratio = float(values.sum()) / sum_w if sum_w else math.nan
-    z = (values - ratio * w) / (sum_w / n) if sum_w else np.full(n, math.nan)
-    if reduce is Reduce.SQRT_MEAN:
-        root = math.sqrt(ratio) if ratio >= 0 else math.nan
-        # d sqrt(R) = dR / (2 sqrt(R)) (delta method); a zero mean has zero spread.
-        return root, (z / (2 * root) if root > 0 else np.zeros(n))
-    return ratio, z
-
-
-def paired_difference(
-    a: tuple[np.ndarray, np.ndarray | None],
-    b: tuple[np.ndarray, np.ndarray | None],
-    reduce: Reduce,
-    *,
-    exact: tuple[float, float] | None = None,
-) -> Difference:
-    """``value(B) - value(A)`` on the same (aligned) samples, paired.
-
-    ``a`` and ``b`` are (values, weights) per sample. ``exact`` are the two values as the engine
-    reported them over exactly these samples; they replace the re-summed ones so that a model
-    compared with itself differs by exactly 0.
-    """
-    value_a, z_a = influence(a[0], a[1], reduce)
-    value_b, z_b = influence(b[0], b[1], reduce)
-    if exact is not None:
-        value_a, value_b = exact
-    n = len(z_a)
-    u = z_b - z_a
-    se = float(np.std(u, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-    return _interval(value_b - value_a, se, n - 1, n, PAIRED)
-
-
-def welch_difference(
-    value_a: float, std_a: float, n_a: int, value_b: float, std_b: float, n_b: int
-) -> Difference:
-    """``value_B - value_A`` of two independent samples known by value, std and n (Welch)."""
-    va, vb = std_a * std_a / n_a, std_b * std_b / n_b
-    se = math.sqrt(va + vb)
-    if va + vb > 0:
-        df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
-    else:
-        df = float(n_a + n_b - 2)
-    return _interval(value_b - value_a, se, df, n_a + n_b, WELCH)
-
+from losscli.spec import parse_specs
+from losscli.stats import LEVEL, PAIRED, Difference, paired_difference
 
 # --------------------------------------------------------------------------- samples
-
-
-@dataclass
-class Samples:
-    """One model's per-sample terms for each loss, in the order of the loss specs.
-
-    ``keys`` name the samples (ids, or row numbers of the predictions file); ``values`` and
-    ``weights`` are the loss terms; ``shown`` is each sample's own loss (NaN when ignored).
-    """
-
-    keys: np.ndarray
-    values: list[np.ndarray] = field(default_factory=list)
-    weights: list[np.ndarray | None] = field(default_factory=list)
-    shown: list[np.ndarray] = field(default_factory=list)
-
-    def take(self, idx: np.ndarray | None) -> Samples:
-        if idx is None:
-            return self
-        return Samples(
-            self.keys[idx],
-            [v[idx] for v in self.values],
-            [None if w is None else w[idx] for w in self.weights],
-            [s[idx] for s in self.shown],
-        )
 
 
 def align(keys: Sequence[np.ndarray]) -> list[np.ndarray | None]:
@@ -369,4 +252,51 @@ def disagreements(aligned: Sequence[Samples], top: int) -> tuple[Disagreement, .
         Disagreement(str(keys[i]), tuple(float(x) for x in stack[i]), float(spread[i]))
         for i in idx
         if counted[i]
+    )
+
+
+# --------------------------------------------------------------------------- compare files
+
+
+def compare_files(
+    preds: Sequence[Path],
+    settings: Settings,
+    *,
+    top: int = 10,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Comparison:
+    """``losscli compare`` as a function: every model against the first on the same labels."""
+    s = settings
+    if len(preds) < 2:
+        raise UsageError(f"compare needs at least two prediction files, got {len(preds)}")
+    if s.labels is None:
+        raise UsageError("give --labels LABELS (or set labels in [tool.losscli])")
+    specs = parse_specs(list(s.loss), "mean")
+    one_stdin([*preds, s.labels])
+    options = settings_options(s)
+    reports, samples = [], []
+    with temp_dir(prefix="losscli-") as folder:
+        labels_path = stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
+        for path in preds:
+            src = open_path(
+                stdin_copy(path, s.preds_format, folder, "--preds-format"),
+                path,
+                s.preds_key,
+                chunk_rows,
+            )
+            labels_src = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
+            report, sample = collect(src, labels_src, specs, options, chunk_rows=chunk_rows)
+            reports.append(report)
+            samples.append(sample)
+    paths = [r.preds.path for r in reports]
+    same_labels(paths, [rep.results for rep in reports])
+    return compare_models(
+        paths,
+        reports[0].labels.path,
+        [(spec.label, spec.loss.reduce) for spec in specs],
+        [[r.value for r in rep.results] for rep in reports],
+        samples,
+        top=top,
+        key_name="id" if s.id_col is not None else "row",
+        signatures=[[r.signature for r in rep.results] for rep in reports],
     )

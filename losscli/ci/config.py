@@ -37,10 +37,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.ci.checks import ALL, Tolerance, parse_tolerance
 from losscli.errors import UsageError
+
+if TYPE_CHECKING:
+    from losscli.interpret.plan import Options
 
 FILE_NAME = "losscli.toml"
 PYPROJECT = "pyproject.toml"
@@ -278,3 +281,17 @@ def merge(config: Settings, cli: Settings) -> Settings:
         elif mine is not None and mine != ():
             changes[f.name] = mine
     return replace(out, **changes)
+
+
+def settings_options(settings: Settings) -> Options:
+    """Input options (``losscli.interpret.plan.Options``) from ``check``/``compare`` settings."""
+    from losscli.interpret.plan import Kind, NanPolicy, Options
+
+    return Options(
+        pred_cols=settings.pred_cols,
+        label_cols=settings.label_col,
+        id_col=settings.id_col,
+        kind=None if settings.kind is None else Kind(settings.kind),
+        nan=NanPolicy(settings.nan or "error"),
+        allow_unmatched=settings.join == "inner",
+    )

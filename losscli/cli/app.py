@@ -341,8 +341,8 @@ def compute(
     def run() -> None:
         from dataclasses import replace
 
-        from losscli.api import compute_files, settings_options
-        from losscli.ci.config import Settings
+        from losscli.api import compute_files
+        from losscli.ci.config import Settings, settings_options
         from losscli.engine.intervals import Intervals
 
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
@@ -602,7 +602,7 @@ def check(
     """
 
     def run() -> None:
-        from losscli.api import check_files
+        from losscli.ci.check import check_files
         from losscli.ci.checks import parse_ceilings, parse_increases
         from losscli.ci.config import Settings, discover, merge
         from losscli.errors import CheckFailed
@@ -699,7 +699,7 @@ def compare(
     """Compare models on the same labels: a column per model, paired differences to the first."""
 
     def run() -> None:
-        from losscli.api import compare_files
+        from losscli.ci.compare import compare_files
         from losscli.ci.config import Settings, discover, merge
         from losscli.report.render import compare_markdown
 

@@ -1,0 +1,193 @@
+"""``losscli check`` as a function: rules, the baseline, how the runs are evaluated, and how
+significance is judged, each a step of its own.
+
+Usage problems (no rules, a rule naming no loss, a tolerance without a baseline) are raised
+before any file is read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from losscli.ci.baseline import Comparability, judge
+from losscli.ci.checks import (
+    ALL,
+    ZERO,
+    Baseline,
+    CheckReport,
+    Rules,
+    baseline_from_json,
+    baseline_from_results,
+    evaluate_rules,
+)
+from losscli.ci.compare import align
+from losscli.ci.config import Settings, settings_options
+from losscli.engine.results import Report
+from losscli.engine.run import Samples, collect, run
+from losscli.errors import InputError, UsageError
+from losscli.interpret.plan import Options
+from losscli.io.cleanup import temp_dir
+from losscli.io.paths import one_stdin, open_path, stdin_copy
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source
+from losscli.spec import LossSpec, parse_specs
+from losscli.stats import Difference, paired_difference, welch_difference
+
+
+def check_rules(s: Settings) -> Rules:
+    """The rules the settings ask for, or a usage error when they cannot be checked."""
+    if s.preds is None or s.labels is None:
+        raise UsageError(
+            "give PREDS and LABELS, or set preds and labels in [tool.losscli] of "
+            "pyproject.toml (or in losscli.toml)"
+        )
+    if s.baseline is not None and s.baseline_preds is not None:
+        raise UsageError("give --baseline or --baseline-preds, not both")
+    has_baseline = s.baseline is not None or s.baseline_preds is not None
+    increase = dict(s.max_increase) or ({ALL: ZERO} if has_baseline else {})
+    rules = Rules(dict(s.max), increase, bool(s.significant))
+    if rules.max_increase and not has_baseline:
+        raise UsageError("--max-increase needs --baseline FILE.json or --baseline-preds OLD")
+    if not rules.max and not has_baseline:
+        raise UsageError(
+            "nothing to check: give --max SPEC=VALUE, or --baseline FILE.json "
+            "(or --baseline-preds OLD) with --max-increase"
+        )
+    if rules.significant and not has_baseline:
+        raise UsageError(
+            "--significant judges an increase over a baseline; give --baseline or --baseline-preds"
+        )
+    return rules
+
+
+def read_baseline(path: Path) -> dict[str, Baseline]:
+    """A baseline JSON file written by ``losscli compute --format json``."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"{path}: not a JSON file ({exc}); write it with "
+            "'losscli compute ... --format json > FILE'"
+        ) from None
+    return baseline_from_json(doc, str(path))
+
+
+@dataclass
+class Runs:
+    """The current run, and the baseline's values and paired differences when the baseline
+    is another predictions file."""
+
+    report: Report
+    baseline: dict[str, Baseline] | None = None
+    differences: dict[str, Difference] = field(default_factory=dict)
+
+
+def evaluate_runs(
+    s: Settings, specs: list[LossSpec], paired: bool, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Runs:
+    """Evaluate the predictions (and ``--baseline-preds`` on the same labels): one pass each,
+    keeping per-sample terms only when ``paired`` differences are asked for."""
+    assert s.preds is not None and s.labels is not None  # check_rules made sure
+    options = settings_options(s)
+    with temp_dir(prefix="losscli-") as folder:
+        labels_path = stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
+        preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
+        preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows)
+        labels_src = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
+        if s.baseline_preds is None:
+            return Runs(run(preds_src, labels_src, specs, options, top=0, chunk_rows=chunk_rows))
+        old_path = stdin_copy(s.baseline_preds, s.preds_format, folder, "--preds-format")
+        old_src = open_path(old_path, s.baseline_preds, s.preds_key, chunk_rows)
+        old_labels = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
+        if not paired:
+            report = run(preds_src, labels_src, specs, options, top=0, chunk_rows=chunk_rows)
+            old = run(old_src, old_labels, specs, options, top=0, chunk_rows=chunk_rows)
+            return Runs(report, baseline_from_results(old.results))
+        return _paired_runs(
+            specs, options, (preds_src, labels_src), (old_src, old_labels), chunk_rows
+        )
+
+
+def _paired_runs(
+    specs: list[LossSpec],
+    options: Options,
+    now_srcs: tuple[Source, Source],
+    old_srcs: tuple[Source, Source],
+    chunk_rows: int,
+) -> Runs:
+    """Both runs with their per-sample terms, and the paired difference of every loss."""
+    report, now = collect(now_srcs[0], now_srcs[1], specs, options, chunk_rows=chunk_rows)
+    old_report, old = collect(old_srcs[0], old_srcs[1], specs, options, chunk_rows=chunk_rows)
+    differences = paired_differences(specs, old_report, old, report, now)
+    return Runs(report, baseline_from_results(old_report.results), differences)
+
+
+def paired_differences(
+    specs: list[LossSpec], old_report: Report, old: Samples, report: Report, now: Samples
+) -> dict[str, Difference]:
+    """Per loss, the paired difference (current - baseline) on the samples both runs have."""
+    idx_old, idx_now = align([old.keys, now.keys])
+    old, now = old.take(idx_old), now.take(idx_now)
+    complete = idx_old is None and idx_now is None
+    out = {}
+    for j, (spec, r, o) in enumerate(zip(specs, report.results, old_report.results, strict=True)):
+        out[r.loss] = paired_difference(
+            (old.values[j], old.weights[j]),
+            (now.values[j], now.weights[j]),
+            spec.loss.reduce,
+            exact=(o.value, r.value) if complete else None,
+        )
+    return out
+
+
+def welch_differences(report: Report, baseline: dict[str, Baseline]) -> dict[str, Difference]:
+    """Per loss, Welch's difference from a baseline known only by value, std and n."""
+    out = {}
+    for r in report.results:
+        b = baseline.get(r.loss)
+        if b is not None and b.std is not None and b.n > 1 and r.n > 1:
+            out[r.loss] = welch_difference(b.value, b.std, b.n, r.value, r.std, r.n)
+    return out
+
+
+def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> CheckReport:
+    """``losscli check``: ``losscli.ci.config.Settings`` in, a ``CheckReport`` out."""
+    s = settings
+    rules = check_rules(s)
+    one_stdin([s.preds, s.labels, s.baseline_preds])
+    baseline = None if s.baseline is None else read_baseline(s.baseline)
+    specs = parse_specs(list(s.loss) or rules.keys() or list(baseline or ()), "mean")
+    rules.check_losses([spec.label for spec in specs])
+    runs = evaluate_runs(s, specs, rules.significant, chunk_rows)
+    report, differences = runs.report, runs.differences
+    if runs.baseline is not None:
+        baseline = runs.baseline
+    elif baseline is not None and rules.significant:
+        differences = welch_differences(report, baseline)
+    has_baseline = baseline is not None
+    source = str(s.baseline if s.baseline is not None else s.baseline_preds)
+    comparable = Comparability()
+    if baseline is not None:
+        comparable = judge(
+            {loss: b.signature for loss, b in baseline.items()},
+            report.results,
+            source=source,
+            allow_different_data=bool(s.allow_different_data),
+        )
+    outcomes = evaluate_rules(report.results, rules, baseline, differences, baseline_source=source)
+    method = next(iter(differences.values())).method if rules.significant and differences else None
+    return CheckReport(
+        report.preds.path,
+        report.labels.path,
+        source if has_baseline else None,
+        report.n_samples,
+        tuple(outcomes),
+        report.results,
+        rules.significant,
+        method,
+        data_differences=comparable.data_differences,
+        warnings=comparable.warnings,
+    )
