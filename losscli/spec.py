@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from losscli.errors import UsageError
@@ -128,10 +129,16 @@ def parse_spec(text: str) -> LossSpec:
     return LossSpec(text=text, loss=loss, params=params)
 
 
-REDUCTIONS = ("mean", "sum")
+class Reduction(StrEnum):
+    """``--reduction``: how per-sample values become one number."""
+
+    MEAN = "mean"
+    SUM = "sum"
 
 
 ALL_CONVENTIONS = "all"
+# ``--convention``: each library's, or ``all`` of them.
+CONVENTION_CHOICES = (*(c.value for c in Convention), ALL_CONVENTIONS)
 
 
 def _with_conventions(spec: LossSpec, convention: str) -> list[LossSpec]:
@@ -149,14 +156,16 @@ def parse_specs(
     """Parse every ``--loss`` and check it against the reduction and the convention."""
     if not texts:
         raise UsageError("give at least one --loss (see 'losscli losses' for the list)")
-    if reduction not in REDUCTIONS:
-        raise UsageError(f"--reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
-    choices = [c.value for c in Convention] + [ALL_CONVENTIONS]
-    if convention not in choices:
-        raise UsageError(f"--convention must be one of {', '.join(choices)}, got {convention!r}")
+    reductions = [r.value for r in Reduction]
+    if reduction not in reductions:
+        raise UsageError(f"--reduction must be one of {', '.join(reductions)}, got {reduction!r}")
+    if convention not in CONVENTION_CHOICES:
+        raise UsageError(
+            f"--convention must be one of {', '.join(CONVENTION_CHOICES)}, got {convention!r}"
+        )
     specs = [s for t in texts for s in _with_conventions(parse_spec(t), convention)]
     for spec in specs:
-        if reduction == "sum" and spec.loss.reduce is not Reduce.MEAN:
+        if reduction == Reduction.SUM and spec.loss.reduce is not Reduce.MEAN:
             raise UsageError(
                 f"{spec.text} is a root of a mean and has no sum reduction; "
                 "use --reduction mean or --loss mse"

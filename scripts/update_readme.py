@@ -1,7 +1,7 @@
 """Regenerate the README's generated parts: the loss table and the gallery outputs.
 
 The loss table comes from the registry; each gallery block's output is the real output of its
-command, run on a fixed 100-column colourless console. ``tests/test_readme.py`` fails when the
+command, run on a fixed 100-column colourless console. ``tests/test_docs.py`` fails when the
 README drifts from what this script would write. Run: ``make readme``.
 """
 

@@ -37,13 +37,11 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from losscli.ci.checks import ALL, Tolerance, parse_tolerance
 from losscli.errors import UsageError
-
-if TYPE_CHECKING:
-    from losscli.interpret.plan import Options
+from losscli.interpret.plan import Join, Kind, NanPolicy, Options
 
 FILE_NAME = "losscli.toml"
 PYPROJECT = "pyproject.toml"
@@ -226,11 +224,11 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
         "significant": _flag("significant", where),
         "allow_different_data": _flag("allow_different_data", where),
         "id_col": _text("id_col", where),
-        "join": _choice("join", where, ("strict", "inner")),
+        "join": _choice("join", where, tuple(Join)),
         "pred_cols": _texts("pred_cols", where),
         "label_col": _texts("label_col", where),
-        "kind": _choice("kind", where, ("logits", "probs")),
-        "nan": _choice("nan", where, ("error", "skip")),
+        "kind": _choice("kind", where, tuple(Kind)),
+        "nan": _choice("nan", where, tuple(NanPolicy)),
         "preds_key": _text("preds_key", where),
         "labels_key": _text("labels_key", where),
     }
@@ -285,13 +283,11 @@ def merge(config: Settings, cli: Settings) -> Settings:
 
 def settings_options(settings: Settings) -> Options:
     """Input options (``losscli.interpret.plan.Options``) from ``check``/``compare`` settings."""
-    from losscli.interpret.plan import Kind, NanPolicy, Options
-
     return Options(
         pred_cols=settings.pred_cols,
         label_cols=settings.label_col,
         id_col=settings.id_col,
         kind=None if settings.kind is None else Kind(settings.kind),
-        nan=NanPolicy(settings.nan or "error"),
-        allow_unmatched=settings.join == "inner",
+        nan=NanPolicy(settings.nan or NanPolicy.ERROR),
+        allow_unmatched=settings.join == Join.INNER,
     )

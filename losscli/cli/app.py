@@ -13,36 +13,19 @@ from losscli.cli.feedback import configure, error_annotation, note, warn
 from losscli.engine.intervals import CiMethod
 from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
+from losscli.interpret.plan import Join, NanPolicy
 from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
+from losscli.spec import CONVENTION_CHOICES, Reduction
 
 Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
 LossFormat = StrEnum("LossFormat", {name: name for name in LOSS_FORMATS})  # type: ignore[misc]
 
 
-class Reduction(StrEnum):
-    mean = "mean"
-    sum = "sum"
-
-
-class NanChoice(StrEnum):
-    error = "error"
-    skip = "skip"
-
-
-class ConventionChoice(StrEnum):
-    losscli = "losscli"
-    torch = "torch"
-    sklearn = "sklearn"
-    keras = "keras"
-    all = "all"
-
-
-CiChoice = StrEnum("CiChoice", {m.value: m.value for m in CiMethod})  # type: ignore[misc]
-
-
-class Join(StrEnum):
-    strict = "strict"
-    inner = "inner"
+# Choices come from the domain's own enums (their values are what users type).
+ConventionChoice = StrEnum(  # type: ignore[misc]
+    "ConventionChoice", {c: c for c in CONVENTION_CHOICES}
+)
+DEFAULT_CONVENTION = ConventionChoice("losscli")
 
 
 # Input options shared by compute, check and compare. For join and nan, None means "from the
@@ -77,7 +60,7 @@ LabelColOpt = Annotated[
     ),
 ]
 NanOpt = Annotated[
-    NanChoice | None,
+    NanPolicy | None,
     typer.Option(
         "--nan",
         help="NaN or infinite values: 'error' (default) names the rows; 'skip' leaves them out.",
@@ -92,7 +75,7 @@ LabelsKeyOpt = Annotated[
 ]
 ChunkRowsOpt = Annotated[int, typer.Option("--chunk-rows", min=1, hidden=True)]
 CiOpt = Annotated[
-    CiChoice,
+    CiMethod,
     typer.Option(
         "--ci",
         help="How the 95% intervals are made: 't' (Student-t, cut to the loss's range) or "
@@ -239,7 +222,7 @@ def _input_fields(
     join: Join | None,
     pred_cols: str | None,
     label_col: list[str] | None,
-    nan: NanChoice | None,
+    nan: NanPolicy | None,
 ) -> dict[str, Any]:
     """The input options every command shares, as ``losscli.ci.config.Settings`` fields."""
     if logits and probs:
@@ -277,7 +260,7 @@ def compute(
     probs: ProbsOpt = False,
     reduction: Annotated[
         Reduction, typer.Option(help="Mean over samples or sum.")
-    ] = Reduction.mean,
+    ] = Reduction.MEAN,
     convention: Annotated[
         ConventionChoice,
         typer.Option(
@@ -285,7 +268,7 @@ def compute(
             "where they differ (probabilities at 0/1, KL's mean); 'all' shows "
             "each side by side."
         ),
-    ] = ConventionChoice.losscli,
+    ] = DEFAULT_CONVENTION,
     id_col: IdColOpt = None,
     join: JoinOpt = None,
     pred_cols: PredColsOpt = None,
@@ -327,7 +310,7 @@ def compute(
     labels_key: LabelsKeyOpt = None,
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
-    ci: CiOpt = CiChoice.t,  # type: ignore[attr-defined]
+    ci: CiOpt = CiMethod.T,
     bootstrap_samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = DEFAULT_SEED,
     chunk_rows: ChunkRowsOpt = 1 << 20,

@@ -44,6 +44,13 @@ class NanPolicy(StrEnum):
     SKIP = "skip"
 
 
+class Join(StrEnum):
+    """``--join`` with ``--id-col``: ids in one file only are an error, or left out."""
+
+    STRICT = "strict"
+    INNER = "inner"
+
+
 @dataclass(frozen=True, slots=True)
 class Note:
     """One interpretation decision and the reason for it."""

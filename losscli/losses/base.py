@@ -101,6 +101,12 @@ ONE_OR_TWO = Rule("1 or 2", lambda v: v in (1, 2))
 LOG_BASE = Rule("> 0 and not 1 (a logarithm base)", lambda v: v > 0 and v != 1)
 WEIGHT_OR_OFF = Rule("in [0, 1] (or negative to disable it)", lambda v: v <= 1)
 
+# Parameters several losses share, declared once.
+CLASS_WEIGHT = Param(
+    "weight", list, None, "one weight per class, in prediction-column order", NON_NEGATIVE_LIST
+)
+IGNORE_INDEX = Param("ignore_index", int, -100, "rows with this label count nowhere")
+
 
 @dataclass(frozen=True, slots=True)
 class LossDef:

@@ -10,8 +10,9 @@ import numpy as np
 
 from losscli.errors import DomainError, UsageError
 from losscli.losses.base import (
+    CLASS_WEIGHT,
+    IGNORE_INDEX,
     NON_NEGATIVE,
-    NON_NEGATIVE_LIST,
     ONE_OR_TWO,
     POSITIVE,
     UNIT_INTERVAL,
@@ -354,14 +355,8 @@ LOSSES: tuple[LossDef, ...] = (
                 "mix the target with the uniform distribution",
                 UNIT_INTERVAL,
             ),
-            Param(
-                "weight",
-                list,
-                None,
-                "one weight per class, in prediction-column order",
-                NON_NEGATIVE_LIST,
-            ),
-            Param("ignore_index", int, -100, "rows with this label count nowhere"),
+            CLASS_WEIGHT,
+            IGNORE_INDEX,
         ),
         needs_kind=True,
         conventions={
@@ -433,14 +428,8 @@ LOSSES: tuple[LossDef, ...] = (
         formula="Σ_i −w_{y_i} log p_{i,y_i} / Σ_i w_{y_i}; preds are log p (log_softmax output)",
         reference="torch.nn.functional.nll_loss",
         params=(
-            Param(
-                "weight",
-                list,
-                None,
-                "one weight per class, in prediction-column order",
-                NON_NEGATIVE_LIST,
-            ),
-            Param("ignore_index", int, -100, "rows with this label count nowhere"),
+            CLASS_WEIGHT,
+            IGNORE_INDEX,
         ),
         tasks=frozenset({Task.MULTICLASS, Task.DENSE}),
     ),
@@ -478,9 +467,7 @@ LOSSES: tuple[LossDef, ...] = (
         params=(
             Param("p", int, 1, "exponent of each violation", ONE_OR_TWO),
             Param("margin", float, 1.0, "the required score gap"),
-            Param(
-                "weight", list, None, "one weight per class (of the true class)", NON_NEGATIVE_LIST
-            ),
+            CLASS_WEIGHT,
         ),
         tasks=frozenset({Task.MULTICLASS, Task.DENSE}),
     ),
