@@ -17,9 +17,8 @@ from losscli.engine.results import LossResult, Report
 from losscli.engine.run import Collector, run
 from losscli.errors import UsageError
 from losscli.interpret.plan import Kind, Options
-from losscli.io.cleanup import temp_dir
-from losscli.io.paths import one_stdin, open_path, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, TableSource, array_source
+from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Dialect, TableSource, array_source, check_dialect
 from losscli.losses import PerSample
 from losscli.spec import ALL_CONVENTIONS, parse_specs
 
@@ -43,6 +42,7 @@ def compute_files(
     preds_format: str | None = None,
     labels_format: str | None = None,
     intervals: Intervals | None = None,
+    dialect: Dialect | None = None,
 ) -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out.
 
@@ -50,11 +50,12 @@ def compute_files(
     ``labels_format``)."""
     specs = parse_specs(losses, reduction, convention)
     one_stdin([preds, labels])
-    with temp_dir(prefix="losscli-") as folder:
+    with spill_folder() as folder:
         preds_path = stdin_copy(preds, preds_format, folder, "--preds-format")
         labels_path = stdin_copy(labels, labels_format, folder, "--labels-format")
-        preds_src = open_path(preds_path, preds, preds_key, chunk_rows)
-        labels_src = open_path(labels_path, labels, labels_key, chunk_rows)
+        preds_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
+        labels_src = open_path(labels_path, labels, labels_key, chunk_rows, dialect)
+        check_dialect(dialect, [preds_path, labels_path])
         if options.pred_cols and not isinstance(preds_src, TableSource):
             raise UsageError("--pred-cols needs a table; the predictions are an array")
         return run(

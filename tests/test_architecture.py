@@ -22,7 +22,6 @@ MAX_LINES = 60
 LONG_FUNCTIONS: dict[str, str] = {
     "losscli.interpret.plan:plan_inputs": "split by issue 8 work (a chain of named steps)",
     "losscli.interpret.plan:_decide_task": "split by issue 8 work (a chain of named steps)",
-    "losscli.io.readers:_read_delimited": "split by issue 8 work (one reader per format)",
 }
 
 

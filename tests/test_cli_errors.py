@@ -513,12 +513,12 @@ def test_permission_denied(write: Write, run_cli: RunCli, monkeypatch: pytest.Mo
     """The reader's PermissionError becomes exit 3 with the path. The error is raised by the
     reader itself (as open() raises it for a user without read permission), so the test runs
     as root too."""
-    from losscli.io import readers
 
-    def refuse(path: Path, chunk_rows: int) -> Any:
+    def refuse(path: Path, **options: Any) -> Any:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setitem(readers.READERS, ".csv", refuse)
+    # The reader table names each reader as module:function and imports it when used.
+    monkeypatch.setattr("losscli.io.text.read_csv", refuse)
     result = run_cli(["compute", write("p.csv", PREDS), write("l.csv", LABELS), "--loss", "mse"])
     assert_cli_error(result, INPUT, r"p\.csv: permission denied")
 

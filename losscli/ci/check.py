@@ -28,8 +28,7 @@ from losscli.engine.results import Report
 from losscli.engine.run import Samples, collect, run
 from losscli.errors import InputError, UsageError
 from losscli.interpret.plan import Options
-from losscli.io.cleanup import temp_dir
-from losscli.io.paths import one_stdin, open_path, stdin_copy
+from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source
 from losscli.spec import LossSpec, parse_specs
 from losscli.stats import Difference, paired_difference, welch_difference
@@ -92,7 +91,7 @@ def evaluate_runs(
     keeping per-sample terms only when ``paired`` differences are asked for."""
     assert s.preds is not None and s.labels is not None  # check_rules made sure
     options = settings_options(s)
-    with temp_dir(prefix="losscli-") as folder:
+    with spill_folder() as folder:
         labels_path = stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
         preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
         preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows)

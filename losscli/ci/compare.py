@@ -33,8 +33,7 @@ from losscli.ci.baseline import same_labels
 from losscli.ci.config import Settings, settings_options
 from losscli.engine.run import Samples, collect
 from losscli.errors import UsageError
-from losscli.io.cleanup import temp_dir
-from losscli.io.paths import one_stdin, open_path, stdin_copy
+from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS
 from losscli.losses import Reduce
 from losscli.spec import parse_specs
@@ -275,7 +274,7 @@ def compare_files(
     one_stdin([*preds, s.labels])
     options = settings_options(s)
     reports, samples = [], []
-    with temp_dir(prefix="losscli-") as folder:
+    with spill_folder() as folder:
         labels_path = stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
         for path in preds:
             src = open_path(

@@ -14,6 +14,7 @@ from losscli.engine.intervals import CiMethod
 from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
 from losscli.interpret.plan import Join, NanPolicy
+from losscli.io.formats import FORMAT_NAMES, known_suffixes
 from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 from losscli.spec import CONVENTION_CHOICES, Reduction
 
@@ -100,9 +101,27 @@ _OUTPUT_HELP = (
     "Also write the report to this file; the suffix names the format: .json, .md, "
     ".xml (JUnit, check only), .txt (repeatable)."
 )
-_INPUT_FORMAT_HELP = (
-    "Format of {what} read from standard input ('-'): csv, tsv, csv.gz, tsv.gz, parquet, npy, npz."
-)
+_INPUT_FORMAT_HELP = "Format of {what} read from standard input ('-'): " + ", ".join(FORMAT_NAMES)
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Whether the first row of CSV/TSV inputs is a header (default: decided from the "
+        "row and said why).",
+        show_default=False,
+    ),
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="Field separator of CSV/TSV inputs, e.g. ';' (default: ',' for CSV, tab for TSV).",
+        show_default=False,
+    ),
+]
+DecimalOpt = Annotated[
+    str, typer.Option("--decimal", help="Decimal mark of CSV/TSV inputs, e.g. ','.")
+]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
 QuietOpt = Annotated[
     bool,
@@ -242,9 +261,7 @@ def _input_fields(
 def compute(
     preds: Annotated[
         Path,
-        typer.Argument(
-            help="Predictions file (.csv .tsv .gz .npy .npz .parquet).", show_default=False
-        ),
+        typer.Argument(help=f"Predictions file ({known_suffixes()}).", show_default=False),
     ],
     labels: Annotated[Path, typer.Argument(help="Labels file.", show_default=False)],
     loss: Annotated[
@@ -316,6 +333,9 @@ def compute(
     chunk_rows: ChunkRowsOpt = 1 << 20,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    header: HeaderOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = ".",
 ) -> None:
     """Compute losses of PREDS against LABELS and show how the inputs were read.
 
@@ -327,7 +347,9 @@ def compute(
         from losscli.api import compute_files
         from losscli.ci.config import Settings, settings_options
         from losscli.engine.intervals import Intervals
+        from losscli.io.text import dialect_of
 
+        dialect = dialect_of(delimiter, decimal, header)
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
         options = replace(settings_options(Settings(**inputs)), class_axis=class_axis)
         writer = None
@@ -352,6 +374,7 @@ def compute(
                 preds_format=preds_format,
                 labels_format=labels_format,
                 intervals=Intervals.of(ci.value, bootstrap_samples, seed),
+                dialect=dialect,
             )
         except BaseException:
             if writer is not None:

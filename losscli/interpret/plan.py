@@ -17,7 +17,7 @@ import numpy as np
 
 from losscli.errors import InputError, UsageError
 from losscli.io.prefetch import prefetch
-from losscli.io.readers import ArraySource, Source, TableChunk, TableSource, is_number
+from losscli.io.sources import ArraySource, ColumnKind, Source, TableChunk, TableSource, is_number
 from losscli.losses.base import Task
 
 # Rows of probabilities must sum to 1 within this absolute tolerance (values written to
@@ -143,13 +143,13 @@ def _table_pred_cols(src: TableSource, opts: Options, notes: list[Note]) -> list
                 f"{src.name}: no column {', '.join(map(repr, missing))}; "
                 f"columns are: {', '.join(src.columns)}"
             )
-        text = [c for c in opts.pred_cols if not src.numeric[c]]
+        text = [c for c in opts.pred_cols if not src.is_numeric(c)]
         if text:
             raise InputError(f"{src.name}: prediction column {text[0]!r} is not numeric")
         return list(opts.pred_cols)
     cols = _candidate_columns(src, opts, notes)
-    text = [c for c in cols if not src.numeric[c]]
-    numeric = [c for c in cols if src.numeric[c]]
+    text = [c for c in cols if not src.is_numeric(c)]
+    numeric = [c for c in cols if src.is_numeric(c)]
     _refuse_mixed_columns(src, text)
     if not numeric:
         raise InputError(
@@ -194,7 +194,16 @@ def _candidate_columns(src: TableSource, opts: Options, notes: list[Note]) -> li
                 "name the column to use it",
             )
         )
-    return [c for c in src.columns if c != opts.id_col and c not in unnamed]
+    other = [c for c in src.columns if src.kinds[c] is ColumnKind.OTHER and c != opts.id_col]
+    if other:
+        notes.append(
+            Note(
+                f"ignored column {', '.join(other)} of {src.name}",
+                f"it holds {src.types.get(other[0], 'values')}, not numbers, text or a list "
+                "of numbers per row",
+            )
+        )
+    return [c for c in src.columns if c != opts.id_col and c not in unnamed and c not in other]
 
 
 def _table_label_cols(
@@ -211,7 +220,7 @@ def _table_label_cols(
     cols = _candidate_columns(src, opts, notes)
     if not cols:
         raise InputError(f"{src.name}: no label column besides the id column {opts.id_col!r}")
-    if len(cols) > 1 and (not all(src.numeric[c] for c in cols) or len(cols) != n_scores):
+    if len(cols) > 1 and (not all(src.is_numeric(c) for c in cols) or len(cols) != n_scores):
         shared = [c for c in cols if c in preds_columns]
         fix = (
             f"to match rows by the column both files have, pass --id-col {shared[0]}"
@@ -231,7 +240,7 @@ def _one_column(array: np.ndarray) -> np.ndarray:
 
 
 def _note_one_column(src: Source, what: str, notes: list[Note]) -> None:
-    if isinstance(src, ArraySource) and src.array.ndim == 2 and src.array.shape[1] == 1:
+    if isinstance(src, ArraySource) and src.ndim == 2 and src.shape[1] == 1:
         notes.append(
             Note(
                 f"{what} of shape (N, 1) in {src.name} read as one column",
@@ -335,6 +344,10 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
                 )
     pred_cols: list[str] | None = None
     label_cols: list[str] | None = None
+    for src in (preds_src, labels_src):
+        if isinstance(src, TableSource) and src.header.why is not None:
+            what = "a header" if src.header.present else "data"
+            notes.append(Note(f"first row of {src.name} read as {what}", src.header.why))
     if opts.class_axis != 1 and isinstance(preds_src, TableSource):
         raise UsageError("--class-axis applies to N-d prediction arrays (.npy/.npz), not to tables")
     if isinstance(preds_src, TableSource):
@@ -356,7 +369,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
             if len(label_cols) == 1
             else np.column_stack([chunk[c] for c in label_cols])
         )
-        label_numeric = all(labels_src.numeric[c] for c in label_cols)
+        label_numeric = all(labels_src.is_numeric(c) for c in label_cols)
     else:
         _note_one_column(labels_src, "labels", notes)
         labels0 = np.asarray(_first_chunk(labels_src, None))
@@ -369,7 +382,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         and isinstance(labels_src, TableSource)
     ):
         shared = [
-            c for c in preds_src.columns if c in labels_src.columns and not preds_src.numeric[c]
+            c for c in preds_src.columns if c in labels_src.columns and not preds_src.is_numeric(c)
         ]
         if shared:
             notes.append(
@@ -378,7 +391,8 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
                     f"no --id-col given (both files have a column {shared[0]!r})",
                 )
             )
-    classes = list(pred_cols) if pred_cols else [str(i) for i in range(n_scores)]
+    named = pred_cols is not None and len(pred_cols) == n_scores
+    classes = list(pred_cols) if pred_cols and named else [str(i) for i in range(n_scores)]
     if (
         opts.mean_var
         and preds0.ndim == 2
@@ -651,9 +665,13 @@ def _row_aligned(
 
 
 def _length_message(a: Source, n_a: int, b: Source, n_b: int) -> str:
+    hint = ""
+    for src, n, other in ((a, n_a, n_b), (b, n_b, n_a)):
+        if isinstance(src, TableSource) and src.header.ambiguous and n == other + 1:
+            hint = f"; if the first row of {src.name} is a header, pass --header"
     return (
         f"{a.name} has {n_a} rows but {b.name} has {n_b}; rows are matched by position, so "
-        "both files need one row per sample (or pass --id-col NAME to match by id)"
+        f"both files need one row per sample (or pass --id-col NAME to match by id){hint}"
     )
 
 

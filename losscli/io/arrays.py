@@ -1,0 +1,156 @@
+"""NPY and NPZ readers: never unpickled, never expanded beyond what their headers declare.
+
+An ``.npy`` file is memory-mapped. An ``.npz`` member is checked before any of its data is
+read: it must be an ``.npy`` whose header's shape and dtype account exactly for the size the
+zip directory declares; then its rows are streamed out of the archive in chunks, so a
+compressed archive of any size is read in bounded memory.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from losscli.errors import InputError, UsageError
+from losscli.io.sources import ArraySource, Source, sliced
+
+# A Fortran-ordered member cannot be streamed by rows; it is read whole up to this size.
+_MAX_FORTRAN_BYTES = 1 << 28
+
+
+def _checked_dtype(name: str, dtype: np.dtype) -> np.dtype:
+    if dtype.hasobject:
+        raise InputError(
+            f"{name}: the array holds Python objects, which losscli never unpickles; "
+            "save a numeric or string array"
+        )
+    if dtype.kind not in "biufU" or dtype.fields is not None:
+        raise InputError(f"{name}: arrays of {dtype} are not read; save numbers or text")
+    return dtype
+
+
+def _checked_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if len(shape) == 0:
+        raise InputError(f"{name}: the array is a scalar; expected one row per sample")
+    return shape
+
+
+def read_npy(path: Path, *, chunk_rows: int, key: str | None = None, dialect: Any = None) -> Source:
+    """NPY, memory-mapped and never unpickled."""
+    with path.open("rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise InputError(
+                f"{path}: not a valid .npy file (no NumPy header); write it with numpy.save"
+            )
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        if "object" in str(exc).lower() or "pickle" in str(exc).lower():
+            _checked_dtype(str(path), np.dtype(object))
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    _checked_dtype(str(path), array.dtype)
+    shape = _checked_shape(str(path), tuple(array.shape))
+    return ArraySource(str(path), "npy", shape, array.dtype, sliced(array), chunk_rows)
+
+
+def _member_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and header length of the ``.npy`` at the start of ``fh``."""
+    fmt = np.lib.format
+    if fh.read(6) != b"\x93NUMPY":
+        raise InputError(f"{where} is not a NumPy array; an .npz holds arrays saved by numpy")
+    major = fh.read(2)
+    if len(major) != 2 or major[0] not in (1, 2, 3):
+        raise InputError(f"{where}: unknown .npy format version")
+    size_bytes = 2 if major[0] == 1 else 4
+    length = int.from_bytes(fh.read(size_bytes), "little")
+    fh_header = fh.read(length)
+    if len(fh_header) != length:
+        raise InputError(f"{where}: the .npy header is cut short")
+    try:
+        import ast
+
+        meta = ast.literal_eval(fh_header.decode("latin-1"))
+        dtype = fmt.descr_to_dtype(meta["descr"])
+        shape = tuple(int(n) for n in meta["shape"])
+        fortran = bool(meta["fortran_order"])
+    except (ValueError, SyntaxError, KeyError, TypeError) as exc:
+        raise InputError(f"{where}: not a valid .npy header ({exc})") from None
+    if any(n < 0 for n in shape):
+        raise InputError(f"{where}: negative size in the .npy header")
+    return shape, fortran, dtype, 6 + 2 + size_bytes + length
+
+
+def _member_rows(
+    archive_path: Path, member: str, shape: tuple[int, ...], dtype: np.dtype, skip: int
+) -> Any:
+    """Chunks of ``rows`` rows, decompressed as they are read."""
+    row_items = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    row_bytes = row_items * dtype.itemsize
+
+    def rows(step: int) -> Iterator[np.ndarray]:
+        with zipfile.ZipFile(archive_path) as zf, zf.open(member) as fh:
+            fh.read(skip)
+            for start in range(0, shape[0], step):
+                n = min(step, shape[0] - start)
+                data = fh.read(n * row_bytes)
+                if len(data) != n * row_bytes:
+                    raise InputError(f"{archive_path}[{member}]: the array data is cut short")
+                yield np.frombuffer(data, dtype=dtype).reshape((n, *shape[1:]))
+
+    return rows
+
+
+def _pick_member(path: Path, names: list[str], key: str | None) -> str:
+    keys = [n.removesuffix(".npy") for n in names]
+    if key is None:
+        if len(keys) != 1:
+            raise UsageError(
+                f"{path} holds {len(keys)} arrays ({', '.join(keys) or 'none'}); "
+                "name one with --preds-key/--labels-key"
+            )
+        return names[0]
+    if key not in keys:
+        raise UsageError(f"{path} has no array {key!r}; it holds: {', '.join(keys)}")
+    return names[keys.index(key)]
+
+
+def read_npz(path: Path, *, chunk_rows: int, key: str | None = None, dialect: Any = None) -> Source:
+    """NPZ: the single array it holds, or the one named by ``key``; checked, then streamed."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+            member = _pick_member(path, list(infos), key)
+            where = f"{path}[{member.removesuffix('.npy')}]"
+            with zf.open(member) as fh:
+                shape, fortran, dtype, skip = _member_header(fh, where)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise InputError(f"{path}: not a valid .npz file ({exc})") from None
+    if dtype.hasobject:
+        raise InputError(
+            f"{path}: array {member.removesuffix('.npy')!r} holds Python objects, which losscli "
+            "never unpickles; save a numeric or string array"
+        )
+    _checked_dtype(where, dtype)
+    _checked_shape(where, shape)
+    data_bytes = int(np.prod(shape)) * dtype.itemsize
+    if skip + data_bytes != infos[member].file_size:
+        raise InputError(
+            f"{where}: the header declares {shape} {dtype} ({data_bytes} bytes) but the archive "
+            f"holds {infos[member].file_size - skip} bytes; the file is damaged"
+        )
+    rows = _member_rows(path, member, shape, dtype, skip)
+    if fortran and len(shape) > 1 and data_bytes:
+        if data_bytes > _MAX_FORTRAN_BYTES:
+            raise InputError(
+                f"{where}: a Fortran-ordered array over 256 MiB cannot be streamed by rows; "
+                "save numpy.ascontiguousarray(x)"
+            )
+        whole = next(_member_rows(path, member, (int(np.prod(shape)),), dtype, skip)(1 << 62))
+        rows = sliced(whole.reshape(shape, order="F"))
+    return ArraySource(where, "npz", shape, dtype, rows, chunk_rows)

@@ -1,0 +1,127 @@
+"""What a reader returns: a table of named columns or an N-d array, each read in row chunks.
+
+A table source (CSV, TSV, Parquet) yields chunks as ``{column name: ndarray}``: numbers as
+float64 (null -> NaN), text as object arrays, and a list-of-numbers column (a row's C scores,
+as polars, Spark and Hugging Face datasets store them) as an (n, C) float64 array. An array
+source (NPY, NPZ, in-memory arrays) yields ndarray slices along the first axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from losscli.io.digest import Digest
+
+DEFAULT_CHUNK_ROWS = 1 << 20
+# Decisions about a file (column types, task, logits or probabilities) look at its head.
+PEEK_ROWS = 1 << 16
+# Dense arrays are cut into chunks of about this many values.
+DENSE_CHUNK_VALUES = 1 << 24
+
+TableChunk = dict[str, np.ndarray]
+
+
+class ColumnKind(StrEnum):
+    """What a table column holds, as far as losscli reads it."""
+
+    NUMBER = "number"
+    TEXT = "text"
+    SCORES = "scores"  # a list of numbers per row: the row's C scores
+    OTHER = "other"  # structs, maps, dates, lists of text: not read
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """Whether a text table's first row is a header, and why (None: nothing to explain)."""
+
+    present: bool
+    why: str | None = None
+    # The first row could be pandas' default header (0, 1, ...) as well as data.
+    ambiguous: bool = False
+
+
+@dataclass
+class TableSource:
+    """A file of named columns; ``kinds`` says what each column holds."""
+
+    name: str
+    format: str
+    columns: list[str]
+    kinds: dict[str, ColumnKind]
+    header: Header
+    n_rows: int | None
+    _open: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
+    _peek: Callable[[list[str]], Iterator[TableChunk]] = field(repr=False)
+    # Arrow type names of columns losscli does not read, for messages.
+    types: dict[str, str] = field(default_factory=dict)
+    # The content hash of the file, computed while it streams (see losscli.io.digest).
+    digest: Digest | None = field(default=None, repr=False)
+
+    @property
+    def has_header(self) -> bool:
+        return self.header.present
+
+    def is_numeric(self, column: str) -> bool:
+        return self.kinds[column] in (ColumnKind.NUMBER, ColumnKind.SCORES)
+
+    def chunks(self, columns: list[str]) -> Iterator[TableChunk]:
+        """Row chunks holding only ``columns`` (column projection where the format allows)."""
+        return self._open(columns)
+
+    def head(self, columns: list[str]) -> TableChunk | None:
+        """The first rows (a cheap read), for deciding how to interpret the file."""
+        return next(iter(self._peek(columns)), None)
+
+
+@dataclass
+class ArraySource:
+    """An N-d array (rows on axis 0), read in chunks of rows by ``_rows(rows_per_chunk)``."""
+
+    name: str
+    format: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    _rows: Callable[[int], Iterator[np.ndarray]] = field(repr=False)
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    digest: Digest | None = field(default=None, repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.shape[0])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        row_values = max(1, int(np.prod(self.shape[1:])))
+        return self._rows(max(1, min(self.chunk_rows, DENSE_CHUNK_VALUES // row_values)))
+
+    def head(self) -> np.ndarray | None:
+        return next(self._rows(PEEK_ROWS), None) if self.n_rows else None
+
+
+def sliced(array: np.ndarray) -> Callable[[int], Iterator[np.ndarray]]:
+    """Chunks of an array held in memory or memory-mapped: slices along axis 0."""
+
+    def rows(step: int) -> Iterator[np.ndarray]:
+        for start in range(0, int(array.shape[0]), step):
+            yield np.asarray(array[start : start + step])
+
+    return rows
+
+
+Source = TableSource | ArraySource
+
+
+def is_number(text: str) -> bool:
+    """Whether a text field parses as a float."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
