@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from losscli.cli.feedback import configure, error_annotation, note, warn
+from losscli.cli.help import Group
 from losscli.engine.intervals import CiMethod
 from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
@@ -95,7 +96,7 @@ SeedOpt = Annotated[
 ]
 _CONFIG_HELP = (
     "Config file (default: the nearest losscli.toml, or pyproject.toml with "
-    "[tool.losscli], from the working directory upwards)."
+    "\\[tool.losscli], from the working directory upwards)."  # \\[: not Rich markup
 )
 _OUTPUT_HELP = (
     "Also write the report to this file; the suffix names the format: .json, .md, "
@@ -153,6 +154,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 T = TypeVar("T")
