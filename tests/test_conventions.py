@@ -29,15 +29,17 @@ def _logits(case: dict[str, Any]) -> bool | None:
 
 @pytest.mark.parametrize("case", CONVENTION_CASES, ids=[c["id"] for c in CONVENTION_CASES])
 def test_convention_reproduces_the_library(case: dict[str, Any]) -> None:
+    # float32 cases: the library computed in float32 (log_loss clips at float32's eps).
+    dtype, rel = (np.float32, 1e-6) if case["dtype"] == "float32" else (np.float64, 1e-10)
     result = losscli.compute(
         case["spec"],
-        case["preds"],
+        np.asarray(case["preds"], dtype=dtype),
         case["labels"],
         logits=_logits(case),
         reduction=case["reduction"],
         convention=case["convention"],
     )
-    assert result.value == pytest.approx(case["expected"], rel=1e-10)
+    assert result.value == pytest.approx(case["expected"], rel=rel)
     assert result.convention == case["convention"]
 
 
@@ -150,3 +152,106 @@ def test_unknown_convention_is_a_usage_error(run_cli: Any) -> None:
 def test_api_refuses_all() -> None:
     with pytest.raises(UsageError, match="one convention"):
         losscli.compute("ce", [0.5], [1], convention="all")
+
+
+# --------------------------------------------------------------------------- input-dependent
+
+
+def _case(case_id: str) -> dict[str, Any]:
+    return next(c for c in CASES if c["id"] == case_id)
+
+
+def test_float32_probabilities_clip_at_float32_eps_only_under_sklearn(tmp_path: Path) -> None:
+    """cases.json bce-probs-float32-sklearn: sklearn.metrics.log_loss on float32 input
+    (scikit-learn 1.9.1). The same numbers as float64 clip at float64's eps, and losscli's
+    own convention keeps float64's eps whatever the dtype."""
+    case = _case("bce-probs-float32-sklearn")
+    p32 = np.asarray(case["preds"], dtype=np.float32)
+    sk32 = losscli.compute("bce", p32, case["labels"], logits=False, convention="sklearn")
+    assert sk32.value == pytest.approx(case["expected"], rel=1e-6)
+    p64 = p32.astype(np.float64)
+    sk64 = losscli.compute("bce", p64, case["labels"], logits=False, convention="sklearn")
+    own32 = losscli.compute("bce", p32, case["labels"], logits=False)
+    # p = 0 for a positive row: -log(eps) is 15.9 at float32's eps, 36.0 at float64's.
+    assert sk64.value > sk32.value + 1.0
+    assert own32.value == pytest.approx(sk64.value, rel=1e-6)
+
+
+def test_multioutput_rmse_is_the_mean_of_per_output_rmses_under_sklearn() -> None:
+    """cases.json rmse-multioutput-sklearn: root_mean_squared_error(multioutput=
+    'uniform_average'), scikit-learn 1.9.1. losscli's own convention is the root of the mean
+    over every value (torch: sqrt(mse_loss)), recomputed here with NumPy."""
+    case = _case("rmse-multioutput-sklearn")
+    preds, labels = np.asarray(case["preds"]), np.asarray(case["labels"])
+    sk = losscli.compute("rmse", preds, labels, convention="sklearn")
+    assert sk.value == pytest.approx(case["expected"], rel=1e-10)
+    own = losscli.compute("rmse", preds, labels)
+    assert own.value == pytest.approx(float(np.sqrt(np.mean((preds - labels) ** 2))), rel=1e-12)
+    assert abs(own.value - sk.value) > 0.1
+    assert sk.ci_low < sk.value < sk.ci_high
+
+
+def test_multioutput_rmse_merges_across_chunks(run_cli: Any, tmp_path: Path) -> None:
+    """Per-output moments merge exactly: chunks of 2 rows give the one-chunk value."""
+    case = _case("rmse-multioutput-sklearn")
+    np.save(tmp_path / "p.npy", np.asarray(case["preds"]))
+    np.save(tmp_path / "y.npy", np.asarray(case["labels"]))
+    args = ["compute", tmp_path / "p.npy", tmp_path / "y.npy", "-l", "rmse", "-f", "json"]
+    values = []
+    for rows in ("2", "1000"):
+        result = run_cli([*args, "--convention", "sklearn", "--chunk-rows", rows])
+        assert result.exit_code == 0, result.stderr
+        values.append(json.loads(result.stdout)["results"][0]["value"])
+    assert values[0] == pytest.approx(case["expected"], rel=1e-12)
+    assert values[0] == pytest.approx(values[1], rel=1e-12)
+
+
+def test_sklearn_conventions_through_the_cli(run_cli: Any, tmp_path: Path) -> None:
+    bce = _case("bce-probs-float32-sklearn")
+    np.save(tmp_path / "p.npy", np.asarray(bce["preds"], dtype=np.float32))
+    np.save(tmp_path / "y.npy", np.asarray(bce["labels"]))
+    args = ["compute", tmp_path / "p.npy", tmp_path / "y.npy", "-l", "bce", "--probs"]
+    result = run_cli([*args, "--convention", "sklearn", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["results"][0]["value"] == pytest.approx(
+        bce["expected"], rel=1e-6
+    )
+    rmse = _case("rmse-multioutput-sklearn")
+    np.save(tmp_path / "rp.npy", np.asarray(rmse["preds"]))
+    np.save(tmp_path / "ry.npy", np.asarray(rmse["labels"]))
+    args = ["compute", tmp_path / "rp.npy", tmp_path / "ry.npy", "-l", "rmse"]
+    result = run_cli([*args, "--convention", "sklearn", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)["results"][0]
+    assert doc["value"] == pytest.approx(rmse["expected"], rel=1e-10)
+    assert "convention:sklearn" in doc["signature"]
+    refused = run_cli([*args, "--convention", "sklearn", "--ci", "bootstrap"])
+    assert refused.exit_code == 2
+    assert "--ci bootstrap does not apply" in refused.stderr
+
+
+def test_sklearn_float32_clip_in_a_process(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import CLI_ENV
+
+    bce = _case("bce-probs-float32-sklearn")
+    np.save(tmp_path / "p.npy", np.asarray(bce["preds"], dtype=np.float32))
+    np.save(tmp_path / "y.npy", np.asarray(bce["labels"]))
+    env = {k: v for k, v in os.environ.items() if k not in CLI_ENV}
+    env.update({k: v for k, v in CLI_ENV.items() if v is not None})
+    exe = Path(sys.executable).parent / "losscli"
+    args = [exe, "compute", tmp_path / "p.npy", tmp_path / "y.npy", "-l", "bce", "--probs"]
+    proc = subprocess.run(
+        [str(a) for a in [*args, "--convention", "sklearn", "-f", "json"]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    value = json.loads(proc.stdout)["results"][0]["value"]
+    assert value == pytest.approx(bce["expected"], rel=1e-6)

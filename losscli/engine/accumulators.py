@@ -25,6 +25,52 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass
+class OutputMoments:
+    """Mergeable means and co-moments of k outputs' per-sample terms (Chan et al., as Moments).
+
+    Finalised as the mean over outputs of each output's root mean: scikit-learn's
+    ``root_mean_squared_error(multioutput='uniform_average')``.
+    """
+
+    n: int = 0
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    comoment: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def update(self, x: np.ndarray) -> None:
+        if len(x):
+            mean = x.mean(axis=0)
+            d = x - mean
+            self.merge(OutputMoments(len(x), mean, d.T @ d))
+
+    def merge(self, other: OutputMoments) -> None:
+        if other.n == 0:
+            return
+        if self.n == 0:
+            self.n, self.mean, self.comoment = other.n, other.mean.copy(), other.comoment.copy()
+            return
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        self.comoment = (
+            self.comoment + other.comoment + np.outer(delta, delta) * (self.n * other.n / n)
+        )
+        self.mean = self.mean + delta * (other.n / n)
+        self.n = n
+
+    def mean_of_roots(self) -> Estimate:
+        """mean_k sqrt(mean_i x_ik); std by the delta method, 95% Student-t interval."""
+        roots = np.sqrt(self.mean)
+        value = float(roots.mean())
+        n, k = self.n, len(roots)
+        sd = math.nan
+        if n > 1 and np.all(roots > 0):
+            # Influence of a sample: sum_k (x_ik - m_k) / (2 k sqrt(m_k)).
+            a = 1.0 / (2.0 * k * roots)
+            sd = math.sqrt(max(float(a @ (self.comoment / (n - 1)) @ a), 0.0))
+        half = t95(n) * sd / math.sqrt(n)
+        return Estimate(value, sd, value - half, value + half)
+
+
+@dataclass
 class Moments:
     """Mergeable sums for a (weighted) mean and its uncertainty.
 
@@ -41,6 +87,8 @@ class Moments:
     m_ww: float = 0.0
     m_vw: float = 0.0
     ignored: int = 0  # samples left out: weight 0 and value 0 (ignore_index)
+    # Per-output moments, for losses whose terms keep their outputs (``PerSample.outputs``).
+    outputs: OutputMoments | None = None
 
     def update(self, values: np.ndarray, weights: np.ndarray | None) -> None:
         n = len(values)
@@ -76,7 +124,21 @@ class Moments:
                 chunk.m_ww, chunk.m_vw = _dot(dw, dw), _dot(dv, dw)
         self.merge(chunk)
 
+    def update_outputs(self, outputs: np.ndarray) -> None:
+        """Add (n, k) per-output terms (kept besides the per-sample sums)."""
+        if self.outputs is None:
+            self.outputs = OutputMoments()
+        self.outputs.update(outputs)
+
     def merge(self, other: Moments) -> None:
+        outputs = self.outputs
+        if other.outputs is not None:
+            outputs = outputs or OutputMoments()
+            outputs.merge(other.outputs)
+        self._merge_sums(other)
+        self.outputs = outputs
+
+    def _merge_sums(self, other: Moments) -> None:
         if other.n == 0 or self.n == 0:
             ignored = self.ignored + other.ignored
             if self.n == 0:
@@ -105,6 +167,8 @@ class Moments:
             )
         if reduction == "sum":
             return self._sum_estimate()
+        if reduce is Reduce.SQRT_MEAN and self.outputs is not None:
+            return self.outputs.mean_of_roots()
         return self._mean_estimate(reduce)
 
     def _sum_estimate(self) -> Estimate:

@@ -217,6 +217,11 @@ class Evaluation:
         self, i: int, spec: LossSpec, m: Moments, reduction: str, signature: str
     ) -> LossResult:
         est = m.finalize(spec.loss.reduce, reduction)
+        if m.outputs is not None and self.bootstrap is not None:
+            raise UsageError(
+                f"{spec.label}: --ci bootstrap does not apply to the mean of per-output RMSEs "
+                "(--convention sklearn with several outputs); use --ci t"
+            )
         low, high = (
             (est.ci_low, est.ci_high)
             if self.bootstrap is None
@@ -301,6 +306,8 @@ def evaluate(
                 split.append((raw_terms, true_classes(batch, plan, dense)))
                 result.by_class.update(i, *split[-1])
             moments.update(terms.values, terms.weights)
+            if terms.outputs is not None:
+                moments.update_outputs(terms.outputs)
             terms_list.append(terms)
             own.append(own_values(spec, terms))
         result.n_samples += len(batch)

@@ -293,6 +293,8 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
         kwargs["logits"] = plan.kind is Kind.LOGITS
     if spec.loss.conventions:
         kwargs["convention"] = spec.convention
+        if spec.convention is Convention.SKLEARN and plan.preds_dtype == "float32":
+            preds = preds.astype(np.float32)  # scikit-learn computes in the input's dtype
     # Dense maps become positions, pooled per sample later, unless the loss scores whole maps.
     dense = (
         plan.task is Task.DENSE

@@ -14,7 +14,7 @@ from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo, Report
 from losscli.interpret.plan import Batch, BatchStream, Options, Plan, plan_inputs
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, Source
 from losscli.losses import PerSample, Target
 from losscli.spec import LossSpec
 
@@ -66,6 +66,8 @@ def run(
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
     start = time.perf_counter()
     plan: Plan = plan_inputs(preds_src, labels_src, options_for(specs, options))
+    if isinstance(preds_src, ArraySource):
+        plan.preds_dtype = str(preds_src.dtype)
     _LOG.info(
         "read %s [%s] against %s [%s]: task %s, %s",
         preds_src.name,

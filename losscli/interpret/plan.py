@@ -101,6 +101,9 @@ class Plan:
     notes: list[Note] = field(default_factory=list)
     allow_unmatched: bool = False
     class_axis: int = 1
+    # The dtype array predictions are stored in (float64 for tables): scikit-learn's
+    # convention clips float32 probabilities at float32's eps.
+    preds_dtype: str = "float64"
 
 
 @dataclass

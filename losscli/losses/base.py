@@ -71,6 +71,9 @@ class PerSample:
 
     values: FloatArray
     weights: FloatArray | None = None
+    # (n, k) terms per output, kept only when outputs are reduced one by one before being
+    # averaged (scikit-learn's multioutput='uniform_average' RMSE); ``values`` is their sum.
+    outputs: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)

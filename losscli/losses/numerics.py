@@ -29,7 +29,14 @@ class Convention(StrEnum):
 
 
 def prob_log(p: FloatArray, convention: Convention = Convention.LOSSCLI) -> FloatArray:
-    """log(p) of probabilities, guarded against log(0) the way ``convention`` does it."""
+    """log(p) of probabilities, guarded against log(0) the way ``convention`` does it.
+
+    scikit-learn clips at the machine epsilon of the predictions' own dtype: float32 input
+    (the engine passes it as float32 under this convention) is clipped at 2**-23.
+    """
+    if convention is Convention.SKLEARN and p.dtype == np.float32:
+        eps = np.finfo(np.float32).eps
+        return np.log(np.clip(p, eps, np.float32(1.0) - eps))
     if convention is Convention.TORCH:
         with np.errstate(divide="ignore"):
             return np.maximum(np.log(p), TORCH_LOG_FLOOR)

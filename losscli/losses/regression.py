@@ -7,6 +7,7 @@ so the engine's mean over samples equals torch's mean over all elements.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from losscli.losses.base import (
     Target,
     Task,
 )
-from losscli.losses.numerics import over_outputs
+from losscli.losses.numerics import Convention, over_outputs
 
 # scikit-learn's mean_absolute_percentage_error divides by max(|y|, float64 eps).
 F64_EPS = float(np.finfo(np.float64).eps)
@@ -38,6 +39,23 @@ def squared_error(preds: FloatArray, labels: FloatArray) -> PerSample:
     array([0.01, 0.04])
     """
     return over_outputs(np.square(preds - labels))
+
+
+def squared_error_by_output(
+    preds: FloatArray, labels: FloatArray, *, convention: Convention = Convention.LOSSCLI
+) -> PerSample:
+    """(ŷ − y)² per sample for RMSE; under scikit-learn's convention with k > 1 outputs the
+    per-output terms are kept too, so the engine reduces RMSE as the mean of each output's
+    RMSE (``root_mean_squared_error(multioutput='uniform_average')``) instead of the root of
+    the mean over every element.
+
+    >>> squared_error_by_output(np.array([0.9, 0.2]), np.array([1.0, 0.0])).values
+    array([0.01, 0.04])
+    """
+    terms = squared_error(preds, labels)
+    if convention is Convention.SKLEARN and preds.ndim == 2 and preds.shape[1] > 1:
+        return replace(terms, outputs=np.square(preds - labels))
+    return terms
 
 
 def absolute_error(preds: FloatArray, labels: FloatArray) -> PerSample:
@@ -214,7 +232,7 @@ LOSSES: tuple[LossDef, ...] = (
     ),
     LossDef(
         name="rmse",
-        fn=squared_error,
+        fn=squared_error_by_output,
         target=Target.VALUES,
         summary="Root mean squared error: the square root of MSE, in the label's units.",
         formula="sqrt(mean_i (ŷ_i − y_i)²)",
@@ -222,6 +240,11 @@ LOSSES: tuple[LossDef, ...] = (
         "sklearn.metrics.root_mean_squared_error (one output)",
         reduce=Reduce.SQRT_MEAN,
         tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY, Task.DISTRIBUTION}),
+        conventions={
+            "sklearn": "several outputs: the mean of each output's RMSE "
+            "(root_mean_squared_error, multioutput='uniform_average'), not the root of the "
+            "mean over every value; one output: the same number",
+        },
     ),
     LossDef(
         name="mae",

@@ -1928,6 +1928,80 @@ def gen_conventions() -> None:
 # ------------------------------------------------------------------------------------------
 
 
+# ------------------------------------------------------------------------------------------
+# scikit-learn conventions that depend on the input: float32 clipping, multi-output RMSE
+# (issue 8; the outputs helper's cases)
+# ------------------------------------------------------------------------------------------
+
+
+def gen_sklearn_input_conventions() -> None:
+    """log_loss clips at the eps of the predictions' dtype (float32: 2**-23, not 2**-52), and
+    root_mean_squared_error averages per-output RMSEs (multioutput='uniform_average')."""
+    # Binary probabilities at and near 0 and 1, stored as float32: sklearn clips them to
+    # [eps32, 1 - eps32] in float32.
+    cid = "bce-probs-float32-sklearn"
+    r = rng(cid)
+    p = np.concatenate([[0.0, 1.0, 1e-9, 1.0 - 1e-9, 3e-8], r.uniform(0.01, 0.99, 7)])
+    p32 = p.astype(np.float32)
+    y = np.array([1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0])
+    add(
+        cid,
+        "bce",
+        p32,
+        y,
+        kind="probs",
+        expected=skm.log_loss(y, p32),
+        reference="sklearn.metrics.log_loss(y, p) with p float32 (clip at float32 eps)",
+        convention="sklearn",
+        dtype="float32",
+    )
+    # Multiclass probability rows with exact zeros, float32.
+    cid = "ce-probs-float32-sklearn"
+    r = rng(cid)
+    q = softmax_np(r.normal(0, 2.0, (9, 4))).astype(np.float32)
+    q[0] = [0.0, 1.0, 0.0, 0.0]  # the true class gets 0 below: clipped at eps32
+    q[1] = [1.0, 0.0, 0.0, 0.0]
+    q /= q.sum(axis=1, keepdims=True, dtype=np.float32)
+    y = np.array([0, 1, 2, 3, 0, 1, 2, 3, 0])
+    add(
+        cid,
+        "ce",
+        q,
+        y,
+        kind="probs",
+        expected=skm.log_loss(y, q, labels=[0, 1, 2, 3]),
+        reference="sklearn.metrics.log_loss(y, q, labels=[0, 1, 2, 3]) with q float32",
+        convention="sklearn",
+        dtype="float32",
+    )
+    # Multi-output regression: the mean of each output's RMSE.
+    cid = "rmse-multioutput-sklearn"
+    preds, labels = reg_data(rng(cid), (11, 3))
+    labels[:, 2] *= 10.0  # outputs on different scales: the two averages differ clearly
+    add(
+        cid,
+        "rmse",
+        preds,
+        labels,
+        kind=None,
+        expected=skm.root_mean_squared_error(labels, preds, multioutput="uniform_average"),
+        reference="sklearn.metrics.root_mean_squared_error(y, p, multioutput='uniform_average')",
+        convention="sklearn",
+    )
+    cid = "rmse-one-output-sklearn"
+    preds, labels = reg_data(rng(cid), (13,))
+    add(
+        cid,
+        "rmse",
+        preds,
+        labels,
+        kind=None,
+        expected=skm.root_mean_squared_error(labels, preds),
+        reference="sklearn.metrics.root_mean_squared_error(y, p)",
+        convention="sklearn",
+    )
+
+
 def main() -> None:
     gen_regression()
     gen_ce()
@@ -1938,6 +2012,7 @@ def main() -> None:
     gen_classification_extra()
     gen_dense()
     gen_conventions()
+    gen_sklearn_input_conventions()
     doc = {
         "generated_by": "tests/reference/generate_reference.py",
         "versions": {
