@@ -123,9 +123,26 @@ class Difference:
     ci_high: float
     n: int  # paired samples (paired) or n_A + n_B (two-sample)
     method: str
+    # Resampling tests (losscli.ci.paired): the paired bootstrap's replicates of the
+    # difference, or the permutation test's replicates under H0 (no difference).
+    replicates: np.ndarray | None = None
+    null: np.ndarray | None = None
+
+    @property
+    def mde(self) -> float:
+        """The smallest true difference this test would detect at 80% power (two-sided 5%)."""
+        return detectable(self.se, self.df)
 
     def test(self, allowed: float = 0.0) -> Test:
         """Test H0: difference == ``allowed``; significant when the 95% interval excludes it."""
+        if self.null is not None or self.replicates is not None:
+            p = (
+                tail_p(self.null, self.diff - allowed)
+                if self.null is not None
+                else tail_p(self.replicates, allowed)  # type: ignore[arg-type]
+            )
+            above = not math.isnan(self.ci_low) and self.ci_low > allowed
+            return Test(self, allowed, math.nan, p, above)
         if math.isnan(self.se) or math.isnan(self.diff):
             t, p = math.nan, math.nan
         elif self.se == 0:
@@ -148,6 +165,7 @@ class Test:
     t: float
     p_value: float  # two-sided
     above: bool
+    p_holm: float = math.nan  # p adjusted by Holm over every test of the run (check)
 
 
 def _interval(diff: float, se: float, df: float, n: int, method: str) -> Difference:
@@ -209,3 +227,45 @@ def welch_difference(
     else:
         df = float(n_a + n_b - 2)
     return _interval(value_b - value_a, se, df, n_a + n_b, WELCH)
+
+
+# --------------------------------------------------------------------------- several tests
+
+
+def tail_p(replicates: np.ndarray, point: float) -> float:
+    """Two-sided Monte Carlo p-value: 2·min(#{r ≤ point} + 1, #{r ≥ point} + 1) / (B + 1),
+    at most 1, over the finite replicates (scipy.stats.permutation_test's randomised form,
+    with its tolerance: a replicate within 100 ulps of ``point`` counts as a tie)."""
+    finite = replicates[np.isfinite(replicates)]
+    if not len(finite) or math.isnan(point):
+        return math.nan
+    tie = abs(point) * np.finfo(np.float64).eps * 100
+    below = int((finite <= point + tie).sum()) + 1
+    above = int((finite >= point - tie).sum()) + 1
+    return min(1.0, 2.0 * min(below, above) / (len(finite) + 1))
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment of several p-values (family-wise error control).
+
+    The i-th smallest of m p-values becomes max over j ≤ i of min(1, (m − j + 1)·p_(j));
+    NaN p-values stay NaN and do not count in m.
+    """
+    ranked = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    out = [math.nan] * len(p_values)
+    running, m = 0.0, len(ranked)
+    for rank, (p, i) in enumerate(ranked):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+POWER = 0.8  # the power at which the minimum detectable effect is quoted
+
+
+def detectable(se: float, df: float = math.inf) -> float:
+    """The minimum detectable effect of a two-sided 5% test at 80% power:
+    (t_{0.975, df} + t_{0.80, df})·SE (the normal quantiles 1.960 + 0.842 for infinite df)."""
+    if math.isnan(se):
+        return math.nan
+    return (t_ppf(0.5 + LEVEL / 2, df) + t_ppf(POWER, df)) * se

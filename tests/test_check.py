@@ -403,7 +403,7 @@ def test_reports_are_written_before_the_failing_exit(m: Models) -> None:
     assert result.exit_code == 1
     doc = json.loads((out / "r.json").read_text())
     assert doc["passed"] is False and len(doc["rules"]) == 3
-    assert "| --- | --- | ---: | ---: | ---: | --- |" in (out / "r.md").read_text()
+    assert "| --- | --- | ---: | ---: | ---: | ---: | --- |" in (out / "r.md").read_text()
     suite = ET.parse(out / "r.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "3"
     text = (out / "r.txt").read_text()
@@ -487,10 +487,13 @@ def test_markdown_report_is_a_table_with_right_aligned_numbers(m: Models) -> Non
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("### ✅ losscli check: PASSED")
-    i = lines.index("| loss | rule | value | limit | margin | result |")
-    assert lines[i + 1] == "| --- | --- | ---: | ---: | ---: | --- |"
+    i = lines.index("| loss | rule | value | limit | margin | MDE (80%) | result |")
+    assert lines[i + 1] == "| --- | --- | ---: | ---: | ---: | ---: | --- |"
     assert lines[i + 2].startswith("| `ce` | baseline ")
-    assert "| loss | baseline | increase | 95% CI of the increase | p | significant |" in lines
+    assert (
+        "| loss | baseline | increase | 95% CI of the increase | p | p (Holm) | significant |"
+        in lines
+    )
 
 
 def test_github_step_summary_is_appended(m: Models) -> None:

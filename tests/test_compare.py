@@ -137,7 +137,7 @@ def test_markdown_is_a_table_with_right_aligned_numbers(data: Any) -> None:
     head = [i for i, line in enumerate(lines) if line.startswith("| loss |")]
     assert len(head) == 2
     assert lines[head[0] + 1] == "| --- | ---: | ---: | ---: |"
-    assert lines[head[1] + 1] == "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    assert lines[head[1] + 1] == "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     assert re.fullmatch(
         r"\| `ce` \| [0-9.]+ \| \*\*[0-9.]+ ★\*\* \| [0-9.]+ \|", lines[head[0] + 2]
     )

@@ -25,8 +25,8 @@ from losscli.engine.resample import (
     ratio_replicates,
     sample_keys,
     sign_flips,
-    tail_p,
 )
+from losscli.stats import tail_p
 
 # --------------------------------------------------------------------------- the weights
 

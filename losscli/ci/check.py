@@ -24,6 +24,7 @@ from losscli.ci.checks import (
 )
 from losscli.ci.compare import align
 from losscli.ci.config import Settings, settings_options
+from losscli.ci.paired import Testing, TestMethod, paired_test
 from losscli.engine.results import Report
 from losscli.engine.run import Samples, collect, run
 from losscli.errors import InputError, UsageError
@@ -31,7 +32,7 @@ from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source
 from losscli.spec import LossSpec, parse_specs
-from losscli.stats import Difference, paired_difference, welch_difference
+from losscli.stats import Difference, welch_difference
 
 
 def check_rules(s: Settings) -> Rules:
@@ -84,11 +85,10 @@ class Runs:
     differences: dict[str, Difference] = field(default_factory=dict)
 
 
-def evaluate_runs(
-    s: Settings, specs: list[LossSpec], paired: bool, chunk_rows: int = DEFAULT_CHUNK_ROWS
-) -> Runs:
+def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Runs:
     """Evaluate the predictions (and ``--baseline-preds`` on the same labels): one pass each,
-    keeping per-sample terms only when ``paired`` differences are asked for."""
+    with both runs' per-sample terms when there are baseline predictions (for the paired
+    test and each rule's minimum detectable effect)."""
     assert s.preds is not None and s.labels is not None  # check_rules made sure
     options = settings_options(s)
     with spill_folder() as folder:
@@ -101,12 +101,13 @@ def evaluate_runs(
         old_path = stdin_copy(s.baseline_preds, s.preds_format, folder, "--preds-format")
         old_src = open_path(old_path, s.baseline_preds, s.preds_key, chunk_rows)
         old_labels = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
-        if not paired:
-            report = run(preds_src, labels_src, specs, options, top=0, chunk_rows=chunk_rows)
-            old = run(old_src, old_labels, specs, options, top=0, chunk_rows=chunk_rows)
-            return Runs(report, baseline_from_results(old.results))
         return _paired_runs(
-            specs, options, (preds_src, labels_src), (old_src, old_labels), chunk_rows
+            specs,
+            options,
+            (preds_src, labels_src),
+            (old_src, old_labels),
+            chunk_rows,
+            Testing.of(s.test, s.bootstrap_samples, s.seed),
         )
 
 
@@ -116,16 +117,22 @@ def _paired_runs(
     now_srcs: tuple[Source, Source],
     old_srcs: tuple[Source, Source],
     chunk_rows: int,
+    testing: Testing,
 ) -> Runs:
     """Both runs with their per-sample terms, and the paired difference of every loss."""
     report, now = collect(now_srcs[0], now_srcs[1], specs, options, chunk_rows=chunk_rows)
     old_report, old = collect(old_srcs[0], old_srcs[1], specs, options, chunk_rows=chunk_rows)
-    differences = paired_differences(specs, old_report, old, report, now)
+    differences = paired_differences(specs, old_report, old, report, now, testing)
     return Runs(report, baseline_from_results(old_report.results), differences)
 
 
 def paired_differences(
-    specs: list[LossSpec], old_report: Report, old: Samples, report: Report, now: Samples
+    specs: list[LossSpec],
+    old_report: Report,
+    old: Samples,
+    report: Report,
+    now: Samples,
+    testing: Testing | None = None,
 ) -> dict[str, Difference]:
     """Per loss, the paired difference (current - baseline) on the samples both runs have."""
     idx_old, idx_now = align([old.keys, now.keys])
@@ -133,10 +140,12 @@ def paired_differences(
     complete = idx_old is None and idx_now is None
     out = {}
     for j, (spec, r, o) in enumerate(zip(specs, report.results, old_report.results, strict=True)):
-        out[r.loss] = paired_difference(
+        out[r.loss] = paired_test(
+            now.keys,
             (old.values[j], old.weights[j]),
             (now.values[j], now.weights[j]),
             spec.loss.reduce,
+            testing or Testing(),
             exact=(o.value, r.value) if complete else None,
         )
     return out
@@ -160,11 +169,18 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     baseline = None if s.baseline is None else read_baseline(s.baseline)
     specs = parse_specs(list(s.loss) or rules.keys() or list(baseline or ()), "mean")
     rules.check_losses([spec.label for spec in specs])
-    runs = evaluate_runs(s, specs, rules.significant, chunk_rows)
+    testing = Testing.of(s.test, s.bootstrap_samples, s.seed)
+    if testing.method is not TestMethod.T and s.baseline_preds is None:
+        raise UsageError(
+            f"--test {testing.method.value} resamples per-sample losses of both models; "
+            "give --baseline-preds OLD (a baseline JSON holds only value, n and std: use --test t)"
+        )
+    # Paired per-sample terms whenever there are baseline predictions: the test, and the MDE.
+    runs = evaluate_runs(s, specs, chunk_rows)
     report, differences = runs.report, runs.differences
     if runs.baseline is not None:
         baseline = runs.baseline
-    elif baseline is not None and rules.significant:
+    elif baseline is not None:
         differences = welch_differences(report, baseline)
     has_baseline = baseline is not None
     source = str(s.baseline if s.baseline is not None else s.baseline_preds)

@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from losscli.engine.results import SCHEMA_VERSION, LossResult, json_safe
 from losscli.errors import InputError, UsageError
-from losscli.stats import Difference, Test
+from losscli.stats import LEVEL, Difference, Test, detectable, holm
 
 _LOG = logging.getLogger("losscli")  # --verbose
 ALL = "*"  # the key of a tolerance that applies to every loss
@@ -199,6 +199,9 @@ class Outcome:
     baseline: float | None = None
     test: Test | None = None
     message: str = ""
+    # The smallest true change (above the limit, or over the baseline) that the data would
+    # detect at 80% power with a two-sided 5% test: a PASS with a margin below it says little.
+    mde: float = math.nan
 
     @property
     def status(self) -> str:
@@ -228,6 +231,7 @@ class Outcome:
                 "allowed": self.test.allowed,
                 "t": self.test.t,
                 "p_value": self.test.p_value,
+                "p_holm": self.test.p_holm,
                 "significant": self.test.above,
             }
         return {
@@ -242,6 +246,7 @@ class Outcome:
             "baseline": self.baseline,
             "increase": self.increase,
             "test": test,
+            "mde": self.mde,
             "message": self.message,
         }
 
@@ -273,12 +278,17 @@ def _ceiling(loss: str, value: float, ceiling: float, text: str) -> Outcome:
 
 
 def _increase(
-    loss: str, value: float, base: Baseline, tol: Tolerance, difference: Difference | None
+    loss: str,
+    value: float,
+    base: Baseline,
+    tol: Tolerance,
+    difference: Difference | None,
+    p_holm: float = math.nan,
 ) -> Outcome:
     allowed = tol.allowed(base.value)
     limit = base.value + allowed
     over = not value <= limit
-    test = difference.test(allowed) if difference is not None else None
+    test = _holm_test(difference.test(allowed), p_holm) if difference is not None else None
     passed = (not over if test is None else not test.above) and not math.isnan(value)
     d = max(digits(value, limit), digits(value, base.value))
     rise = value - base.value
@@ -295,8 +305,9 @@ def _increase(
         verdict = "significant" if test.above else "not significant"
         message += (
             f"; {verdict} (95% CI of the increase [{_num(x.ci_low, 4)}, "
-            f"{_num(x.ci_high, 4)}], p = {_num(test.p_value, 3)}, {x.method}, "
-            f"n = {x.n})"
+            f"{_num(x.ci_high, 4)}], p = {_num(test.p_value, 3)}"
+            + (f", Holm-adjusted {_num(test.p_holm, 3)}" if test.p_holm != test.p_value else "")
+            + f", {x.method}, n = {x.n})"
         )
     return Outcome(
         MAX_INCREASE,
@@ -312,6 +323,37 @@ def _increase(
     )
 
 
+def _value_mde(r: LossResult) -> float:
+    """The detectable distance of a mean loss from a ceiling: from its std and n (t, n − 1)."""
+    if r.n < 2 or r.reduction != "mean":
+        return math.nan
+    return detectable(r.std / math.sqrt(r.n), r.n - 1)
+
+
+def _holm_test(test: Test, p_holm: float) -> Test:
+    """A test with its Holm-adjusted p: significant only when that p is below 5% too."""
+    if math.isnan(p_holm):
+        p_holm = test.p_value
+    return replace(test, p_holm=p_holm, above=test.above and p_holm < 1 - LEVEL)
+
+
+def _holm_by_loss(
+    results: Sequence[LossResult],
+    rules: Rules,
+    baseline: Mapping[str, Baseline] | None,
+    differences: Mapping[str, Difference],
+) -> dict[str, float]:
+    """Per loss with a significance-tested increase rule, its Holm-adjusted p-value."""
+    if not rules.significant or baseline is None:
+        return {}
+    tests = {}
+    for r in results:
+        tol, base, d = rules.tolerance(r.loss), baseline.get(r.loss), differences.get(r.loss)
+        if tol is not None and base is not None and d is not None:
+            tests[r.loss] = d.test(tol.allowed(base.value)).p_value
+    return dict(zip(tests, holm(list(tests.values())), strict=True))
+
+
 def evaluate_rules(
     results: Sequence[LossResult],
     rules: Rules,
@@ -325,6 +367,7 @@ def evaluate_rules(
     two-sample); they are used only when ``rules.significant``.
     """
     outcomes: list[Outcome] = []
+    adjusted = _holm_by_loss(results, rules, baseline, differences or {})
     for r in results:
         ruled = r.loss in rules.max or rules.tolerance(r.loss) is not None
         if ruled and math.isnan(r.value):
@@ -334,7 +377,8 @@ def evaluate_rules(
                 "check the inputs (--verbose shows how they were read)"
             )
         if r.loss in rules.max:
-            outcomes.append(_ceiling(r.loss, r.value, rules.max[r.loss], str(rules.max[r.loss])))
+            ceiling = _ceiling(r.loss, r.value, rules.max[r.loss], str(rules.max[r.loss]))
+            outcomes.append(replace(ceiling, mde=_value_mde(r)))
         tol = rules.tolerance(r.loss)
         if tol is None:
             continue
@@ -350,16 +394,23 @@ def evaluate_rules(
                 f"{baseline_source} has no result for {r.loss!r} (it has: {have});"
                 f" compute the baseline with --loss {r.loss}"
             )
-        difference = None
-        if rules.significant:
-            difference = (differences or {}).get(r.loss)
-            if difference is None or math.isnan(difference.se):
-                raise InputError(
-                    f"{r.loss}: cannot judge significance without a spread "
-                    "(the baseline or the current run has fewer than 2 samples "
-                    "or no std); drop --significant or recompute the baseline"
-                )
-        outcomes.append(_increase(r.loss, r.value, base, tol, difference))
+        difference = (differences or {}).get(r.loss)
+        if rules.significant and (difference is None or math.isnan(difference.se)):
+            raise InputError(
+                f"{r.loss}: cannot judge significance without a spread "
+                "(the baseline or the current run has fewer than 2 samples "
+                "or no std); drop --significant or recompute the baseline"
+            )
+        outcome = _increase(
+            r.loss,
+            r.value,
+            base,
+            tol,
+            difference if rules.significant else None,
+            adjusted.get(r.loss, math.nan),
+        )
+        mde = math.nan if difference is None else difference.mde
+        outcomes.append(replace(outcome, mde=mde))
     for o in outcomes:
         _LOG.info("rule %s: %s: %s", o.title, o.status, o.message)
     return outcomes

@@ -24,20 +24,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from losscli.ci.baseline import same_labels
 from losscli.ci.config import Settings, settings_options
+from losscli.ci.paired import Testing, paired_test
 from losscli.engine.run import Samples, collect
 from losscli.errors import UsageError
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS
 from losscli.losses import Reduce
 from losscli.spec import parse_specs
-from losscli.stats import LEVEL, PAIRED, Difference, paired_difference
+from losscli.stats import LEVEL, PAIRED, Difference, holm
 
 # --------------------------------------------------------------------------- samples
 
@@ -71,6 +72,7 @@ class ModelDiff:
     p_value: float
     better: float  # share of samples with a lower per-sample loss than the first model
     worse: float  # share with a higher one (the rest are ties)
+    p_holm: float = math.nan  # p adjusted by Holm over every loss and model compared
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,7 @@ class Comparison:
     disagreements: tuple[Disagreement, ...]
     method: str = PAIRED
     paths: tuple[str, ...] = ()  # the prediction files as given
+    testing: dict[str, object] = field(default_factory=dict)  # --test, samples, seed
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
@@ -118,6 +121,8 @@ class Comparison:
                 "ci_low": x.ci_low,
                 "ci_high": x.ci_high,
                 "p_value": d.p_value,
+                "p_holm": d.p_holm,
+                "mde": x.mde,
                 "n": x.n,
                 "share_better": d.better,
                 "share_worse": d.worse,
@@ -131,6 +136,7 @@ class Comparison:
             "n_samples": list(self.n_samples),
             "n_paired": self.n_paired,
             "method": self.method,
+            **self.testing,
             "confidence": LEVEL,
             "losses": [
                 {
@@ -186,6 +192,7 @@ def compare_models(
     top: int = 10,
     key_name: str = "row",
     signatures: Sequence[Sequence[str]] = (),
+    testing: Testing | None = None,
 ) -> Comparison:
     """Compare every model with the first, loss by loss.
 
@@ -194,6 +201,7 @@ def compare_models(
     use the reported values when every model has every sample. ``signatures[m][l]``, when
     given, is the signature of ``values[m][l]``.
     """
+    testing = testing or Testing()
     index = align([s.keys for s in samples])
     aligned = [s.take(i) for s, i in zip(samples, index, strict=True)]
     complete = all(i is None for i in index)
@@ -206,10 +214,12 @@ def compare_models(
         diffs: list[ModelDiff | None] = [None]
         for m in range(1, len(aligned)):
             other = aligned[m]
-            d = paired_difference(
+            d = paired_test(
+                first.keys,
                 (first.values[j], first.weights[j]),
                 (other.values[j], other.weights[j]),
                 reduce,
+                testing,
                 exact=(vals[0], vals[m]) if complete else None,
             )
             better, worse = _shares(first.shown[j], other.shown[j])
@@ -222,9 +232,24 @@ def compare_models(
         tuple(len(s.keys) for s in samples),
         len(aligned[0].keys),
         key_name,
-        tuple(rows),
+        _holm_rows(rows),
         disagreements(aligned, top),
+        method=testing.name,
         paths=tuple(models),
+        testing=testing.to_dict(),
+    )
+
+
+def _holm_rows(rows: list[LossRow]) -> tuple[LossRow, ...]:
+    """The rows with every p-value adjusted by Holm over all of them (losses × models)."""
+    diffs = [d for r in rows for d in r.diffs if d is not None]
+    adjusted = iter(holm([d.p_value for d in diffs]))
+    return tuple(
+        replace(
+            r,
+            diffs=tuple(None if d is None else replace(d, p_holm=next(adjusted)) for d in r.diffs),
+        )
+        for r in rows
     )
 
 
@@ -298,4 +323,5 @@ def compare_files(
         top=top,
         key_name="id" if s.id_col is not None else "row",
         signatures=[[r.signature for r in rep.results] for rep in reports],
+        testing=Testing.of(s.test, s.bootstrap_samples, s.seed),
     )

@@ -12,6 +12,8 @@ Every key is optional; paths are relative to the file that holds them::
     # baseline_preds = "eval/old.csv" # --baseline-preds: old predictions (a paired test)
     max_increase = "2%"               # --max-increase for every loss ("2%" or 0.01)
     significant = true                # --significant
+    # test = "bootstrap"              # --test t|bootstrap|permutation (with bootstrap_samples,
+    #                                 # seed: --bootstrap-samples, --seed)
     # allow_different_data = true     # --allow-different-data
     id_col = "image_id"               # input options as on the command line: --id-col,
     # join, pred_cols, label_col, kind ("logits" | "probs"), nan, preds_key, labels_key
@@ -64,6 +66,9 @@ class Settings:
     baseline_preds: Path | None = None
     significant: bool | None = None
     allow_different_data: bool | None = None
+    test: str | None = None  # --test t|bootstrap|permutation
+    bootstrap_samples: int | None = None
+    seed: int | None = None
     id_col: str | None = None
     join: str | None = None
     pred_cols: tuple[str, ...] | None = None
@@ -206,6 +211,15 @@ def _flag(key: str, where: str) -> Callable[[Any], bool]:
     return convert
 
 
+def _integer(key: str, where: str, minimum: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise UsageError(f"{where}: {key} must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    return convert
+
+
 def _settings(table: dict[str, Any], path: Path) -> Settings:
     where = str(path)
     base = path.parent
@@ -223,6 +237,9 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
         "baseline_preds": to_path("baseline_preds"),
         "significant": _flag("significant", where),
         "allow_different_data": _flag("allow_different_data", where),
+        "test": _choice("test", where, ("t", "bootstrap", "permutation")),
+        "bootstrap_samples": _integer("bootstrap_samples", where, 1),
+        "seed": _integer("seed", where, 0),
         "id_col": _text("id_col", where),
         "join": _choice("join", where, tuple(Join)),
         "pred_cols": _texts("pred_cols", where),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from losscli.ci.paired import TestMethod
 from losscli.cli.feedback import configure, error_annotation, note, warn
 from losscli.cli.help import Group
 from losscli.engine.intervals import CiMethod
@@ -76,6 +77,34 @@ LabelsKeyOpt = Annotated[
     str | None, typer.Option("--labels-key", help="Array name in a .npz labels file.")
 ]
 ChunkRowsOpt = Annotated[int, typer.Option("--chunk-rows", min=1, hidden=True)]
+TestOpt = Annotated[
+    TestMethod | None,
+    typer.Option(
+        "--test",
+        help="Paired test of the differences: 't' (default), 'bootstrap' (paired bootstrap on "
+        "shared resamples) or 'permutation' (approximate randomization, sign flips).",
+        show_default=False,
+    ),
+]
+MaybeSamplesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--bootstrap-samples",
+        min=1,
+        help=f"Resamples of --test bootstrap|permutation (default {DEFAULT_SAMPLES}).",
+        show_default=False,
+    ),
+]
+MaybeSeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        max=2**63 - 1,
+        help=f"Seed of the resamples (default {DEFAULT_SEED}).",
+        show_default=False,
+    ),
+]
 CiOpt = Annotated[
     CiMethod,
     typer.Option(
@@ -234,6 +263,15 @@ def _print(rendered: object) -> None:
     from losscli.cli.feedback import show
 
     show(rendered)
+
+
+def _testing_fields(test: Any, samples: int | None, seed: int | None) -> dict[str, Any]:
+    """``--test``, ``--bootstrap-samples``, ``--seed`` as ``Settings`` fields."""
+    return {
+        "test": None if test is None else test.value,
+        "bootstrap_samples": samples,
+        "seed": seed,
+    }
 
 
 def _input_fields(
@@ -597,6 +635,9 @@ def check(
     labels_key: LabelsKeyOpt = None,
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
+    test: TestOpt = None,
+    bootstrap_samples: MaybeSamplesOpt = None,
+    seed: MaybeSeedOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -632,6 +673,7 @@ def check(
             labels_key=labels_key,
             preds_format=preds_format,
             labels_format=labels_format,
+            **_testing_fields(test, bootstrap_samples, seed),
         )
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings)
@@ -700,6 +742,9 @@ def compare(
     labels_key: LabelsKeyOpt = None,
     preds_format: PredsFormatOpt = None,
     labels_format: LabelsFormatOpt = None,
+    test: TestOpt = None,
+    bootstrap_samples: MaybeSamplesOpt = None,
+    seed: MaybeSeedOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -720,6 +765,7 @@ def compare(
             labels_key=labels_key,
             preds_format=preds_format,
             labels_format=labels_format,
+            **_testing_fields(test, bootstrap_samples, seed),
         )
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings, *preds)

@@ -243,14 +243,3 @@ def sign_flips(flipped: np.ndarray, totals: np.ndarray, root: bool = False) -> n
     return ratio_replicates(mid_v + dv, mid_w + dw, root) - ratio_replicates(
         mid_v - dv, mid_w - dw, root
     )
-
-
-def tail_p(replicates: np.ndarray, point: float) -> float:
-    """Two-sided Monte Carlo p-value: 2·min(#{r ≤ point} + 1, #{r ≥ point} + 1) / (B + 1),
-    at most 1, over the finite replicates (scipy.stats.permutation_test's randomised form)."""
-    finite = replicates[np.isfinite(replicates)]
-    if not len(finite) or math.isnan(point):
-        return math.nan
-    below = int((finite <= point).sum()) + 1
-    above = int((finite >= point).sum()) + 1
-    return min(1.0, 2.0 * min(below, above) / (len(finite) + 1))

@@ -514,8 +514,20 @@ def _share(x: float) -> str:
     return "—" if math.isnan(x) else f"{x:.1%}"
 
 
-_CHECK_HEADER = ["loss", "rule", "value", "limit", "margin", "result"]
-_TEST_HEADER = ["loss", "baseline", "increase", "95% CI of the increase", "p", "significant"]
+_CHECK_HEADER = ["loss", "rule", "value", "limit", "margin", "MDE (80%)", "result"]
+_TEST_HEADER = [
+    "loss",
+    "baseline",
+    "increase",
+    "95% CI of the increase",
+    "p",
+    "p (Holm)",
+    "significant",
+]
+_MDE_NOTE = (
+    "MDE (80%): the smallest true change the data would detect 4 times in 5 (two-sided 5% "
+    "test); a PASS with a margin below it is weak evidence."
+)
 
 
 def _check_cells(o: Any) -> list[str]:
@@ -528,7 +540,8 @@ def _check_cells(o: Any) -> list[str]:
         if o.rule == "max"
         else f"baseline {number(o.baseline, d)} + {o.tolerance}"
     )
-    return [rule, number(o.value, d), number(o.limit, d), _signed(o.margin), o.status]
+    mde = number(o.mde, 4) if math.isfinite(o.mde) else "—"
+    return [rule, number(o.value, d), number(o.limit, d), _signed(o.margin), mde, o.status]
 
 
 def _test_rows(report: Any) -> list[list[str]]:
@@ -544,6 +557,7 @@ def _test_rows(report: Any) -> list[list[str]]:
                     _signed(x.diff),
                     _ci(x.ci_low, x.ci_high, 4),
                     number(o.test.p_value, 3),
+                    number(o.test.p_holm, 3),
                     "yes" if o.test.above else "no",
                 ]
             )
@@ -604,7 +618,7 @@ def check_table(report: Any) -> RenderableType:
             *(Text(c) for c in cells),
             Text(status, style="bold green" if o.passed else "bold red"),
         )
-    parts += [head, fit(table, values={2, 3, 4, 5})]
+    parts += [head, fit(table, values={2, 3, 4, 5, 6}), Text(_MDE_NOTE, style="dim")]
     tests = _test_rows(report)
     if tests:
         tested = Table(
@@ -621,7 +635,7 @@ def check_table(report: Any) -> RenderableType:
             )
         for row in tests:
             tested.add_row(*(Text(c) for c in row))
-        parts += [Text(""), fit(tested, values={1, 2, 3, 4, 5})]
+        parts += [Text(""), fit(tested, values={1, 2, 3, 4, 5, 6})]
     if report.failures:
         fail = Text("\n")
         for o in report.failures:
@@ -650,7 +664,9 @@ def check_markdown(report: Any) -> str:
         "",
         _check_inputs(report, md_code),
         "",
-        markdown_table(_CHECK_HEADER, rows, right={2, 3, 4}),
+        markdown_table(_CHECK_HEADER, rows, right={2, 3, 4, 5}),
+        "",
+        _MDE_NOTE,
     ]
     tests = _test_rows(report)
     if tests:
@@ -659,7 +675,7 @@ def check_markdown(report: Any) -> str:
             f"Increases tested for significance ({md_text(report.method)}, 95%):",
             "",
             markdown_table(
-                _TEST_HEADER, [[md_code(r[0]), *r[1:]] for r in tests], right={1, 2, 3, 4}
+                _TEST_HEADER, [[md_code(r[0]), *r[1:]] for r in tests], right={1, 2, 3, 4, 5}
             ),
         ]
     if report.failures:
@@ -722,6 +738,7 @@ def _diff_rows(cmp: Any, digits: int, code: Callable[[str], str]) -> list[list[s
                     _signed(x.diff, digits),
                     _ci(x.ci_low, x.ci_high, 4),
                     number(d.p_value, 2),
+                    number(d.p_holm, 2),
                     _share(d.better),
                     _share(d.worse),
                 ]
@@ -729,7 +746,7 @@ def _diff_rows(cmp: Any, digits: int, code: Callable[[str], str]) -> list[list[s
     return rows
 
 
-_DIFF_HEADER = ["loss", "model", "Δ", "95% CI of Δ", "p", "better on", "worse on"]
+_DIFF_HEADER = ["loss", "model", "Δ", "95% CI of Δ", "p", "p (Holm)", "better on", "worse on"]
 
 
 def compare_table(cmp: Any, precision: int) -> RenderableType:
@@ -756,8 +773,8 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
             ),
         )
     diffs = Table(
-        title=f"Against {cmp.models[0]}: {cmp.method}, 95% interval; better / worse "
-        "on = share of samples",
+        title=f"Against {cmp.models[0]}: {cmp.method}, 95% interval; p (Holm) adjusted "
+        "over every row; better / worse on = share of samples",
         title_justify="left",
         show_edge=False,
         pad_edge=False,
@@ -826,7 +843,7 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
         "model's loss is lower / higher):",
         "",
         markdown_table(
-            _DIFF_HEADER, _diff_rows(cmp, min(precision, 4), code), right={2, 3, 4, 5, 6}
+            _DIFF_HEADER, _diff_rows(cmp, min(precision, 4), code), right={2, 3, 4, 5, 6, 7}
         ),
     ]
     samples = cmp.disagreements[:shown]
