@@ -379,3 +379,64 @@ def test_stdin_that_is_not_the_format_stops_at_once(labels: Path) -> None:
         )
     assert proc.returncode == 3
     assert "<stdin>: the data holds NUL bytes, so it is not .csv text" in proc.stderr
+
+
+# --------------------------------------------------------------------------- silent misreadings
+
+NUMBERED = "1,2,3\n0.2,0.5,0.3\n0.1,0.1,0.8\n0.6,0.3,0.1\n"
+# Hand derivations (cross-entropy of probabilities, -mean log p[true]):
+# labels 1, 2, 2 as column names "1", "2", "2": p = 0.2, 0.1, 0.3 -> 1.7053319366
+# (scikit-learn's log_loss(y, p, labels=[1, 2, 3]) reads them so);
+# as positions 1, 2, 2: p = 0.5, 0.8, 0.1 -> 1.0729586083.
+AS_NAMES = -float(np.mean(np.log([0.2, 0.1, 0.3])))
+AS_POSITIONS = -float(np.mean(np.log([0.5, 0.8, 0.1])))
+
+
+def test_numbered_columns_and_whole_number_labels_ask(run_cli: Any, write: Any) -> None:
+    preds, labels = write("p.csv", NUMBERED), write("y.csv", {"y": [1, 2, 2]})
+    result = run_cli(["compute", preds, labels, "--loss", "ce"])
+    assert_cli_error(result, 2, r"positions 0\.\.C-1 or column names\? pass --class-labels")
+    named, decisions = value(run_cli, preds, labels, "--loss", "ce", "--class-labels", "name")
+    assert named == pytest.approx(AS_NAMES, rel=1e-12)
+    assert "multiclass task: 3 classes (1, 2, 3): labels are class names: the prediction " in (
+        " ".join(decisions)
+    )
+    index, _ = value(run_cli, preds, labels, "--loss", "ce", "--class-labels", "index")
+    assert index == pytest.approx(AS_POSITIONS, rel=1e-12)
+    assert round(named, 10) == 1.7053319366 and round(index, 10) == 1.0729586083
+
+
+def test_numbered_columns_read_as_names_when_only_names_fit(run_cli: Any, write: Any) -> None:
+    # Label 3 is no position of three columns: only the names reading fits.
+    preds, labels = write("p.csv", NUMBERED), write("y.csv", {"y": [1, 3, 2]})
+    got, _ = value(run_cli, preds, labels, "--loss", "ce")
+    assert got == pytest.approx(-float(np.mean(np.log([0.2, 0.8, 0.3]))), rel=1e-12)
+
+
+def test_bce_with_class_indices_against_columns_is_refused(run_cli: Any, write: Any) -> None:
+    # Keras' binary_crossentropy raises on (N,) indices against (N, C) probabilities.
+    preds = write("p.csv", "a,b,c\n0.2,0.5,0.3\n0.1,0.1,0.8\n0.6,0.3,0.1\n")
+    labels = write("y.csv", {"y": [0, 2, 1]})
+    result = run_cli(["compute", preds, labels, "--loss", "bce"])
+    assert_cli_error(result, 2, r"bce reads each column as a class of its own.*use ce")
+
+
+def test_ignore_index_with_probability_targets_is_refused(run_cli: Any, write: Any) -> None:
+    # torch.nn.functional.cross_entropy raises for ignore_index with floating point targets.
+    probs = write("p.csv", "a,b,c\n0.2,0.5,0.3\n0.1,0.1,0.8\n0.6,0.3,0.1\n")
+    result = run_cli(["compute", probs, probs, "--loss", "ce:ignore_index=1"])
+    assert_cli_error(result, 2, r"ignore_index applies to class-index labels")
+
+
+def test_label_rows_summing_to_zero(run_cli: Any, write: Any) -> None:
+    probs = write("p.csv", "a,b,c\n0.2,0.5,0.3\n0.1,0.1,0.8\n0.6,0.3,0.1\n")
+    soft = write("y.csv", "a,b,c\n0,1,0\n0,0,0\n1,0,0\n")
+    result = run_cli(["compute", probs, soft, "--loss", "ce"])
+    assert_cli_error(result, 3, r"label rows must hold a distribution.*row 1 sums to 0")
+
+
+def test_every_label_the_same_names_the_cause(run_cli: Any, write: Any) -> None:
+    preds, labels = write("p.csv", {"p": [0.9, 0.2, 0.4]}), write("y.csv", {"y": [2, 2, 2]})
+    result = run_cli(["compute", preds, labels, "--loss", "bce"])
+    assert_cli_error(result, 2, r"every label is 2; a binary task needs two label values")
+    assert "more than two" not in result.stderr

@@ -15,7 +15,7 @@ from losscli.cli.help import Group
 from losscli.engine.intervals import CiMethod
 from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
-from losscli.interpret.plan import Join, NanPolicy
+from losscli.interpret.plan import ClassLabels, Join, NanPolicy
 from losscli.io.formats import FORMAT_NAMES, known_suffixes
 from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
 from losscli.spec import CONVENTION_CHOICES, Reduction
@@ -363,6 +363,15 @@ def compute(
             "channels-last (N, H, W, C).",
         ),
     ] = 1,
+    class_labels: Annotated[
+        ClassLabels | None,
+        typer.Option(
+            "--class-labels",
+            help="Whole-number labels against columns named by numbers: 'index' (positions "
+            "0..C-1) or 'name' (the column headers). Asked for only when both fit.",
+            show_default=False,
+        ),
+    ] = None,
     preds_key: PredsKeyOpt = None,
     labels_key: LabelsKeyOpt = None,
     preds_format: PredsFormatOpt = None,
@@ -391,7 +400,9 @@ def compute(
 
         dialect = dialect_of(delimiter, decimal, header)
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
-        options = replace(settings_options(Settings(**inputs)), class_axis=class_axis)
+        options = replace(
+            settings_options(Settings(**inputs)), class_axis=class_axis, class_labels=class_labels
+        )
         writer = None
         if per_sample is not None:
             from losscli.io.sinks import PerSampleWriter

@@ -81,6 +81,17 @@ def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: i
 
 def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
     labels = batch.labels
+    if "ignore_index" in spec.params:
+        raise UsageError(
+            f"{spec.text}: ignore_index applies to class-index labels, but these labels are "
+            "probabilities, one column per class (torch refuses it too); drop ignore_index"
+        )
+    empty = labels.sum(axis=1) == 0
+    if empty.any():
+        raise InputError(
+            f"{spec.text}: label rows must hold a distribution over the classes; "
+            f"{batch.where(empty)} sums to 0"
+        )
     negative = (labels < 0).any(axis=1)
     if negative.any():
         raise InputError(f"soft labels must be >= 0; {batch.where(negative)} has a negative value")
@@ -167,9 +178,10 @@ def _numeric_targets(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
     raw = batch.raw
     if spec.loss.needs_kind and raw is not None and ((raw >= 0) & (raw <= 1)).all():
         return batch.preds, raw
+    why = next((n.why for n in plan.notes if n.what == "regression task"), "numeric labels")
     raise UsageError(
-        f"{spec.text} needs class labels, but the labels have more than two "
-        "values; for numeric targets use mse, mae or huber"
+        f"{spec.text} needs class labels, but these labels read as numbers of a regression "
+        f"target ({why}); for numeric targets use mse, mae or huber"
     )
 
 
@@ -266,8 +278,8 @@ def _refusal(spec: LossSpec, plan: Plan) -> str:
 
 # Why a classification loss refuses a task, by task (the loss's own tasks follow in the error).
 _CLASS_REFUSALS: dict[Task, str] = {
-    Task.REGRESSION: "{text} needs class labels, but the labels have more than two values; "
-    "for numeric targets use mse, mae or huber",
+    Task.REGRESSION: "{text} needs class labels, but the labels read as numbers of a "
+    "regression target; for numeric targets use mse, mae or huber",
     Task.MULTIOUTPUT: "{text} needs class labels, but the labels are numbers in several "
     "columns; for numeric targets use mse, mae or huber",
     Task.BINARY: "{text} needs one score column per class (at least two); for one binary "

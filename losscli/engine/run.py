@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,14 +24,8 @@ _LOG = logging.getLogger("losscli")  # --verbose: decisions, chunks, timings
 def options_for(specs: list[LossSpec], base: Options) -> Options:
     """The user's options plus what the losses ask of the planner (kind, mean/variance, ...)."""
     kinded = [s.loss for s in specs if s.loss.needs_kind]
-    return Options(
-        pred_cols=base.pred_cols,
-        label_cols=base.label_cols,
-        id_col=base.id_col,
-        kind=base.kind,
-        nan=base.nan,
-        allow_unmatched=base.allow_unmatched,
-        class_axis=base.class_axis,
+    return replace(
+        base,
         mean_var=any(s.loss.target is Target.MEAN_VAR for s in specs),
         multioutput=all(s.loss.target is Target.VALUES for s in specs),
         needs_kind=bool(kinded),

@@ -39,6 +39,13 @@ class LabelMode(StrEnum):
     SOFT = "soft"  # one column per class
 
 
+class ClassLabels(StrEnum):
+    """How whole-number labels name classes (--class-labels)."""
+
+    INDEX = "index"  # positions 0..C-1 of the prediction columns
+    NAME = "name"  # the prediction columns' headers
+
+
 class NanPolicy(StrEnum):
     ERROR = "error"
     SKIP = "skip"
@@ -81,6 +88,8 @@ class Options:
     # Whether every loss compares numbers (Target.VALUES): several label columns are then one
     # target per output (Task.MULTIOUTPUT), otherwise soft labels (Task.DISTRIBUTION).
     multioutput: bool = False
+    # Whole-number labels against numbered columns: positions or names (None: decide, or ask).
+    class_labels: ClassLabels | None = None
 
 
 @dataclass
@@ -421,6 +430,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
             labels_src.name,
             notes,
             multioutput=opts.multioutput,
+            class_labels=opts.class_labels,
         )
     if (
         mode is LabelMode.SOFT
@@ -503,6 +513,7 @@ def _decide_task(
     notes: list[Note],
     *,
     multioutput: bool = False,
+    class_labels: ClassLabels | None = None,
 ) -> tuple[Task, LabelMode, tuple[Any, Any] | None]:
     if preds0.ndim >= 3:
         if not numeric or labels0.shape[1:] != preds0.shape[2:]:
@@ -581,11 +592,14 @@ def _decide_task(
     if n_scores == 1:
         values = _binary_values(labels0.astype(np.float64), name)
         if values is None:
-            notes.append(
-                Note(
-                    "regression task", "one prediction column and labels with more than two values"
-                )
+            distinct = np.unique(labels0[np.isfinite(labels0)])
+            why = (
+                f"one prediction column and every label is {distinct[0]:g}; a binary task "
+                "needs two label values"
+                if len(distinct) == 1
+                else "one prediction column and labels with more than two values"
             )
+            notes.append(Note("regression task", why))
             return Task.REGRESSION, LabelMode.VALUES, None
         why = "one prediction column and labels in {0, 1}"
         if values != (0.0, 1.0):
@@ -601,14 +615,44 @@ def _decide_task(
             f"{name}: labels are not whole numbers but there are {n_scores} prediction columns; "
             f"give class indices 0..{n_scores - 1} or class names"
         )
+    mode = _numeric_class_reading(finite, pred_cols, n_scores, class_labels, name)
     named = f" ({', '.join(pred_cols[:3])}{', ...' if n_scores > 3 else ''})" if pred_cols else ""
-    notes.append(
-        Note(
-            f"multiclass task: {n_scores} classes{named}",
-            "labels are class indices into the prediction columns",
-        )
+    how = (
+        "labels are class indices into the prediction columns"
+        if mode is LabelMode.INDEX
+        else "labels are class names: the prediction columns' headers"
     )
-    return Task.MULTICLASS, LabelMode.INDEX, None
+    notes.append(Note(f"multiclass task: {n_scores} classes{named}", how))
+    return Task.MULTICLASS, mode, None
+
+
+def _numeric_class_reading(
+    labels: np.ndarray,
+    pred_cols: list[str] | None,
+    n_scores: int,
+    choice: ClassLabels | None,
+    name: str,
+) -> LabelMode:
+    """Whole-number labels against columns: indices 0..C-1, or names when the headers are
+    numbers too (scikit-learn's reading); asks when both readings fit the labels."""
+    if choice is not None:
+        if choice is ClassLabels.NAME and pred_cols is None:
+            raise UsageError("--class-labels name needs prediction columns with headers")
+        return LabelMode.NAME if choice is ClassLabels.NAME else LabelMode.INDEX
+    numbered = pred_cols is not None and all(c.strip().lstrip("-").isdigit() for c in pred_cols)
+    if not numbered or pred_cols == [str(i) for i in range(n_scores)]:
+        return LabelMode.INDEX
+    values = {int(v) for v in np.unique(labels)}
+    as_names = {str(v) for v in values} <= {c.strip() for c in pred_cols or ()}
+    as_index = all(0 <= v < n_scores for v in values)
+    if as_names and as_index:
+        raise UsageError(
+            f"{name}: the labels ({', '.join(map(str, sorted(values)[:5]))}) are whole numbers "
+            f"and the prediction columns are named by numbers ({', '.join((pred_cols or [])[:5])})"
+            ": are the labels positions 0..C-1 or column names? pass --class-labels index or "
+            "--class-labels name (scikit-learn reads them as names)"
+        )
+    return LabelMode.NAME if as_names else LabelMode.INDEX
 
 
 # --------------------------------------------------------------------------- streaming
@@ -850,8 +894,9 @@ class BatchStream:
             converted = labels.astype(np.int64)
         elif mode is LabelMode.NAME:
             index = self._name_index
+            keys = labels.astype(np.int64).astype(str) if labels.dtype.kind == "f" else labels
             codes = np.fromiter(
-                (index.get(str(v), -1) for v in labels), dtype=np.int64, count=len(labels)
+                (index.get(str(v), -1) for v in keys), dtype=np.int64, count=len(labels)
             )
             unknown = codes < 0
             if unknown.any():

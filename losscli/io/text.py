@@ -136,19 +136,22 @@ def decide_header(name: str, rows: list[list[str]], dialect: Dialect) -> Header:
     first = [f.strip() for f in rows[0]]
     if not all(_as_number(f, dialect.decimal) for f in first):
         return Header(True)
+    numbered = all(_WHOLE.fullmatch(f) for f in first) and len(set(first)) == len(first)
+    below = [f.strip() for row in rows[1:] for f in row if f.strip()]
+    if numbered and below and not all(_WHOLE.fullmatch(f) for f in below):
+        pandas = first == [str(i) for i in range(len(first))]
+        return Header(
+            True,
+            f"the first row {_shown(first)} holds distinct whole numbers above values that are "
+            "not: column names"
+            + (" (pandas writes 0, 1, ... for unnamed columns)" if pandas else "")
+            + " (pass --no-header if it is data)",
+        )
     if first != [str(i) for i in range(len(first))]:
         return Header(
             False,
             "every field of the first row is a number, so it is data; columns are named "
             "0, 1, ... (pass --header if it is a header)",
-        )
-    below = [f.strip() for row in rows[1:] for f in row if f.strip()]
-    if below and not all(_WHOLE.fullmatch(f) for f in below):
-        return Header(
-            True,
-            f"the first row {_shown(first)} is the header pandas writes for unnamed columns "
-            "(DataFrame.to_csv) above values that are not whole numbers (pass --no-header if "
-            "it is data)",
         )
     return Header(
         False,
