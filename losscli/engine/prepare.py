@@ -86,8 +86,9 @@ def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
             f"{spec.text}: ignore_index applies to class-index labels, but these labels are "
             "probabilities, one column per class (torch refuses it too); drop ignore_index"
         )
+    # A row of zeros is a valid multi-label target (no class present), not a distribution.
     empty = labels.sum(axis=1) == 0
-    if empty.any():
+    if empty.any() and not spec.loss.independent_columns:
         raise InputError(
             f"{spec.text}: label rows must hold a distribution over the classes; "
             f"{batch.where(empty)} sums to 0"
