@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import CLI_ENV
 from typer.testing import Result
 
@@ -240,3 +241,18 @@ def test_junit_escapes_and_drops_what_xml_cannot_hold(run_cli: RunCli, tmp_path:
     assert values["predictions"] == xml_text(str(preds))
     assert 'a<&>"\ufffdb' in values["predictions"]
     assert root.find(".//failure") is not None
+
+
+@pytest.mark.parametrize("columns", [80, 50])
+def test_losses_fit_a_narrow_terminal(run_cli: RunCli, columns: int) -> None:
+    """Rich widens a column back to its minimum after shrinking the others; the table must
+    still fit the terminal (else the terminal wraps every line), with each name whole."""
+    from losscli.losses import LOSSES
+
+    env = {"COLUMNS": str(columns), "FORCE_COLOR": "1", "TERM": "xterm"}
+    result = run_cli(["losses"], env=env)
+    assert result.exit_code == 0, result.stderr
+    lines = ANSI.sub("", result.stdout).splitlines()
+    assert max(len(line) for line in lines) <= columns
+    names = {line.split("│")[0].strip() for line in lines if "│" in line}
+    assert {loss.name for loss in LOSSES} <= names

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -30,16 +30,45 @@ def fit(table: Table, values: Collection[int]) -> Table:
     """Column settings so a table that is too wide folds text and never cuts a value.
 
     Columns whose index is in ``values`` hold numbers: they never get narrower than their
-    widest value (their header may fold), and Rich takes width from the widest columns, the
-    text ones, first. Every column folds (breaks a long word over lines) instead of ending it
-    with "…".
+    widest value (their header may fold), and width comes from the text columns, widest
+    first. Every column folds (breaks a long word over lines) instead of ending it with "…".
     """
     for i, column in enumerate(table.columns):
         column.overflow = "fold"
         column.no_wrap = False
         if i in values:
             column.min_width = max((_width(c) for c in column.cells), default=1)
+    table.__class__ = FittedTable  # the same table; only how widths are settled changes
+    table.value_columns = frozenset(values)  # type: ignore[attr-defined]
     return table
+
+
+class FittedTable(Table):
+    """A table that, once Rich has settled its widths, still fits the console.
+
+    Rich shrinks wrapping columns first but then widens any column back to its
+    ``min_width``, which can leave the table wider than the console (the terminal then wraps
+    every line). The excess is taken here from the widest text column, one cell at a time.
+    """
+
+    value_columns: frozenset[int] = frozenset()
+    _NARROWEST = 4  # a text column keeps at least this many cells, padding included
+
+    def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
+        widths = super()._calculate_column_widths(console, options)
+        excess = sum(widths) - options.max_width
+        while excess > 0:
+            text = [
+                i
+                for i, w in enumerate(widths)
+                if i not in self.value_columns and w > self._NARROWEST
+            ]
+            if not text:
+                break
+            widest = max(text, key=lambda i: widths[i])
+            widths[widest] -= 1
+            excess -= 1
+        return widths
 
 
 def _width(cell: object) -> int:
