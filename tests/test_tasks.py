@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import losscli
 from losscli.api import compute_files
 from losscli.errors import UsageError
 from losscli.interpret.plan import Options
-from losscli.losses import LOSSES, REGISTRY, Target, Task
+from losscli.losses import LOSSES, REGISTRY, Target, Task, registry
 
 # --------------------------------------------------------------------------- registry data
 
@@ -36,9 +37,12 @@ def test_no_alias_collides_with_another_name() -> None:
     assert len(REGISTRY) == sum(keys.values())
 
 
-def test_the_collision_check_can_fail() -> None:
-    names = ["mse", "l1", "mae", "l1"]  # a planted collision: l1 twice
-    assert [k for k, n in Counter(names).items() if n > 1] == ["l1"]
+def test_the_registry_refuses_a_planted_collision() -> None:
+    mse, mae = REGISTRY["mse"], REGISTRY["mae"]
+    planted = (mse, replace(mae, aliases=(*mae.aliases, "mse")))
+    with pytest.raises(ValueError, match="'mse' is used by mse and mae"):
+        registry(planted)
+    assert set(registry((mse, mae))) == {"mse", "mae", *mae.aliases}
 
 
 # Keywords a loss function takes that are not user parameters: set by the engine.
@@ -127,6 +131,14 @@ def test_every_refusal_names_the_supported_tasks() -> None:
 
 
 # --------------------------------------------------------------------------- multioutput
+
+
+def test_a_one_output_loss_refuses_several_outputs(run_cli: Any, write: Any) -> None:
+    preds = write("p.csv", {"a": [0.5, -1.5, 2.0], "b": [3.0, 1.0, -1.0]})
+    labels = write("y.csv", {"a": [1, -1, 1], "b": [-1, 1, 1]})
+    result = run_cli(["compute", preds, labels, "--loss", "hinge_embedding"])
+    assert_cli_error(result, 2, r"one prediction and one label per sample, not 2 outputs")
+    assert "hinge_embedding takes regression, binary tasks" in result.stderr
 
 
 def test_two_numeric_label_columns_of_regression_are_a_multioutput_task(

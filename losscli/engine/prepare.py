@@ -129,7 +129,7 @@ def _mean_var(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
 
 def _values(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
     """Target.VALUES: each prediction column against the label column in its place."""
-    if plan.task is Task.DENSE or batch.raw is None:
+    if batch.raw is None:  # text labels (maps never reach a value loss: check_tasks)
         raise UsageError(
             f"{spec.text} compares numbers with numbers, but the labels are "
             "class names or maps; use a classification loss such as ce"
@@ -259,6 +259,13 @@ def _refusal(spec: LossSpec, plan: Plan) -> str:
             "sample; give one label column of numbers"
         )
     if loss.target is Target.VALUES:
+        if task is Task.MULTIOUTPUT:
+            return (
+                f"{text} takes one prediction and one label per sample, not "
+                f"{plan.n_scores} outputs; give one column of each"
+            )
+        if task is Task.DISTRIBUTION:
+            return f"{text} does not compare soft labels; for distributions use ce or kl"
         if task is Task.MULTICLASS and plan.label_mode is LabelMode.INDEX:
             return (
                 f"{text} compares each prediction column with a label column, but there are "

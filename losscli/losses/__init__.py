@@ -13,6 +13,18 @@ LOSSES: tuple[LossDef, ...] = (
     regression.LOSSES + classification.LOSSES + distribution.LOSSES + dense.LOSSES
 )
 
-REGISTRY: dict[str, LossDef] = {key: loss for loss in LOSSES for key in (loss.name, *loss.aliases)}
+
+def registry(losses: tuple[LossDef, ...]) -> dict[str, LossDef]:
+    """Every name and alias -> its loss; a name or alias used twice is a bug, raised here."""
+    out: dict[str, LossDef] = {}
+    for loss in losses:
+        for key in (loss.name, *loss.aliases):
+            if key in out:
+                raise ValueError(f"loss name {key!r} is used by {out[key].name} and {loss.name}")
+            out[key] = loss
+    return out
+
+
+REGISTRY: dict[str, LossDef] = registry(LOSSES)
 
 __all__ = ["LOSSES", "REGISTRY", "LossDef", "Param", "PerSample", "Reduce", "Target", "Task"]
