@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_compute.py [--task regression|multiclass|all] [--rows N]
         [--repeat R] [--losses mae,...]
 
-Two tasks; ``--task all`` (the default) runs both and prints a table for each.
+Three tasks; ``--task all`` (the default) runs each and prints a table for each.
 
 - ``regression``, MSE: ``preds.csv`` (header ``pred``) and ``labels.csv`` (header ``label``),
   noisy predictions of a skewed target, 10 million rows by default (or the
@@ -16,6 +16,10 @@ Two tasks; ``--task all`` (the default) runs both and prints a table for each.
   calls ``sklearn.metrics.log_loss(l['label'], probs, labels=range(10))``. log_loss clips the
   probabilities to [eps, 1 - eps]; with these logits no true-class probability comes near
   either end, so the clip changes the mean by far less than the tolerance below.
+
+- ``bootstrap``: the regression files at 1 million rows, with ``--ci bootstrap`` (B = 1000
+  Poisson replicates, seeded) on losscli's side: what a bootstrap interval costs, against
+  the same one-liner (which gives no interval at all).
 
 ``--rows N`` sets the rows for every task run. For each task:
 
@@ -175,6 +179,7 @@ class Task:
     default_rows: int
     cache_key: str  # cache directory prefix: bump its version when the generated data changes
     rows_env: str | None = None  # environment variable overriding default_rows
+    options: tuple[str, ...] = ()  # more losscli options, e.g. --ci bootstrap
 
     def rows(self) -> int:
         """The default row count: ``rows_env`` if set, else ``default_rows``."""
@@ -193,7 +198,7 @@ class Task:
         argv = [str(exe), "compute", str(preds), str(labels)]
         for loss in [self.loss, *(x for x in extra if x != self.loss)]:
             argv += ["--loss", loss]
-        return [*argv, "--format", "json"]
+        return [*argv, *self.options, "--format", "json"]
 
     def parse_losscli(self, stdout: str) -> float:
         """This task's loss value from losscli's JSON output."""
@@ -236,6 +241,20 @@ TASKS = {
             ),
             default_rows=2_000_000,
             cache_key="multiclass-v1",
+        ),
+        Task(
+            name="bootstrap",
+            title="regression, MSE with a 95% bootstrap interval (B = 1000)",
+            loss="mse",
+            chunks=regression_chunks,
+            one_liner=(
+                "import pandas as pd; from sklearn.metrics import mean_squared_error; "
+                "p=pd.read_csv({preds!r}); l=pd.read_csv({labels!r}); "
+                "print(mean_squared_error(l['label'], p['pred']))"
+            ),
+            default_rows=1_000_000,
+            cache_key="v1",  # the regression task's data
+            options=("--ci", "bootstrap", "--bootstrap-samples", "1000"),
         ),
     )
 }
