@@ -440,3 +440,28 @@ def test_every_label_the_same_names_the_cause(run_cli: Any, write: Any) -> None:
     result = run_cli(["compute", preds, labels, "--loss", "bce"])
     assert_cli_error(result, 2, r"every label is 2; a binary task needs two label values")
     assert "more than two" not in result.stderr
+
+
+# --------------------------------------------------------------------------- id joins
+
+
+def test_id_join_spreads_over_buckets_and_keeps_the_predictions_order(
+    run_cli: Any, write: Any, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    ids = [f"img-{i:05d}" for i in range(n)]
+    p, y = rng.random(n), rng.integers(0, 2, n)
+    perm = rng.permutation(n)
+    preds = write("p.csv", {"id": ids, "p": list(p)})
+    labels = write("y.csv", {"id": [ids[i] for i in perm], "y": list(y[perm])})
+    out = tmp_path / "rows.csv"
+    got, _ = value(run_cli, preds, labels, "--id-col", "id", "--loss", "mse", "--per-sample", out)
+    assert got == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)  # numpy, by position
+    import pyarrow.csv as pacsv
+
+    assert pacsv.read_csv(out).column("id").to_pylist() == ids  # the predictions file's order
+    # Duplicates in several buckets are counted together.
+    dup = write("d.csv", {"id": [*ids[:3], *ids[:3]], "y": [0] * 6})
+    result = run_cli(["compute", preds, dup, "--id-col", "id", "--loss", "mse"])
+    assert_cli_error(result, 3, r"d\.csv: duplicate ids in 'id': .* \(3 duplicates\)")

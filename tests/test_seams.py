@@ -13,7 +13,8 @@ import losscli
 from losscli.api import parse_specs
 from losscli.engine.evaluate import evaluate
 from losscli.engine.results import FileInfo
-from losscli.interpret.plan import BatchStream, plan_inputs
+from losscli.interpret.align import BatchStream
+from losscli.interpret.plan import plan_inputs
 
 
 def test_per_sample_is_torch_reduction_none_for_mse() -> None:

@@ -13,7 +13,8 @@ import numpy as np
 from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo, Report
-from losscli.interpret.plan import Batch, BatchStream, Options, Plan, plan_inputs
+from losscli.interpret.align import BatchStream
+from losscli.interpret.plan import Batch, Options, Plan, plan_inputs
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, Source
 from losscli.losses import PerSample, Target
 from losscli.spec import LossSpec

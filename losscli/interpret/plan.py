@@ -8,7 +8,6 @@ Every decision is recorded as a ``Note`` with its reason, for the output to show
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,14 +15,13 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError
-from losscli.io.prefetch import prefetch
 from losscli.io.sources import ArraySource, ColumnKind, Source, TableChunk, TableSource, is_number
 from losscli.losses.base import Task
 
 # Rows of probabilities must sum to 1 within this absolute tolerance (values written to
 # text with 6 decimals over many classes drift by ~1e-6 per class).
 PROB_SUM_TOL = 1e-4
-_SHOW_ROWS = 5
+SHOW_ROWS = 5
 
 
 class Kind(StrEnum):
@@ -133,7 +131,7 @@ class Batch:
         rows = np.asarray(rows)
         idx = np.flatnonzero(rows) if rows.dtype == bool else rows
         count = len(idx)
-        shown = idx[:_SHOW_ROWS]
+        shown = idx[:SHOW_ROWS]
         if self.ids is not None:
             items = ", ".join(str(self.ids[i]) for i in shown)
             label = "id" if count == 1 else "ids"
@@ -246,12 +244,12 @@ def _table_label_cols(
     return cols
 
 
-def _one_column(array: np.ndarray) -> np.ndarray:
+def one_column(array: np.ndarray) -> np.ndarray:
     """An (N, 1) array as the (N,) array it stands for (a one-column table reads the same)."""
     return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
 
 
-def _note_one_column(src: Source, what: str, notes: list[Note]) -> None:
+def _noteone_column(src: Source, what: str, notes: list[Note]) -> None:
     if isinstance(src, ArraySource) and src.ndim == 2 and src.shape[1] == 1:
         notes.append(
             Note(
@@ -264,10 +262,10 @@ def _note_one_column(src: Source, what: str, notes: list[Note]) -> None:
 def _first_chunk(src: Source, columns: list[str] | None) -> Any:
     if isinstance(src, ArraySource):
         array = src.head()
-        head: Any = None if array is None else _one_column(array)
+        head: Any = None if array is None else one_column(array)
     else:
         head = src.head(columns or [])
-    if head is None or _chunk_len(head) == 0:
+    if head is None or chunk_len(head) == 0:
         raise InputError(f"{src.name}: the file has no rows")
     return head
 
@@ -275,7 +273,7 @@ def _first_chunk(src: Source, columns: list[str] | None) -> Any:
 # --------------------------------------------------------------------------- planning
 
 
-def _stack(chunk: TableChunk, cols: list[str]) -> np.ndarray:
+def stack_columns(chunk: TableChunk, cols: list[str]) -> np.ndarray:
     """Table columns as a float64 matrix (one column -> 1-D)."""
     if len(cols) == 1:
         return np.asarray(chunk[cols[0]], dtype=np.float64)
@@ -364,13 +362,13 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         raise UsageError("--class-axis applies to N-d prediction arrays (.npy/.npz), not to tables")
     if isinstance(preds_src, TableSource):
         pred_cols = _table_pred_cols(preds_src, opts, notes)
-        preds0 = _stack(_first_chunk(preds_src, pred_cols), pred_cols)
+        preds0 = stack_columns(_first_chunk(preds_src, pred_cols), pred_cols)
     else:
-        _note_one_column(preds_src, "predictions", notes)
+        _noteone_column(preds_src, "predictions", notes)
         preds0 = np.asarray(_first_chunk(preds_src, None))
         if preds0.dtype.kind not in "biuf":
             raise InputError(f"{preds_src.name}: predictions must be numbers, got {preds0.dtype}")
-        preds0 = _classes_on_axis_1(preds0.astype(np.float64), opts.class_axis, notes)
+        preds0 = classes_on_axis_1(preds0.astype(np.float64), opts.class_axis, notes)
     n_scores = 1 if preds0.ndim == 1 else int(preds0.shape[1])
     if isinstance(labels_src, TableSource):
         preds_columns = preds_src.columns if isinstance(preds_src, TableSource) else []
@@ -383,7 +381,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
         )
         label_numeric = all(labels_src.is_numeric(c) for c in label_cols)
     else:
-        _note_one_column(labels_src, "labels", notes)
+        _noteone_column(labels_src, "labels", notes)
         labels0 = np.asarray(_first_chunk(labels_src, None))
         label_numeric = labels0.dtype.kind in "biuf"
         if not label_numeric:
@@ -482,7 +480,7 @@ def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
     )
 
 
-def _classes_on_axis_1(preds: np.ndarray, axis: int, notes: list[Note] | None = None) -> np.ndarray:
+def classes_on_axis_1(preds: np.ndarray, axis: int, notes: list[Note] | None = None) -> np.ndarray:
     """Move the class axis of an N-d prediction array to position 1, torch's layout."""
     if axis == 1:
         return preds
@@ -655,257 +653,11 @@ def _numeric_class_reading(
     return LabelMode.NAME if as_names else LabelMode.INDEX
 
 
-# --------------------------------------------------------------------------- streaming
-
 Chunk = TableChunk | np.ndarray
 
 
-def _chunk_len(chunk: Chunk) -> int:
+def chunk_len(chunk: Chunk) -> int:
+    """Rows in a chunk of a table (a dict of columns) or of an array."""
     if isinstance(chunk, dict):
         return len(next(iter(chunk.values())))
     return int(chunk.shape[0])
-
-
-def _chunk_slice(chunk: Chunk, start: int, stop: int | None = None) -> Chunk:
-    if isinstance(chunk, dict):
-        return {k: v[start:stop] for k, v in chunk.items()}
-    return chunk[start:stop]
-
-
-def _iter_chunks(src: Source, cols: list[str] | None) -> Iterator[Chunk]:
-    if isinstance(src, ArraySource):
-        yield from map(_one_column, src.chunks())
-    else:
-        yield from src.chunks(cols or [])
-
-
-def _next_nonempty(it: Iterator[Chunk]) -> Chunk | None:
-    for chunk in it:
-        if _chunk_len(chunk):
-            return chunk
-    return None
-
-
-def _row_aligned(
-    a: Source, a_cols: list[str] | None, b: Source, b_cols: list[str] | None
-) -> Iterator[tuple[Chunk, Chunk]]:
-    """Pairs of equally long chunks of two sources read in row order; errors on a length gap."""
-    if a.n_rows is not None and b.n_rows is not None and a.n_rows != b.n_rows:
-        raise InputError(_length_message(a, a.n_rows, b, b.n_rows))
-    it_a, it_b = prefetch(_iter_chunks(a, a_cols)), prefetch(_iter_chunks(b, b_cols))
-    left_a: Chunk | None = None
-    left_b: Chunk | None = None
-    seen = 0
-    while True:
-        left_a = left_a if left_a is not None and _chunk_len(left_a) else _next_nonempty(it_a)
-        left_b = left_b if left_b is not None and _chunk_len(left_b) else _next_nonempty(it_b)
-        if left_a is None and left_b is None:
-            return
-        if left_a is None or left_b is None:
-            rest_a = sum(map(_chunk_len, it_a)) + (_chunk_len(left_a) if left_a is not None else 0)
-            rest_b = sum(map(_chunk_len, it_b)) + (_chunk_len(left_b) if left_b is not None else 0)
-            raise InputError(_length_message(a, seen + rest_a, b, seen + rest_b))
-        take = min(_chunk_len(left_a), _chunk_len(left_b))
-        yield _chunk_slice(left_a, 0, take), _chunk_slice(left_b, 0, take)
-        seen += take
-        left_a, left_b = _chunk_slice(left_a, take), _chunk_slice(left_b, take)
-
-
-def _length_message(a: Source, n_a: int, b: Source, n_b: int) -> str:
-    hint = ""
-    for src, n, other in ((a, n_a, n_b), (b, n_b, n_a)):
-        if isinstance(src, TableSource) and src.header.ambiguous and n == other + 1:
-            hint = f"; if the first row of {src.name} is a header, pass --header"
-    return (
-        f"{a.name} has {n_a} rows but {b.name} has {n_b}; rows are matched by position, so "
-        f"both files need one row per sample (or pass --id-col NAME to match by id){hint}"
-    )
-
-
-def _read_all(src: Source, cols: list[str]) -> TableChunk:
-    parts = list(_iter_chunks(src, cols))
-    if not parts:
-        raise InputError(f"{src.name}: the file has no rows")
-    return {c: np.concatenate([p[c] for p in parts]) for c in cols}
-
-
-def _id_values(values: np.ndarray) -> np.ndarray:
-    """Ids as read; whole-number float ids (numeric CSV columns) become int64 for display."""
-    if (
-        values.dtype.kind == "f"
-        and np.isfinite(values).all()
-        and (values == np.round(values)).all()
-    ):
-        return values.astype(np.int64)
-    return values
-
-
-def _id_aligned(
-    preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int
-) -> Iterator[tuple[Chunk, Chunk, np.ndarray, np.ndarray]]:
-    """Chunks of both files matched by id, in the predictions file's order."""
-    import pandas as pd
-
-    id_col = plan.id_col
-    assert id_col is not None and plan.pred_cols is not None and plan.label_cols is not None
-    preds = _read_all(preds_src, [*plan.pred_cols, id_col])
-    labels = _read_all(labels_src, [*plan.label_cols, id_col])
-    ids_p, ids_l = _id_values(preds[id_col]), _id_values(labels[id_col])
-    for src, ids in ((preds_src, ids_p), (labels_src, ids_l)):
-        index = pd.Index(ids)
-        blank = index.isna() | (
-            (index.astype(str).str.strip() == "") if ids.dtype == object else False
-        )
-        if blank.any():
-            rows = ", ".join(str(i) for i in np.flatnonzero(blank)[:_SHOW_ROWS])
-            raise InputError(
-                f"{src.name}: the id column {id_col!r} has empty values (rows {rows}); "
-                "every row needs an id to be matched"
-            )
-        dup = index.duplicated()
-        if dup.any():
-            shown = ", ".join(map(str, pd.unique(ids[dup])[:_SHOW_ROWS]))
-            raise InputError(
-                f"{src.name}: duplicate ids in {id_col!r}: {shown} "
-                f"({int(dup.sum())} duplicates); each id must appear once"
-            )
-    position = pd.Index(ids_l).get_indexer(ids_p)
-    only_p = ids_p[position < 0]
-    only_l = ids_l[~pd.Index(ids_l).isin(ids_p)]
-    if len(only_p) or len(only_l):
-        parts = [
-            f"{len(ids)} ids only in {src.name} (e.g. {', '.join(map(str, ids[:3]))})"
-            for src, ids in ((preds_src, only_p), (labels_src, only_l))
-            if len(ids)
-        ]
-        if not plan.allow_unmatched:
-            raise InputError(
-                f"{'; '.join(parts)}; pass --join inner to evaluate the ids present in both files"
-            )
-        plan.notes.append(
-            Note(
-                f"evaluated the {int((position >= 0).sum())} ids in both files",
-                f"--join inner; {'; '.join(parts)}",
-            )
-        )
-    keep = np.flatnonzero(position >= 0)
-    if not len(keep):
-        raise InputError(f"no id appears in both {preds_src.name} and {labels_src.name}")
-    for start in range(0, len(keep), chunk_rows):
-        sel = keep[start : start + chunk_rows]
-        yield (
-            {c: preds[c][sel] for c in plan.pred_cols},
-            {c: labels[c][position[sel]] for c in plan.label_cols},
-            sel,
-            ids_p[sel],
-        )
-
-
-class BatchStream:
-    """Iterates aligned ``Batch`` objects; ``skipped`` counts rows dropped by ``--nan skip``."""
-
-    def __init__(self, preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int):
-        self.preds_src, self.labels_src, self.plan = preds_src, labels_src, plan
-        self.chunk_rows = chunk_rows
-        self.skipped = 0
-        self.n_rows = 0
-        self._name_index = {name: i for i, name in enumerate(plan.classes)}
-
-    def __iter__(self) -> Iterator[Batch]:
-        plan = self.plan
-        if plan.id_col is not None:
-            for pc, lc, rows, ids in _id_aligned(
-                self.preds_src, self.labels_src, plan, self.chunk_rows
-            ):
-                yield from self._convert(pc, lc, rows, ids)
-            return
-        start = 0
-        for pc, lc in _row_aligned(
-            self.preds_src, plan.pred_cols, self.labels_src, plan.label_cols
-        ):
-            n = _chunk_len(pc)
-            yield from self._convert(pc, lc, np.arange(start, start + n), None)
-            start += n
-
-    def _convert(
-        self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None
-    ) -> Iterator[Batch]:
-        plan = self.plan
-        preds = _stack(pc, plan.pred_cols) if isinstance(pc, dict) and plan.pred_cols else pc
-        preds = np.asarray(preds)
-        if preds.dtype.kind not in "biuf":
-            raise InputError(f"{self.preds_src.name}: predictions must be numbers")
-        preds = _classes_on_axis_1(preds.astype(np.float64, copy=False), plan.class_axis)
-        if isinstance(lc, dict) and plan.label_cols:
-            cols = plan.label_cols
-            labels = lc[cols[0]] if len(cols) == 1 else np.column_stack([lc[c] for c in cols])
-        else:
-            labels = np.asarray(lc)
-        numeric = labels.dtype.kind in "biuf"
-        bad_pred = ~np.isfinite(preds.reshape(len(preds), -1)).all(axis=1)
-        if numeric:
-            labels = labels.astype(np.float64, copy=False)
-            bad_label = ~np.isfinite(labels.reshape(len(labels), -1)).all(axis=1)
-        else:
-            labels = labels.astype(object, copy=False)
-            bad_label = np.array([v is None for v in labels.reshape(len(labels), -1)[:, 0]])
-        bad = bad_pred | bad_label
-        batch = Batch(preds, labels, None, rows, ids)
-        if bad.any():
-            if plan.nan is NanPolicy.ERROR:
-                which = "predictions" if bad_pred.any() else "labels"
-                first = bad_pred if bad_pred.any() else bad_label
-                src = self.preds_src if bad_pred.any() else self.labels_src
-                raise InputError(
-                    f"{src.name}: NaN, infinite or empty {which} at {batch.where(first)}; fix "
-                    "the file or pass --nan skip to leave those rows out"
-                )
-            self.skipped += int(bad.sum())
-            keep = ~bad
-            batch = Batch(
-                preds[keep], labels[keep], None, rows[keep], None if ids is None else ids[keep]
-            )
-            if not len(batch):
-                return
-        self.n_rows += len(batch)
-        yield self._labels(batch)
-
-    def _labels(self, batch: Batch) -> Batch:
-        """Convert labels to the plan's label mode (raw numbers kept for value losses)."""
-        plan, labels = self.plan, batch.labels
-        raw = labels if labels.dtype.kind == "f" else None
-        mode = plan.label_mode
-        if mode is LabelMode.BINARY:
-            # A value other than the two seen in the file's head becomes NaN here: value
-            # losses (mse on 0/1 labels) still read the raw labels, class losses refuse it.
-            assert plan.binary_values is not None
-            neg, pos = plan.binary_values
-            converted: np.ndarray = np.where(
-                labels == pos, 1.0, np.where(labels == neg, 0.0, np.nan)
-            )
-        elif mode is LabelMode.INDEX:
-            fractional = labels != np.round(labels)
-            if fractional.any():
-                raise InputError(
-                    f"{self.labels_src.name}: class labels must be whole numbers; "
-                    f"{batch.where(fractional.reshape(len(labels), -1).any(axis=1))} "
-                    f"holds {labels[fractional][0]!r}"
-                )
-            converted = labels.astype(np.int64)
-        elif mode is LabelMode.NAME:
-            index = self._name_index
-            keys = labels.astype(np.int64).astype(str) if labels.dtype.kind == "f" else labels
-            codes = np.fromiter(
-                (index.get(str(v), -1) for v in keys), dtype=np.int64, count=len(labels)
-            )
-            unknown = codes < 0
-            if unknown.any():
-                name = labels[unknown][0]
-                raise InputError(
-                    f"{self.labels_src.name}: unknown class {name!r} at {batch.where(unknown)}; "
-                    f"known classes (prediction columns): {', '.join(plan.classes)}"
-                )
-            converted = codes
-        else:
-            converted = labels
-        return Batch(batch.preds, converted, raw, batch.rows, batch.ids)

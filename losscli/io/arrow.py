@@ -151,14 +151,17 @@ def read_parquet(
     kinds = {f.name: column_kind(f.type) for f in schema}
     types = {f.name: str(f.type) for f in schema if kinds[f.name] is ColumnKind.OTHER}
 
-    def batches(columns: list[str], rows: int) -> Iterator[TableChunk]:
+    def arrow_batches(columns: list[str], rows: int = chunk_rows) -> Iterator[pa.RecordBatch]:
         try:
-            for batch in pfile.iter_batches(batch_size=rows, columns=columns):
-                yield batch_to_chunk(batch, columns, str(path))
+            yield from pfile.iter_batches(batch_size=rows, columns=columns)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
             raise arrow_error(str(path), exc) from None
 
-    return TableSource(
+    def batches(columns: list[str], rows: int) -> Iterator[TableChunk]:
+        for batch in arrow_batches(columns, rows):
+            yield batch_to_chunk(batch, columns, str(path))
+
+    source = TableSource(
         str(path),
         "parquet",
         list(schema.names),
@@ -169,3 +172,5 @@ def read_parquet(
         lambda columns: batches(columns, PEEK_ROWS),
         types,
     )
+    source.arrow = arrow_batches
+    return source

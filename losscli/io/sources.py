@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +61,8 @@ class TableSource:
     types: dict[str, str] = field(default_factory=dict)
     # The content hash of the file, computed while it streams (see losscli.io.digest).
     digest: Digest | None = field(default=None, repr=False)
+    # The same chunks as Arrow record batches, where the reader has them (CSV, Parquet).
+    arrow: Callable[[list[str]], Iterator[Any]] | None = field(default=None, repr=False)
 
     @property
     def has_header(self) -> bool:

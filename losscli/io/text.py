@@ -195,6 +195,8 @@ def read_delimited(
     source = TableSource(
         str(path), fmt, names, kinds, header, None, parser.chunks(chunk_rows), parser.peek()
     )
+    if isinstance(parser, _Parser):
+        source.arrow = parser.arrow_batches
     return source
 
 
@@ -262,8 +264,13 @@ class _Parser:
                 self.block *= 4
 
     def batches(self, columns: list[str]) -> Iterator[TableChunk]:
-        """Row chunks; a row longer than the block restarts with a larger block after the
-        rows already given."""
+        """Row chunks as ndarrays."""
+        for batch in self.arrow_batches(columns):
+            yield batch_to_chunk(batch, columns, str(self.path))
+
+    def arrow_batches(self, columns: list[str]) -> Iterator[Any]:
+        """Arrow record batches; a row longer than the block restarts with a larger block
+        after the rows already given."""
         import pyarrow as pa
 
         done = 0
@@ -273,9 +280,7 @@ class _Parser:
             try:
                 for batch in iter(reader.read_next_batch, None):
                     if seen + batch.num_rows > done:
-                        yield batch_to_chunk(
-                            batch.slice(max(0, done - seen)), columns, str(self.path)
-                        )
+                        yield batch.slice(max(0, done - seen))
                         done = seen + batch.num_rows
                     seen += batch.num_rows
                 return
