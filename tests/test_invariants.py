@@ -123,6 +123,7 @@ class Domain:
     preds: Callable[[np.ndarray, float], np.ndarray] = _same
     labels: Callable[[np.ndarray, float], np.ndarray] = _same
     signs: bool = False
+    multi_hot: bool = False  # label columns are 0/1 each (a multi-label target), not soft labels
 
 
 def _nonnegative(x: np.ndarray, spread: float) -> np.ndarray:
@@ -131,6 +132,13 @@ def _nonnegative(x: np.ndarray, spread: float) -> np.ndarray:
 
 def _at_least_one(x: np.ndarray, spread: float) -> np.ndarray:
     return x + spread + 1.0
+
+
+def _distinct_at_least_one(x: np.ndarray, spread: float) -> np.ndarray:
+    """Values >= 1 that stay distinct (x + c can round distinct tiny x to one value): each
+    value's rank plus a fraction < 1 increasing with x, so the task stays regression."""
+    ranks = np.argsort(np.argsort(x, axis=None)).reshape(x.shape)
+    return 1.0 + ranks + (x + spread) / (4.0 * spread)
 
 
 def _log_probs(z: np.ndarray, spread: float) -> np.ndarray:
@@ -147,6 +155,26 @@ DOMAINS: dict[str, Domain] = {
     "mape": Domain("sklearn MAPE divides by max(|y|, eps): labels kept >= 1", labels=_at_least_one),
     "poisson_nll": Domain("torch poisson_nll_loss: labels are counts >= 0", labels=_nonnegative),
     "nll": Domain("torch nll_loss takes log-probabilities (log_softmax rows)", preds=_log_probs),
+    "multilabel_margin": Domain(
+        "torch multilabel_margin_loss: a multi-hot 0/1 label matrix (its padded index target)",
+        multi_hot=True,
+    ),
+    "rmsle": Domain(
+        "sklearn root_mean_squared_log_error: log1p needs values > -1",
+        preds=_nonnegative,
+        labels=_nonnegative,
+    ),
+    "poisson_deviance": Domain(
+        "sklearn mean_poisson_deviance: y >= 0, predictions > 0 (labels kept >= 1 so that "
+        "the perfect prediction ŷ = y is in the domain)",
+        preds=_at_least_one,
+        labels=_distinct_at_least_one,
+    ),
+    "gamma_deviance": Domain(
+        "sklearn mean_gamma_deviance: y > 0, predictions > 0",
+        preds=_at_least_one,
+        labels=_distinct_at_least_one,
+    ),
 }
 
 
@@ -211,7 +239,8 @@ def classes_inputs(
     tasks = [
         t for t in loss.task_names() if t in CLASSES_TASKS and (t != "dense" or loss.per_image)
     ]
-    if loss.independent_columns:  # several columns of bce are labels of their own (0/1 each)
+    # several columns of bce are labels of their own (0/1 each), as multilabel_margin's are
+    if loss.independent_columns or dom.multi_hot:
         tasks = [t.replace("distribution", "multilabel") for t in tasks]
     if multi_output is not None:
         tasks = [t for t in tasks if (t == "multilabel") == multi_output] or tasks
@@ -236,7 +265,8 @@ def classes_inputs(
     preds = dom.preds(scores(draw, (n, c), logits, spread), spread)
     if task == "multilabel":
         labels = zeros_ones(draw, (n, c))
-        return Inputs(task, preds, labels, labels, logits, n * c)
+        # Elementwise losses (bce) average the n·c elements; multilabel_margin is one term per row.
+        return Inputs(task, preds, labels, labels, logits, n * c if loss.independent_columns else n)
     if task == "distribution":
         labels = distributions(draw, n, c)
         return Inputs(task, preds, labels, labels, logits, n)
@@ -443,6 +473,13 @@ def _margin_scores(draw: Callable[..., Any], loss: LossDef) -> Inputs:
     return Inputs(task, 2.0 * np.eye(c)[idx], idx, idx, None, n)
 
 
+def _multilabel_margins(draw: Callable[..., Any], loss: LossDef) -> Inputs:
+    """Score 2 on every target class and 0 elsewhere: each target beats each other by 2 >= 1."""
+    n, c = draw(st.integers(3, 12)), draw(st.integers(2, 5))
+    y = zeros_ones(draw, (n, c))
+    return Inputs("multilabel", 2.0 * y, y, y, None, n)
+
+
 def _hinge_embedding_perfect(draw: Callable[..., Any], loss: LossDef) -> Inputs:
     """x = 0 for similar pairs (y = 1), x = margin (1) for dissimilar ones (y = −1)."""
     n = draw(st.integers(3, 12))
@@ -477,6 +514,16 @@ PERFECT: dict[str, Perfect] = {
         ["mse", "rmse", "mae", "huber", "smooth_l1", "log_cosh", "quantile"], REGRESSION_PERFECT
     ),
     "msle": REGRESSION_PERFECT,
+    "rmsle": REGRESSION_PERFECT,
+    # Tweedie deviances are 0 at ŷ = y (power 0, the default, is the squared error)
+    "tweedie": REGRESSION_PERFECT,
+    "poisson_deviance": REGRESSION_PERFECT,
+    "gamma_deviance": REGRESSION_PERFECT,
+    # Brier: Σ (p − onehot)² is 0 at one-hot probabilities (logits 1e4: softmax exactly 1, 0)
+    "brier": CONFIDENT,
+    # soft_margin: log(1 + e^−1e4) = 0 at margins y·x = 1e4 (binary: CONFIDENT's logits)
+    "soft_margin": CONFIDENT,
+    "multilabel_margin": Perfect(_multilabel_margins, "every target scores 2 above the others"),
     "mape": REGRESSION_PERFECT,
     "ce": CONFIDENT,
     "bce": CONFIDENT,
@@ -584,7 +631,8 @@ def several_outputs(loss: LossDef) -> bool:
 
 def test_several_outputs_losses_are_found() -> None:
     found = {lo.name for lo in MEAN_LOSSES if several_outputs(lo)}
-    assert {"mse", "mae", "huber", "smooth_l1", "bce"} <= found
+    assert {"mse", "mae", "huber", "smooth_l1", "bce", "soft_margin"} <= found
+    assert "multilabel_margin" not in found  # one term per row (torch divides by C inside)
 
 
 @pytest.mark.parametrize("loss", **by_name([lo for lo in MEAN_LOSSES if several_outputs(lo)]))

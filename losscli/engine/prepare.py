@@ -79,7 +79,29 @@ def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: i
     return labels
 
 
+def _log_labels(spec: LossSpec) -> bool:
+    """Whether this spec reads labels as log-probabilities (``LossDef.log_labels``)."""
+    return spec.loss.log_labels is not None and bool(spec.value_of(spec.loss.log_labels))
+
+
+def _soft_log_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
+    """Rows of log-probabilities: exp of each row must sum to 1."""
+    labels = batch.labels
+    with np.errstate(over="ignore"):
+        sums = np.exp(labels).sum(axis=1)
+    off = np.abs(sums - 1.0) > PROB_SUM_TOL
+    if off.any():
+        raise InputError(
+            f"{spec.text}: label rows are read as log-probabilities, so exp of each row must "
+            f"sum to 1; {batch.where(off)} sums to {sums[off][0]:.6g}; give log p, or drop "
+            f"{spec.loss.log_labels}=true for probabilities"
+        )
+    return labels
+
+
 def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
+    if _log_labels(spec):
+        return _soft_log_labels(spec, batch)
     labels = batch.labels
     if "ignore_index" in spec.params:
         raise UsageError(
@@ -158,8 +180,11 @@ def _distributions(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
         )
     if plan.label_mode is LabelMode.SOFT:
         return batch.preds, _soft_labels(spec, batch)
-    labels = _index_labels(spec, batch, batch.labels, n_classes)
-    return batch.preds, one_hot(labels, n_classes)
+    hot = one_hot(_index_labels(spec, batch, batch.labels, n_classes), n_classes)
+    if _log_labels(spec):
+        with np.errstate(divide="ignore"):
+            return batch.preds, np.log(hot)
+    return batch.preds, hot
 
 
 def _binary(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:

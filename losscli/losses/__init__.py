@@ -6,11 +6,25 @@ in that module's ``LOSSES``; the CLI, the docs and the generic tests pick it up 
 
 from __future__ import annotations
 
-from losscli.losses import classification, dense, distribution, regression
+from losscli.losses import (
+    calibration,
+    classification,
+    dense,
+    deviance,
+    distribution,
+    multilabel,
+    regression,
+)
 from losscli.losses.base import LossDef, Param, PerSample, Reduce, Target, Task
 
 LOSSES: tuple[LossDef, ...] = (
-    regression.LOSSES + classification.LOSSES + distribution.LOSSES + dense.LOSSES
+    regression.LOSSES
+    + deviance.LOSSES
+    + classification.LOSSES
+    + multilabel.LOSSES
+    + calibration.LOSSES
+    + distribution.LOSSES
+    + dense.LOSSES
 )
 
 

@@ -100,6 +100,7 @@ NON_NEGATIVE = Rule(">= 0", lambda v: v >= 0)
 UNIT_INTERVAL = Rule("in [0, 1]", lambda v: 0 <= v <= 1)
 OPEN_UNIT_INTERVAL = Rule("in (0, 1)", lambda v: 0 < v < 1)
 NON_NEGATIVE_LIST = Rule("a list of numbers >= 0", lambda v: all(x >= 0 for x in v))
+POSITIVE_LIST = Rule("a number > 0 or a list of numbers > 0", lambda v: all(x > 0 for x in v))
 ONE_OR_TWO = Rule("1 or 2", lambda v: v in (1, 2))
 LOG_BASE = Rule("> 0 and not 1 (a logarithm base)", lambda v: v > 0 and v != 1)
 WEIGHT_OR_OFF = Rule("in [0, 1] (or negative to disable it)", lambda v: v <= 1)
@@ -133,6 +134,10 @@ class LossDef:
     # True when the loss scores a whole dense map per sample (Dice): the engine then passes
     # dense (n, C, d1, ...) scores and (n, d1, ...) labels as they are, instead of positions.
     per_image: bool = False
+    # The bool parameter that, when true, says the labels are log-probabilities (torch's
+    # ``log_target``): the engine then checks exp(labels) as distributions and passes hard
+    # labels as log(one-hot).
+    log_labels: str | None = None
     # Tasks this loss accepts; the engine stops (exit 2) before reading rows on any other.
     tasks: frozenset[Task] = frozenset()
     nonnegative: bool = True

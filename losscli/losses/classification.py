@@ -14,7 +14,7 @@ from losscli.losses.base import (
     IGNORE_INDEX,
     NON_NEGATIVE,
     ONE_OR_TWO,
-    POSITIVE,
+    POSITIVE_LIST,
     UNIT_INTERVAL,
     WEIGHT_OR_OFF,
     FloatArray,
@@ -139,12 +139,28 @@ def cross_entropy(
     return PerSample(values, _index_weights(w_true, kept, weight))
 
 
+def _pos_weights(pos_weight: list[float] | None, preds: FloatArray) -> FloatArray | float:
+    """torch's ``pos_weight``: one value for every column, or one per column (multi-label)."""
+    if pos_weight is None:
+        return 1.0
+    k = 1 if preds.ndim == 1 else preds.shape[1]
+    if len(pos_weight) == 1:
+        return pos_weight[0]
+    if len(pos_weight) != k:
+        raise UsageError(
+            f"pos_weight has {len(pos_weight)} values but the predictions have {k} "
+            "column(s); give one value, or one per prediction column in their order"
+        )
+    return np.asarray(pos_weight, dtype=np.float64)
+
+
 def binary_cross_entropy(
     preds: FloatArray,
     labels: FloatArray,
     *,
     logits: bool,
-    pos_weight: float | None = None,
+    pos_weight: list[float] | None = None,
+    label_smoothing: float = 0.0,
     convention: Convention = Convention.LOSSCLI,
 ) -> PerSample:
     """Binary cross-entropy −[w₊ y log p + (1 − y) log(1 − p)] per sample (mean over outputs).
@@ -152,12 +168,19 @@ def binary_cross_entropy(
     ``preds`` (n,) or (n, k) multi-label, logits (torch ``binary_cross_entropy_with_logits``,
     exact for any logit) or probabilities (torch ``binary_cross_entropy``, clipped to
     [eps, 1 − eps] like scikit-learn instead of torch's log clamp at −100); ``labels`` in [0, 1].
-    ``pos_weight`` w₊ multiplies the positive term, as in torch. ``convention`` as for
-    ``cross_entropy``.
+    ``pos_weight`` w₊ multiplies the positive term, as in torch: one value, or a list with one
+    value per column (torch's ``pos_weight`` tensor of shape (k,)). ``label_smoothing`` ε
+    replaces y by y(1 − ε) + ε/2 first, as Keras ``binary_crossentropy(label_smoothing=ε)``
+    (torch's BCE has no such option). ``convention`` as for ``cross_entropy``.
+
+    >>> binary_cross_entropy(np.array([[0.0, 0.0]]), np.array([[1.0, 1.0]]), logits=True,
+    ...                      pos_weight=[1.0, 3.0]).values.round(6)  # (log 2 + 3 log 2) / 2
+    array([2.772589])
     """
     log_p, log_q = _binary_log_terms(preds, logits=logits, convention=convention)
-    pw = 1.0 if pos_weight is None else pos_weight
-    return over_outputs(-(pw * labels * log_p + (1.0 - labels) * log_q))
+    pw = _pos_weights(pos_weight, preds)
+    y = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else labels
+    return over_outputs(-(pw * y * log_p + (1.0 - y) * log_q))
 
 
 def _signed(labels: FloatArray) -> FloatArray:
@@ -379,8 +402,24 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Binary cross-entropy on one (or k independent) positive-class scores.",
         formula="mean_i −[w₊ y_i log p_i + (1 − y_i) log(1 − p_i)]; p = sigmoid(logit) or given",
         reference="torch.nn.functional.binary_cross_entropy_with_logits; "
-        "torch.nn.functional.binary_cross_entropy",
-        params=(Param("pos_weight", float, None, "weight of the positive term", POSITIVE),),
+        "torch.nn.functional.binary_cross_entropy; label_smoothing: "
+        "keras.losses.binary_crossentropy",
+        params=(
+            Param(
+                "pos_weight",
+                list,
+                None,
+                "weight of the positive term: one value, or one per column (multi-label)",
+                POSITIVE_LIST,
+            ),
+            Param(
+                "label_smoothing",
+                float,
+                0.0,
+                "targets become y(1 − ε) + ε/2 (Keras binary_crossentropy)",
+                UNIT_INTERVAL,
+            ),
+        ),
         needs_kind=True,
         independent_columns=True,
         conventions={

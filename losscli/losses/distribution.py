@@ -10,33 +10,53 @@ from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample,
 from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr, xlogy
 
 
+def _kl_log_target(preds: FloatArray, log_p: FloatArray, *, logits: bool) -> FloatArray:
+    """Σ_c p_c (log p_c − log q_c) from log p itself (torch ``log_target=True``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_q = log_softmax(preds, axis=1) if logits else np.log(preds)
+        p = np.exp(log_p)
+        # 0 where p = 0 (log p = −inf), +inf where q = 0 < p, as rel_entr.
+        return np.sum(np.where(p > 0, p * (log_p - log_q), 0.0), axis=1)
+
+
 def kl_divergence(
     preds: FloatArray,
     labels: FloatArray,
     *,
     logits: bool,
+    log_target: bool = False,
     convention: Convention = Convention.LOSSCLI,
 ) -> PerSample:
     """KL(p ‖ q) = Σ_c p_c log(p_c / q_c) per sample; its mean is torch's ``batchmean``.
 
-    ``labels`` p (n, C) a distribution per row; ``preds`` q (n, C) probabilities (as
-    ``scipy.special.rel_entr``: 0 where p = 0, +inf where q = 0 < p) or logits (q = softmax).
-    Conventions: torch's default ``KLDivLoss()`` mean divides by n·C (each sample weighs C);
-    Keras clips p and q to [1e-7, 1] first.
+    ``labels`` p (n, C) a distribution per row, or log p with ``log_target`` (torch's
+    ``log_target=True``: log-probabilities keep tiny p exact); ``preds`` q (n, C)
+    probabilities (as ``scipy.special.rel_entr``: 0 where p = 0, +inf where q = 0 < p) or
+    logits (q = softmax). Conventions: torch's default ``KLDivLoss()`` mean divides by n·C
+    (each sample weighs C); Keras clips p and q to [1e-7, 1] first.
 
     >>> p = np.array([[0.36, 0.48, 0.16]]); q = np.full((1, 3), 1 / 3)
     >>> round(float(kl_divergence(q, p, logits=False).values[0]), 10)
     0.0852996013
+    >>> round(float(kl_divergence(q, np.log(p), logits=False, log_target=True).values[0]), 10)
+    0.0852996013
     """
-    if convention is Convention.KERAS and not logits:
-        labels = np.clip(labels, KERAS_EPS, 1.0)
-        preds = np.clip(preds, KERAS_EPS, 1.0)
-    if not logits:
-        values = np.sum(rel_entr(labels, preds), axis=1)
+    if log_target and convention is not Convention.KERAS:
+        values = _kl_log_target(preds, labels, logits=logits)
     else:
-        log_q = log_softmax(preds, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.sum(np.where(labels > 0, labels * (np.log(labels) - log_q), 0.0), axis=1)
+        if log_target:  # Keras has no log target: clip the probabilities it stands for
+            labels = np.exp(labels)
+        if convention is Convention.KERAS and not logits:
+            labels = np.clip(labels, KERAS_EPS, 1.0)
+            preds = np.clip(preds, KERAS_EPS, 1.0)
+        if not logits:
+            values = np.sum(rel_entr(labels, preds), axis=1)
+        else:
+            log_q = log_softmax(preds, axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.sum(
+                    np.where(labels > 0, labels * (np.log(labels) - log_q), 0.0), axis=1
+                )
     if convention is Convention.TORCH:
         return PerSample(values, np.full(len(values), float(labels.shape[1])))
     return PerSample(values)
@@ -95,6 +115,15 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i Σ_c p_ic log(p_ic / q_ic); p = labels, q = predictions",
         reference="torch.nn.functional.kl_div(log q, p, reduction='batchmean'); "
         "scipy.special.rel_entr",
+        params=(
+            Param(
+                "log_target",
+                bool,
+                False,
+                "the labels are log-probabilities log p (torch's log_target)",
+            ),
+        ),
+        log_labels="log_target",
         needs_kind=True,
         tasks=frozenset({Task.MULTICLASS, Task.DISTRIBUTION}),
         conventions={

@@ -110,6 +110,10 @@ EXPLANATIONS: dict[str, Explanation] = {
         differences=(
             "torch binary_cross_entropy clamps log at −100; scikit-learn clips p to "
             "[eps, 1 − eps]; Keras clips at 1e-7; binary_cross_entropy_with_logits is exact.",
+            "label_smoothing is Keras's (binary_crossentropy): y becomes y(1 − ε) + ε/2; "
+            "torch's BCE losses have no label_smoothing (its cross_entropy's mixes with 1/C).",
+            "pos_weight takes one value or a list, one per label column, like torch's "
+            "pos_weight tensor of shape (k,) for k labels.",
         ),
     ),
     "kl": Explanation(
@@ -134,6 +138,8 @@ EXPLANATIONS: dict[str, Explanation] = {
             "(divide by N) is the true KL, which losscli reports.",
             "scipy.special.rel_entr defines 0·log 0 = 0 and +inf where q = 0 < p; losscli "
             "follows it (torch gives nan where q = 0 and p = 0 with log-inputs of −inf).",
+            "kl:log_target=true reads the labels as log p, as torch's log_target=True (exp of "
+            "each label row must sum to 1); hard labels become log(one-hot).",
         ),
         corrections=(
             "The article uses KL for 'generative / unsupervised' settings only; it is as much "
@@ -381,6 +387,122 @@ EXPLANATIONS: dict[str, Explanation] = {
             "Libraries differ in smoothing, squared denominators and whether absent "
             "classes count; losscli counts every class with smooth in numerator and "
             "denominator.",
+        ),
+    ),
+    "brier": Explanation(
+        measures="The squared distance between the predicted class probabilities and the "
+        "one-hot truth: (p − y)² for a binary positive-class probability.",
+        strengths=(
+            "A strictly proper scoring rule, like log loss, but bounded: one confident "
+            "mistake costs at most 1 (2 for multiclass), not infinity.",
+            "Decomposes into calibration (reliability) and refinement (resolution); pair it "
+            "with ece and --calibration to see which part is bad.",
+        ),
+        weaknesses=(
+            "Less sensitive than log loss to confident errors on rare events.",
+            "Its scale differs between conventions: binary is halved by default, multiclass "
+            "is not (scale_by_half).",
+        ),
+        use="Judging probability forecasts of classifiers (weather, risk, medical scores), "
+        "beside log loss.",
+        differences=(
+            "scikit-learn brier_score_loss halves the sum over classes for two classes and "
+            "not for three or more (scale_by_half='auto'); losscli does the same, and "
+            "scale_by_half=true/false forces either.",
+            "scikit-learn's pos_label defaults to 1 for labels {0, 1} or {−1, 1} and to the "
+            "larger label otherwise, and requires it for text labels; losscli uses the same rule "
+            "and takes the larger text label in sorted order (it says so), with no pos_label "
+            "option: to score the other class, give 1 − p.",
+            "Logits are turned into probabilities (sigmoid, softmax) first; scikit-learn "
+            "takes probabilities only.",
+        ),
+    ),
+    "tweedie": Explanation(
+        measures="The Tweedie unit deviance of a predicted mean: twice the log-likelihood "
+        "gap to the perfect model under a Tweedie distribution of power p.",
+        strengths=(
+            "One family for count, continuous positive and compound data: p = 0 squared "
+            "error, 1 Poisson, (1, 2) compound Poisson–Gamma (insurance claims with zeros), "
+            "2 Gamma, 3 inverse Gaussian.",
+            "The loss a Tweedie GLM (or a gradient-boosting model's tweedie objective) "
+            "minimises, so it scores those models on their own terms.",
+        ),
+        weaknesses=(
+            "Domains: p < 0 needs ŷ > 0; 1 <= p < 2 needs y >= 0 and ŷ > 0; p >= 2 needs "
+            "y > 0 and ŷ > 0 (losscli exits 3 naming the rows); p in (0, 1) is undefined.",
+            "Values for different powers are not comparable with each other.",
+        ),
+        use="Insurance pure premium (p ≈ 1.5), demand and count forecasting, positive skewed "
+        "targets.",
+        differences=(
+            "scikit-learn mean_tweedie_deviance takes one output only; losscli averages "
+            "the k outputs of a sample like its other regression losses.",
+        ),
+    ),
+    "poisson_deviance": Explanation(
+        measures="The Poisson deviance 2[y log(y/ŷ) − y + ŷ] of predicted rates ŷ for counts y.",
+        strengths=(
+            "The natural loss for counts: 0 at ŷ = y, penalises relative more than absolute "
+            "errors on small counts.",
+        ),
+        weaknesses=("Needs ŷ > 0 and y >= 0 (exit 3 names the rows otherwise).",),
+        use="Count regression: events, visits, claims frequency.",
+        differences=(
+            "torch's poisson_nll_loss drops the terms that do not depend on ŷ, so it can be "
+            "negative; the deviance is >= 0 and 0 at a perfect prediction. Equal to "
+            "tweedie:power=1.",
+        ),
+    ),
+    "gamma_deviance": Explanation(
+        measures="The Gamma deviance 2[log(ŷ/y) + y/ŷ − 1]: a relative error, unchanged when y "
+        "and ŷ are scaled together.",
+        strengths=("Scale-free: errors on large and small targets count alike, relative to size.",),
+        weaknesses=("Needs y > 0 and ŷ > 0 (exit 3 names the rows otherwise).",),
+        use="Positive skewed targets: claim severity, durations, prices.",
+        differences=("Equal to tweedie:power=2 (scikit-learn mean_gamma_deviance).",),
+    ),
+    "rmsle": Explanation(
+        measures="The square root of msle: a typical error of log1p values, roughly a "
+        "relative error for large targets.",
+        strengths=("In log units; penalises under-prediction slightly more than over-prediction.",),
+        weaknesses=("Needs predictions and labels > −1 (exit 3 names the rows otherwise).",),
+        use="Targets spanning orders of magnitude (prices, counts), Kaggle-style scoring.",
+        differences=(
+            "scikit-learn root_mean_squared_log_error on several outputs averages per-output "
+            "roots; losscli's rmsle is the root of the overall mean (as rmse).",
+        ),
+    ),
+    "soft_margin": Explanation(
+        measures="The logistic loss log(1 + exp(−y·x)) of raw scores x with targets y = ±1: "
+        "binary cross-entropy with logits written for ±1 labels.",
+        strengths=(
+            "Smooth everywhere (unlike hinge) and finite for any score in losscli "
+            "(computed as −log_sigmoid(y·x)).",
+        ),
+        weaknesses=("Never exactly 0: keeps pushing margins that are already right.",),
+        use="Binary or multi-label classification with torch's SoftMarginLoss.",
+        differences=(
+            "torch takes a ±1 target tensor; files give binary labels (the larger value is "
+            "+1) or a multi-hot 0/1 matrix (1 → +1, 0 → −1). Equal to bce with logits on the "
+            "0/1 labels.",
+            "torch computes log1p(exp(−y·x)), which overflows to inf beyond y·x < −709; "
+            "losscli stays finite there.",
+        ),
+    ),
+    "multilabel_margin": Explanation(
+        measures="torch's multi-label hinge: for each sample, every target class's score must "
+        "exceed every non-target score by 1; violations summed and divided by C.",
+        strengths=("Ranks all target classes above all others, a max-margin multi-label loss.",),
+        weaknesses=(
+            "Quadratic in the number of classes per sample; scores are not probabilities.",
+        ),
+        use="Multi-label classification trained with torch's MultiLabelMarginLoss.",
+        differences=(
+            "torch's target is a row of class indices padded with −1 ([0, 3, −1, −1]: "
+            "classes 0 and 3); losscli reads the same target as a multi-hot 0/1 matrix, "
+            "one label column per prediction column (1 0 0 1), which is how label files hold "
+            "multi-label targets. The mapping is one-to-one: index order and anything after the "
+            "first −1 do not change torch's value.",
         ),
     ),
 }

@@ -114,11 +114,12 @@ def pinball(preds: FloatArray, labels: FloatArray, *, q: float = 0.5) -> PerSamp
 
 
 def squared_log_error(preds: FloatArray, labels: FloatArray) -> PerSample:
-    """(log1p(ŷ) − log1p(y))² per sample (mean over outputs); its mean is MSLE.
+    """(log1p(ŷ) − log1p(y))² per sample (mean over outputs); its mean is MSLE, its root RMSLE.
 
     ``preds``, ``labels``: float (n,) or (n, k), every value > −1 (a ``DomainError`` names the
     rows otherwise, as scikit-learn raises). Matches
-    ``sklearn.metrics.mean_squared_log_error(y, ŷ)``.
+    ``sklearn.metrics.mean_squared_log_error(y, ŷ)`` (the root of the mean:
+    ``root_mean_squared_log_error``).
 
     >>> squared_log_error(np.array([np.e - 1.0]), np.array([0.0])).values
     array([1.])
@@ -127,7 +128,8 @@ def squared_log_error(preds: FloatArray, labels: FloatArray) -> PerSample:
     if bad.any():
         value = np.where(preds <= -1.0, preds, labels)[bad][0]
         raise DomainError(
-            f"msle takes log1p of predictions and labels, so both must be > -1, got {value:g}",
+            f"msle takes log1p of predictions and labels (so does rmsle), so both must be > -1, "
+            f"got {value:g}",
             "use mse or mae for targets that can reach -1 (scikit-learn refuses them too)",
             bad,
         )
@@ -306,6 +308,16 @@ LOSSES: tuple[LossDef, ...] = (
         summary="Mean squared logarithmic error: squared error of log1p values (> −1).",
         formula="mean_i (log1p(ŷ_i) − log1p(y_i))²",
         reference="sklearn.metrics.mean_squared_log_error",
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
+    ),
+    LossDef(
+        name="rmsle",
+        fn=squared_log_error,
+        target=Target.VALUES,
+        summary="Root mean squared logarithmic error: the square root of msle (values > −1).",
+        formula="sqrt(mean_i (log1p(ŷ_i) − log1p(y_i))²)",
+        reference="sklearn.metrics.root_mean_squared_log_error (one output)",
+        reduce=Reduce.SQRT_MEAN,
         tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(

@@ -1926,6 +1926,365 @@ def gen_conventions() -> None:
 
 
 # ------------------------------------------------------------------------------------------
+# issue 14: the rest of the catalogue (Brier, Tweedie deviances, RMSLE, margin losses, options)
+# ------------------------------------------------------------------------------------------
+
+
+def gen_brier() -> None:
+    """sklearn brier_score_loss: binary (with its pos_label rule), multiclass, scale_by_half."""
+    for n in (12, 25):
+        cid = f"brier-binary-n{n}"
+        r = rng(cid)
+        y, p = r.integers(0, 2, n), r.uniform(0, 1, n)
+        val = skm.brier_score_loss(y, p)
+        check(val, F.mse_loss(T(p), T(y)).item(), what=cid)  # binary Brier is the MSE
+        add(
+            cid,
+            "brier",
+            p,
+            y,
+            kind="probs",
+            expected=val,
+            per_sample=(p - y) ** 2,
+            reference="sklearn.metrics.brier_score_loss(y, p); per_sample (p - y)**2",
+        )
+    cid = "brier-binary-unscaled"
+    r = rng(cid)
+    y, p = r.integers(0, 2, 14), r.uniform(0, 1, 14)
+    add(
+        cid,
+        "brier:scale_by_half=false",
+        p,
+        y,
+        kind="probs",
+        expected=skm.brier_score_loss(y, p, scale_by_half=False),
+        reference="sklearn.metrics.brier_score_loss(y, p, scale_by_half=False)",
+    )
+    # pos_label: sklearn's default is 1 for {0, 1} and {-1, 1}, else the greater label; text
+    # labels need it explicitly (losscli takes the larger in sorted order: given here).
+    for cid, values, pos in (
+        ("brier-binary-pm1", (-1, 1), None),
+        ("brier-binary-2-5", (2, 5), None),
+        ("brier-binary-text", ("cat", "dog"), "dog"),
+    ):
+        r = rng(cid)
+        y = np.asarray(values)[r.integers(0, 2, 13)]
+        p = r.uniform(0, 1, 13)
+        call = "" if pos is None else f", pos_label={pos!r}"
+        add(
+            cid,
+            "brier",
+            p,
+            y,
+            kind="probs",
+            expected=skm.brier_score_loss(y, p, pos_label=pos),
+            reference=f"sklearn.metrics.brier_score_loss(y, p{call})",
+        )
+    cid = "brier-binary-logits"
+    r = rng(cid)
+    y, x = r.integers(0, 2, 15), r.normal(0, 2, 15)
+    add(
+        cid,
+        "brier",
+        x,
+        y,
+        kind="logits",
+        expected=skm.brier_score_loss(y, torch.sigmoid(T(x)).numpy()),
+        reference="sklearn.metrics.brier_score_loss(y, torch.sigmoid(x))",
+    )
+    for c, n in ((2, 11), (3, 16), (5, 20)):
+        cid = f"brier-multiclass-c{c}-n{n}"
+        r = rng(cid)
+        y, p = r.integers(0, c, n), softmax_np(r.normal(0, 1.5, (n, c)))
+        val = skm.brier_score_loss(y, p, labels=list(range(c)))
+        per = ((p - one_hot(y, c)) ** 2).sum(1) * (0.5 if c < 3 else 1.0)
+        check(val, per.mean(), what=cid)
+        add(
+            cid,
+            "brier",
+            p,
+            y,
+            kind="probs",
+            expected=val,
+            per_sample=per,
+            reference=f"sklearn.metrics.brier_score_loss(y, P, labels=range({c})); per_sample "
+            "sum_c (P - onehot)**2 (halved for C < 3, scale_by_half='auto')",
+        )
+    cid = "brier-multiclass-halved"
+    r = rng(cid)
+    y, p = r.integers(0, 4, 14), softmax_np(r.normal(0, 1.5, (14, 4)))
+    add(
+        cid,
+        "brier:scale_by_half=true",
+        p,
+        y,
+        kind="probs",
+        expected=skm.brier_score_loss(y, p, labels=list(range(4)), scale_by_half=True),
+        reference="sklearn.metrics.brier_score_loss(y, P, labels=range(4), scale_by_half=True)",
+    )
+    cid = "brier-multiclass-logits"
+    r = rng(cid)
+    y, x = r.integers(0, 3, 12), r.normal(0, 2, (12, 3))
+    add(
+        cid,
+        "brier",
+        x,
+        y,
+        kind="logits",
+        expected=skm.brier_score_loss(y, softmax_np(x), labels=[0, 1, 2]),
+        reference="sklearn.metrics.brier_score_loss(y, torch.softmax(x, 1), labels=range(3))",
+    )
+
+
+def gen_deviances() -> None:
+    """sklearn mean_tweedie_deviance / mean_poisson_deviance / mean_gamma_deviance and RMSLE."""
+    for power in (-0.5, 0.0, 1.0, 1.5, 2.0, 3.0):
+        cid = f"tweedie-power-{power}"
+        r = rng(cid)
+        if power < 0:
+            y = r.normal(1.0, 2.0, 16)  # any real labels (negatives use max(y, 0))
+        elif power == 0:
+            y = r.normal(0.0, 2.0, 16)
+        elif power < 2:
+            y = r.poisson(2.0, 16).astype(np.float64)  # counts, zeros included
+        else:
+            y = r.gamma(2.0, 1.5, 16)
+        p = r.gamma(2.0, 1.5, 16) + 0.05
+        if power == 0:
+            p = y + r.normal(0, 1.5, 16)
+        add(
+            cid,
+            f"tweedie:power={power}",
+            p,
+            y,
+            kind=None,
+            expected=skm.mean_tweedie_deviance(y, p, power=power),
+            reference=f"sklearn.metrics.mean_tweedie_deviance(y, p, power={power})",
+        )
+    cid = "poisson_deviance-n18"
+    r = rng(cid)
+    y, p = r.poisson(3.0, 18).astype(np.float64), r.gamma(3.0, 1.0, 18) + 0.01
+    val = skm.mean_poisson_deviance(y, p)
+    check(val, skm.mean_tweedie_deviance(y, p, power=1), what=cid)
+    add(
+        cid,
+        "poisson_deviance",
+        p,
+        y,
+        kind=None,
+        expected=val,
+        reference="sklearn.metrics.mean_poisson_deviance(y, p)",
+    )
+    cid = "gamma_deviance-n17"
+    r = rng(cid)
+    y, p = r.gamma(2.0, 2.0, 17), r.gamma(2.0, 2.0, 17)
+    val = skm.mean_gamma_deviance(y, p)
+    check(val, skm.mean_tweedie_deviance(y, p, power=2), what=cid)
+    add(
+        cid,
+        "gamma_deviance",
+        p,
+        y,
+        kind=None,
+        expected=val,
+        reference="sklearn.metrics.mean_gamma_deviance(y, p)",
+    )
+    for n in (14, 27):
+        cid = f"rmsle-random-n{n}"
+        r = rng(cid)
+        y = r.uniform(0, 10, n)
+        p = np.clip(y + r.normal(0, 2, n), -0.5, None)
+        val = skm.root_mean_squared_log_error(y, p)
+        check(val, math.sqrt(skm.mean_squared_log_error(y, p)), what=cid)
+        add(
+            cid,
+            "rmsle",
+            p,
+            y,
+            kind=None,
+            expected=val,
+            reference="sklearn.metrics.root_mean_squared_log_error(y, p)",
+        )
+
+
+def gen_catalog_options() -> None:
+    """kl log_target, bce label_smoothing (Keras) and per-column pos_weight (torch)."""
+    for kind in ("probs", "logits"):
+        cid = f"kl-log_target-{kind}"
+        r = rng(cid)
+        p = rand_dist(r, 10, 4, zeros=False)
+        z = r.normal(0, 2, (10, 4))
+        preds = z if kind == "logits" else softmax_np(z)
+        log_q = F.log_softmax(T(z), dim=1)
+        none = F.kl_div(log_q, T(np.log(p)), reduction="none", log_target=True)
+        val = F.kl_div(log_q, T(np.log(p)), reduction="batchmean", log_target=True).item()
+        check(val, F.kl_div(log_q, T(p), reduction="batchmean").item(), what=cid)
+        add(
+            cid,
+            "kl:log_target=true",
+            preds,
+            np.log(p),
+            kind=kind,
+            expected=val,
+            per_sample=per_row(none, "sum"),
+            reference="torch.nn.functional.kl_div(log_softmax(z), log(p), reduction='batchmean', "
+            "log_target=True)",
+        )
+    for eps, kind, shape in (
+        (0.1, "logits", (14,)),
+        (0.2, "probs", (12,)),
+        (0.1, "logits", (9, 3)),
+    ):
+        cid = f"bce-label_smoothing-{eps}-{kind}-{'x'.join(map(str, shape))}"
+        r = rng(cid)
+        y = r.integers(0, 2, shape).astype(np.float64)
+        x = r.normal(0, 2, shape)
+        preds = x if kind == "logits" else r.uniform(0.02, 0.98, shape)
+        ys = T(y * (1 - eps) + eps / 2)
+        if kind == "logits":
+            none = F.binary_cross_entropy_with_logits(T(x), ys, reduction="none")
+            call = "binary_cross_entropy_with_logits(x"
+        else:
+            none = F.binary_cross_entropy(T(preds), ys, reduction="none")
+            call = "binary_cross_entropy(p"
+        if keras is not None:  # Keras itself computes in float32: agreement to 1e-6
+            kval = keras.losses.binary_crossentropy(
+                y, preds, from_logits=kind == "logits", label_smoothing=eps
+            )
+            check(float(np.mean(np.asarray(kval))), none.mean().item(), tol=1e-6, what=cid)
+        add(
+            cid,
+            f"bce:label_smoothing={eps}",
+            preds,
+            y,
+            kind=kind,
+            expected=none.mean().item(),
+            per_sample=per_row(none),
+            reference=f"torch.nn.functional.{call}, y*(1-{eps})+{eps}/2) = "
+            f"keras.losses.binary_crossentropy(y, ., label_smoothing={eps}) in float64",
+        )
+    for weights in ([1.0, 2.0, 0.5], [3.0]):
+        cid = f"bce-pos_weight-list-{len(weights)}"
+        r = rng(cid)
+        y = r.integers(0, 2, (11, 3)).astype(np.float64)
+        x = r.normal(0, 2, (11, 3))
+        none = F.binary_cross_entropy_with_logits(
+            T(x), T(y), pos_weight=T(weights), reduction="none"
+        )
+        spec = "bce:pos_weight=[" + ",".join(f"{w:g}" for w in weights) + "]"
+        add(
+            cid,
+            spec,
+            x,
+            y,
+            kind="logits",
+            expected=none.mean().item(),
+            per_sample=per_row(none),
+            reference=f"torch.nn.functional.binary_cross_entropy_with_logits(x, y, "
+            f"pos_weight=torch.tensor({weights}))",
+        )
+
+
+def multilabel_targets(y: np.ndarray) -> np.ndarray:
+    """A multi-hot matrix as torch's multilabel_margin target: the 1s' indices, then -1."""
+    out = -np.ones(y.shape, dtype=np.int64)
+    for i, row in enumerate(y):
+        idx = np.flatnonzero(row)
+        out[i, : len(idx)] = idx
+    return out
+
+
+def gen_margin_losses() -> None:
+    """torch soft_margin_loss (binary ±1 and multi-hot) and multilabel_margin_loss."""
+    for cid, values in (("soft_margin-binary-pm1", (-1.0, 1.0)), ("soft_margin-binary-01", (0, 1))):
+        r = rng(cid)
+        y = np.asarray(values)[r.integers(0, 2, 15)]
+        x = r.normal(0, 3, 15)
+        x[0] = 30.0 * (1 if y[0] == values[0] else -1)  # far on the wrong side
+        signs = np.where(y == values[1], 1.0, -1.0)
+        none = F.soft_margin_loss(T(x), T(signs), reduction="none")
+        check(
+            none.mean().item(),
+            F.binary_cross_entropy_with_logits(T(x), T((signs + 1) / 2)).item(),
+            what=cid,
+        )
+        add(
+            cid,
+            "soft_margin",
+            x,
+            y,
+            kind=None,
+            expected=none.mean().item(),
+            per_sample=none,
+            reference="torch.nn.functional.soft_margin_loss(x, y) with y = +1 for the larger "
+            "label, -1 for the other",
+        )
+    cid = "soft_margin-multilabel-n10-k4"
+    r = rng(cid)
+    y = r.integers(0, 2, (10, 4)).astype(np.float64)
+    x = r.normal(0, 2, (10, 4))
+    none = F.soft_margin_loss(T(x), T(2 * y - 1), reduction="none")
+    add(
+        cid,
+        "soft_margin",
+        x,
+        y,
+        kind=None,
+        expected=none.mean().item(),
+        per_sample=per_row(none),
+        reference="torch.nn.functional.soft_margin_loss(x, 2*y - 1), y multi-hot",
+    )
+    cid = "soft_margin-sum"
+    r = rng(cid)
+    y = r.integers(0, 2, 9).astype(np.float64)
+    x = r.normal(0, 2, 9)
+    add(
+        cid,
+        "soft_margin",
+        x,
+        y,
+        kind=None,
+        reduction="sum",
+        expected=F.soft_margin_loss(T(x), T(2 * y - 1), reduction="sum").item(),
+        reference="torch.nn.functional.soft_margin_loss(x, 2*y - 1, reduction='sum')",
+    )
+    for n, c in ((12, 5), (9, 3)):
+        cid = f"multilabel_margin-n{n}-c{c}"
+        r = rng(cid)
+        y = r.integers(0, 2, (n, c)).astype(np.float64)
+        y[0] = 0.0  # no target: loss 0
+        y[1] = 1.0  # every class a target: loss 0
+        x = r.normal(0, 1.5, (n, c))
+        target = TI(multilabel_targets(y))
+        none = F.multilabel_margin_loss(T(x), target, reduction="none")
+        add(
+            cid,
+            "multilabel_margin",
+            x,
+            y,
+            kind=None,
+            expected=none.mean().item(),
+            per_sample=none,
+            reference="torch.nn.functional.multilabel_margin_loss(x, target), target = indices "
+            "of each row's 1s padded with -1",
+        )
+    cid = "multilabel_margin-torch-doc"
+    x = [[0.1, 0.2, 0.4, 0.8]]
+    y = [[1.0, 0.0, 0.0, 1.0]]  # torch's doc target [[3, 0, -1, 1]]: classes 3 and 0
+    val = F.multilabel_margin_loss(T(x), TI([[3, 0, -1, 1]])).item()
+    check(val, 0.85, what=cid)
+    add(
+        cid,
+        "multilabel_margin",
+        x,
+        y,
+        kind=None,
+        expected=val,
+        reference="torch.nn.functional.multilabel_margin_loss(x, torch.tensor([[3, 0, -1, 1]]))",
+    )
+
+
+# ------------------------------------------------------------------------------------------
 
 
 # ------------------------------------------------------------------------------------------
@@ -2013,6 +2372,10 @@ def main() -> None:
     gen_dense()
     gen_conventions()
     gen_sklearn_input_conventions()
+    gen_brier()
+    gen_deviances()
+    gen_catalog_options()
+    gen_margin_losses()
     doc = {
         "generated_by": "tests/reference/generate_reference.py",
         "versions": {
