@@ -109,7 +109,7 @@ LOSSES: tuple[LossDef, ...] = (
         formula="mean_i 2[max(y,0)^(2−p)/((1−p)(2−p)) − y ŷ^(1−p)/(1−p) + ŷ^(2−p)/(2−p)]",
         reference="sklearn.metrics.mean_tweedie_deviance(y, ŷ, power=p)",
         params=(Param("power", float, 0.0, "the Tweedie power p", TWEEDIE_POWER),),
-        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT}),
+        tasks=frozenset({Task.REGRESSION, Task.MULTIOUTPUT, Task.BINARY}),
     ),
     LossDef(
         name="poisson_deviance",
