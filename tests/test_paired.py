@@ -292,6 +292,7 @@ def test_check_with_a_resampled_test_and_mde(
     result = run_cli([*CHECK, *base, "--test", "bootstrap", "--format", "json"])
     assert result.exit_code == 1, result.output  # v1 is significantly worse than v2
     doc = json.loads(result.stdout)
+    assert (doc["test"], doc["bootstrap_samples"], doc["seed"]) == ("bootstrap", 1000, 12345)
     for rule in doc["rules"]:
         assert rule["test"]["method"] == BOOTSTRAP
         assert rule["test"]["p_holm"] >= rule["test"]["p_value"]

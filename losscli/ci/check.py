@@ -205,4 +205,5 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
         method,
         data_differences=comparable.data_differences,
         warnings=comparable.warnings,
+        testing=testing.to_dict() if s.baseline_preds is not None else {},
     )

@@ -434,6 +434,7 @@ class CheckReport:
     # How the baseline's data differ from this run's (--allow-different-data), and warnings.
     data_differences: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    testing: dict[str, object] = field(default_factory=dict)  # --test, samples, seed
 
     @property
     def passed(self) -> bool:
@@ -462,6 +463,7 @@ class CheckReport:
             "inputs": {"predictions": self.preds, "labels": self.labels, "baseline": self.baseline},
             "significant": self.significant,
             "method": self.method,
+            **self.testing,
             "same_data": not self.data_differences,
             "data_differences": list(self.data_differences),
             "warnings": list(self.warnings),
