@@ -110,7 +110,7 @@ def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
         )
     # A row of zeros is a valid multi-label target (no class present), not a distribution.
     empty = labels.sum(axis=1) == 0
-    if empty.any() and not spec.loss.independent_columns:
+    if empty.any() and not (spec.loss.independent_columns or spec.loss.multi_hot):
         raise InputError(
             f"{spec.text}: label rows must hold a distribution over the classes; "
             f"{batch.where(empty)} sums to 0"

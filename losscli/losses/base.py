@@ -134,6 +134,9 @@ class LossDef:
     # True when the loss scores a whole dense map per sample (Dice): the engine then passes
     # dense (n, C, d1, ...) scores and (n, d1, ...) labels as they are, instead of positions.
     per_image: bool = False
+    # True when several label columns are one multi-hot target (0/1 each; a row of zeros,
+    # no class present, is valid), though the loss is not elementwise (multilabel_margin).
+    multi_hot: bool = False
     # The bool parameter that, when true, says the labels are log-probabilities (torch's
     # ``log_target``): the engine then checks exp(labels) as distributions and passes hard
     # labels as log(one-hot).

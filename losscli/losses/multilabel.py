@@ -89,6 +89,7 @@ LOSSES: tuple[LossDef, ...] = (
         summary="torch's multi-label hinge: every target class must beat every other by 1.",
         formula="mean_i Σ_{j∈Y_i} Σ_{k∉Y_i} max(0, 1 − (x_ij − x_ik)) / C; Y_i the row's 1s",
         reference="torch.nn.functional.multilabel_margin_loss (target indices padded with −1)",
+        multi_hot=True,
         tasks=frozenset({Task.DISTRIBUTION}),
     ),
 )
