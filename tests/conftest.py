@@ -125,3 +125,52 @@ def run_cli() -> Callable[..., Result]:
 @pytest.fixture
 def sample() -> Path:
     return SAMPLE
+
+
+# --------------------------------------------------------------------------- JSON Schemas
+
+# Every JSON document any test makes (compute, check, compare; stdout or -o files) is
+# validated against the schema `losscli schema NAME` prints. A document that does not match
+# fails the test that made it, naming the key; update losscli/report/schema.py with the output.
+VALIDATED: dict[str, int] = {"compute": 0, "check": 0, "compare": 0}
+
+
+def schema_errors(name: str, doc: Any) -> list[str]:
+    """Every way ``doc`` breaks the schema of ``losscli schema NAME`` (empty when valid)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from losscli.report.schema import SCHEMAS
+
+    validator = Draft202012Validator(SCHEMAS[name](), format_checker=None)
+    VALIDATED[name] += 1
+    as_written = json.loads(json.dumps(doc))  # tuples become arrays, as in the output
+    return [
+        f"{name} JSON at /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(as_written)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _json_outputs_match_their_schema(monkeypatch: pytest.MonkeyPatch) -> Any:
+    import losscli.report.render as render
+    from losscli.ci.checks import CheckReport
+    from losscli.ci.compare import Comparison
+
+    problems: list[str] = []
+
+    def checked(name: str, make: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            doc = make(*args, **kwargs)
+            problems.extend(schema_errors(name, doc))
+            return doc
+
+        return wrapper
+
+    monkeypatch.setattr(render, "compute_document", checked("compute", render.compute_document))
+    monkeypatch.setattr(CheckReport, "to_dict", checked("check", CheckReport.to_dict))
+    monkeypatch.setattr(Comparison, "to_dict", checked("compare", Comparison.to_dict))
+    yield
+    if problems:
+        pytest.fail("JSON output does not match its schema:\n" + "\n".join(problems[:20]))

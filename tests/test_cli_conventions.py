@@ -32,6 +32,7 @@ COMMANDS: dict[str, list[Any]] = {
     "explain": ["explain", "ce"],
     "check": ["check", *SEED, "--loss", "ce", "--max", "ce=1"],
     "compare": ["compare", SEED[0], SAMPLE / "seed_scores.csv", "--labels", SEED[1], "-l", "mse"],
+    "schema": ["schema", "compute"],
 }
 
 

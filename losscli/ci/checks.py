@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from losscli.engine.results import SCHEMA_VERSION, LossResult, json_safe
+from losscli.engine.signature import losscli_version
 from losscli.errors import InputError, UsageError
 from losscli.stats import LEVEL, Difference, Test, detectable, holm
 
@@ -458,6 +459,7 @@ class CheckReport:
 
         doc = {
             "schema_version": SCHEMA_VERSION,
+            "losscli_version": losscli_version(),
             "passed": self.passed,
             "n_samples": self.n_samples,
             "inputs": {"predictions": self.preds, "labels": self.labels, "baseline": self.baseline},

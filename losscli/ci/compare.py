@@ -109,6 +109,7 @@ class Comparison:
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
         from losscli.engine.results import SCHEMA_VERSION, json_safe
+        from losscli.engine.signature import losscli_version
 
         def diff(d: ModelDiff | None) -> dict[str, object] | None:
             if d is None:
@@ -130,6 +131,7 @@ class Comparison:
 
         doc = {
             "schema_version": SCHEMA_VERSION,
+            "losscli_version": losscli_version(),
             "models": list(self.models),
             "paths": list(self.paths or self.models),
             "labels": self.labels,

@@ -477,6 +477,31 @@ def explain(
     guarded(run, quiet, verbose)
 
 
+class SchemaName(StrEnum):
+    compute = "compute"
+    check = "check"
+    compare = "compare"
+
+
+@app.command()
+def schema(
+    name: Annotated[
+        SchemaName,
+        typer.Argument(help="The command whose --format json document to describe."),
+    ],
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of the JSON that compute, check or compare write."""
+
+    def run() -> None:
+        from losscli.report.schema import schema_json
+
+        _print(schema_json(name.value))
+
+    guarded(run, quiet, verbose)
+
+
 # --------------------------------------------------------------------------- check and compare
 
 CheckFormat = StrEnum("CheckFormat", {name: name for name in CHECK_FORMATS})  # type: ignore[misc]

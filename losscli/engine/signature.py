@@ -14,11 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from losscli.losses.base import Task
+
 if TYPE_CHECKING:
     from losscli.interpret.plan import Plan
     from losscli.spec import LossSpec
 
 LABELS_HASH_DIGITS = 12
+# Tasks whose labels are classes (``classes`` is their number).
+_CLASS_TASKS = frozenset({Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION, Task.DENSE})
 # Fields that never make two values of two models incomparable: the version, and the kind,
 # which describes the predictions (a new model may give logits where the old gave
 # probabilities), as their hash does.
@@ -99,8 +103,6 @@ def signature_of(
     ci: str | None = None,
 ) -> Signature:
     """The signature of one loss's value over a run read as ``plan`` says."""
-    from losscli.interpret.plan import Task
-
     defaults = {p.name: p.default for p in spec.loss.params}
     return Signature(
         loss=loss_text(spec.loss.name, spec.params, defaults),
@@ -112,7 +114,7 @@ def signature_of(
         version=losscli_version(),
         # Only the cross-entropy family reads predictions as logits or probabilities.
         kind=None if plan.kind is None or not spec.loss.needs_kind else plan.kind.value,
-        classes=None if plan.task is Task.REGRESSION else len(plan.classes),
+        classes=len(plan.classes) if plan.task in _CLASS_TASKS else None,
         ci=ci,
     )
 

@@ -1,0 +1,247 @@
+"""JSON Schemas (draft 2020-12) of the JSON documents ``compute``, ``check`` and ``compare``
+write; ``losscli schema NAME`` prints them.
+
+The schemas are strict (``additionalProperties: false``): they list every key this version
+writes, and the test suite validates every JSON output it produces against them. Readers of
+the documents should ignore keys they do not know: ``schema_version`` changes only when a
+key is removed or renamed or changes meaning; added keys leave it as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from losscli.engine.results import SCHEMA_VERSION
+from losscli.losses import Task
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+Schema = dict[str, Any]
+
+NUMBER: Schema = {"type": "number"}
+# Non-finite numbers are written as null.
+NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+TEXT: Schema = {"type": "string"}
+TEXT_OR_NULL: Schema = {"type": ["string", "null"]}
+SHA256: Schema = {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"}
+SIGNATURE: Schema = {
+    "type": "string",
+    "pattern": r"^loss:[^|]+(\|[a-z_]+:[^|]*)*$",
+    "description": "Everything that changes the value, sacreBLEU-style: "
+    "loss:...|convention:...|reduction:...|[kind:...|]task:...|[classes:...|]"
+    "[weights:...|][slice:...|]n:...|labels:<12 hex digits of the labels' sha256>|version:...",
+}
+
+
+def _object(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    """An object with exactly these keys (all required but ``optional``)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [k for k in properties if k not in optional],
+        "additionalProperties": False,
+    }
+
+
+def _array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def _header(name: str, title: str) -> Schema:
+    return {
+        "$schema": DRAFT,
+        "$id": f"urn:losscli:schema:{name}:{SCHEMA_VERSION}",
+        "title": title,
+    }
+
+
+_RESULT = _object(
+    {
+        "loss": {**TEXT, "description": "the --loss spec as written (and [convention])"},
+        "name": TEXT,
+        "value": NUMBER_OR_NULL,
+        "n": COUNT,
+        "std": NUMBER_OR_NULL,
+        "ci_low": NUMBER_OR_NULL,
+        "ci_high": NUMBER_OR_NULL,
+        "reduction": {"enum": ["mean", "sum"]},
+        "reference": TEXT,
+        "params": {"type": "object"},
+        "ignored": COUNT,
+        "convention": TEXT,
+        "convention_note": TEXT,
+        "signature": SIGNATURE,
+    }
+)
+
+_FILE = _object(
+    {
+        "path": TEXT,
+        "format": TEXT,
+        "columns": {"type": ["array", "null"], "items": TEXT},
+        "sha256": SHA256,
+    }
+)
+
+
+def compute_schema() -> Schema:
+    """The document of ``compute --format json``."""
+    worst = _object(
+        {
+            "row": COUNT,
+            "id": TEXT_OR_NULL,
+            "label": TEXT,
+            "prediction": TEXT,
+            "p_true": NUMBER_OR_NULL,
+            "losses": _array(NUMBER_OR_NULL),
+        }
+    )
+    by_class = _object(
+        {
+            "class": TEXT,
+            "losses": {
+                "type": "object",
+                "additionalProperties": _object(
+                    {"count": COUNT, "mean": NUMBER_OR_NULL, "share": NUMBER_OR_NULL}
+                ),
+            },
+        }
+    )
+    return {
+        **_header("compute", "losscli compute --format json"),
+        **_object(
+            {
+                "schema_version": {"const": SCHEMA_VERSION},
+                "losscli_version": TEXT,
+                "n_samples": COUNT,
+                "n_skipped": COUNT,
+                "task": {"enum": [t.value for t in Task]},
+                "classes": _array(TEXT),
+                "predictions_kind": {"enum": ["logits", "probs", None]},
+                "inputs": _object({"predictions": _FILE, "labels": _FILE}),
+                "interpretation": _array(_object({"decision": TEXT, "reason": TEXT})),
+                "results": _array(_RESULT),
+                "worst": _array(worst),
+                "by_class": _array(by_class),
+            },
+            optional=("by_class",),
+        ),
+    }
+
+
+def check_schema() -> Schema:
+    """The document of ``check --format json``."""
+    test = _object(
+        {
+            "method": TEXT,
+            "increase": NUMBER_OR_NULL,
+            "se": NUMBER_OR_NULL,
+            "df": NUMBER_OR_NULL,
+            "ci_low": NUMBER_OR_NULL,
+            "ci_high": NUMBER_OR_NULL,
+            "n": COUNT,
+            "allowed": NUMBER_OR_NULL,
+            "t": NUMBER_OR_NULL,
+            "p_value": NUMBER_OR_NULL,
+            "significant": {"type": "boolean"},
+        }
+    )
+    rule = _object(
+        {
+            "rule": {"enum": ["max", "max_increase"]},
+            "loss": TEXT,
+            "value": NUMBER_OR_NULL,
+            "limit": NUMBER_OR_NULL,
+            "margin": NUMBER_OR_NULL,
+            "passed": {"type": "boolean"},
+            "status": {"enum": ["PASS", "FAIL"]},
+            "tolerance": TEXT,
+            "baseline": NUMBER_OR_NULL,
+            "increase": NUMBER_OR_NULL,
+            "test": {"oneOf": [test, {"type": "null"}]},
+            "message": TEXT,
+        }
+    )
+    return {
+        **_header("check", "losscli check --format json"),
+        **_object(
+            {
+                "schema_version": {"const": SCHEMA_VERSION},
+                "losscli_version": TEXT,
+                "passed": {"type": "boolean"},
+                "n_samples": COUNT,
+                "inputs": _object({"predictions": TEXT, "labels": TEXT, "baseline": TEXT_OR_NULL}),
+                "significant": {"type": "boolean"},
+                "method": TEXT_OR_NULL,
+                "same_data": {
+                    "type": "boolean",
+                    "description": "false when the baseline's signatures name other data "
+                    "(--allow-different-data)",
+                },
+                "data_differences": _array(TEXT),
+                "warnings": _array(TEXT),
+                "rules": _array(rule),
+                "results": _array(_RESULT),
+            }
+        ),
+    }
+
+
+def compare_schema() -> Schema:
+    """The document of ``compare --format json``."""
+    diff = _object(
+        {
+            "diff": NUMBER_OR_NULL,
+            "se": NUMBER_OR_NULL,
+            "df": NUMBER_OR_NULL,
+            "ci_low": NUMBER_OR_NULL,
+            "ci_high": NUMBER_OR_NULL,
+            "p_value": NUMBER_OR_NULL,
+            "n": COUNT,
+            "share_better": NUMBER_OR_NULL,
+            "share_worse": NUMBER_OR_NULL,
+        }
+    )
+    loss = _object(
+        {
+            "loss": TEXT,
+            "values": _array(NUMBER_OR_NULL),
+            "best": TEXT,
+            "vs_first": _array({"oneOf": [diff, {"type": "null"}]}),
+            "signatures": _array(SIGNATURE),
+        }
+    )
+    sample = _object({"key": TEXT, "values": _array(NUMBER_OR_NULL), "spread": NUMBER_OR_NULL})
+    return {
+        **_header("compare", "losscli compare --format json"),
+        **_object(
+            {
+                "schema_version": {"const": SCHEMA_VERSION},
+                "losscli_version": TEXT,
+                "models": _array(TEXT),
+                "paths": _array(TEXT),
+                "labels": TEXT,
+                "n_samples": _array(COUNT),
+                "n_paired": COUNT,
+                "method": TEXT,
+                "confidence": NUMBER,
+                "losses": _array(loss),
+                "disagreements": _object(
+                    {
+                        "by": TEXT_OR_NULL,
+                        "key": {"enum": ["id", "row"]},
+                        "samples": _array(sample),
+                    }
+                ),
+            }
+        ),
+    }
+
+
+SCHEMAS = {"compute": compute_schema, "check": check_schema, "compare": compare_schema}
+
+
+def schema_json(name: str) -> str:
+    """The schema of one command's JSON document, as printed by ``losscli schema NAME``."""
+    return json.dumps(SCHEMAS[name](), indent=2, ensure_ascii=False)
