@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from losscli.engine.intervals import CiMethod
 from losscli.engine.results import SCHEMA_VERSION
 from losscli.losses import Task
 
@@ -103,7 +104,15 @@ def compute_schema() -> Schema:
             "losses": {
                 "type": "object",
                 "additionalProperties": _object(
-                    {"count": COUNT, "mean": NUMBER_OR_NULL, "share": NUMBER_OR_NULL}
+                    {
+                        "count": COUNT,
+                        "mean": NUMBER_OR_NULL,
+                        "share": NUMBER_OR_NULL,
+                        # with --ci bootstrap: the class mean's interval
+                        "ci_low": NUMBER_OR_NULL,
+                        "ci_high": NUMBER_OR_NULL,
+                    },
+                    optional=("ci_low", "ci_high"),
                 ),
             },
         }
@@ -121,6 +130,14 @@ def compute_schema() -> Schema:
                 "predictions_kind": {"enum": ["logits", "probs", None]},
                 "inputs": _object({"predictions": _FILE, "labels": _FILE}),
                 "interpretation": _array(_object({"decision": TEXT, "reason": TEXT})),
+                "ci": _object(
+                    {
+                        "method": {"enum": [m.value for m in CiMethod]},
+                        "level": NUMBER,
+                        "bootstrap_samples": {"type": ["integer", "null"], "minimum": 1},
+                        "seed": {"type": ["integer", "null"]},
+                    }
+                ),
                 "results": _array(_RESULT),
                 "worst": _array(worst),
                 "by_class": _array(by_class),
