@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from losscli.ci.paired import TestMethod
 from losscli.engine.intervals import CiMethod
 from losscli.engine.results import SCHEMA_VERSION
 from losscli.losses import Task
@@ -84,6 +85,14 @@ _FILE = _object(
         "sha256": SHA256,
     }
 )
+
+
+# How paired differences are tested (--test, --bootstrap-samples, --seed).
+_TESTING: dict[str, Schema] = {
+    "test": {"enum": [m.value for m in TestMethod]},
+    "bootstrap_samples": {"type": ["integer", "null"], "minimum": 1},
+    "seed": {"type": ["integer", "null"]},
+}
 
 
 def compute_schema() -> Schema:
@@ -161,6 +170,7 @@ def check_schema() -> Schema:
             "allowed": NUMBER_OR_NULL,
             "t": NUMBER_OR_NULL,
             "p_value": NUMBER_OR_NULL,
+            "p_holm": {**NUMBER_OR_NULL, "description": "p adjusted by Holm over the losses"},
             "significant": {"type": "boolean"},
         }
     )
@@ -177,6 +187,7 @@ def check_schema() -> Schema:
             "baseline": NUMBER_OR_NULL,
             "increase": NUMBER_OR_NULL,
             "test": {"oneOf": [test, {"type": "null"}]},
+            "mde": {**NUMBER_OR_NULL, "description": "minimum detectable effect at 80% power"},
             "message": TEXT,
         }
     )
@@ -215,6 +226,8 @@ def compare_schema() -> Schema:
             "ci_low": NUMBER_OR_NULL,
             "ci_high": NUMBER_OR_NULL,
             "p_value": NUMBER_OR_NULL,
+            "p_holm": NUMBER_OR_NULL,
+            "mde": NUMBER_OR_NULL,
             "n": COUNT,
             "share_better": NUMBER_OR_NULL,
             "share_worse": NUMBER_OR_NULL,
@@ -242,6 +255,7 @@ def compare_schema() -> Schema:
                 "n_samples": _array(COUNT),
                 "n_paired": COUNT,
                 "method": TEXT,
+                **_TESTING,
                 "confidence": NUMBER,
                 "losses": _array(loss),
                 "disagreements": _object(
