@@ -177,3 +177,61 @@ def test_annotations_through_the_installed_entry_point() -> None:
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "::error title=losscli check%3A max ce::ce = 0.414932 > max 0.35" in proc.stderr
+
+
+# --------------------------------------------------------------------------- step summary
+
+
+def test_step_summary_fits_under_the_limit() -> None:
+    from losscli.report.render import fit_step_summary
+
+    text = "".join(f"| row {i} | é |\n" for i in range(100))  # 'é' is two bytes in UTF-8
+    assert fit_step_summary(text, used=0) == text
+    cut = fit_step_summary(text, used=0, limit=600)
+    assert len(cut.encode("utf-8")) < 600
+    assert cut.endswith("the -o reports hold everything._\n")
+    kept = cut.split("\n_…cut")[0]
+    assert text.startswith(kept) and kept.endswith("|\n")  # whole lines only
+    # What is already in the file counts: a full file gets nothing.
+    assert fit_step_summary(text, used=550, limit=600) == ""
+
+
+def test_step_summary_of_a_huge_report_stays_under_1_mib(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_bytes(b"x" * ((1 << 20) - 300) + b"\n")  # another step's output first
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    result = cli([*COMMANDS["check"], "--max", "ce=0.35"], env=env)
+    assert result.exit_code == 1
+    assert summary.stat().st_size < 1 << 20
+    assert summary.read_text(encoding="utf-8").endswith("hold everything._\n")
+    full = cli(COMMANDS["check"], env=env)  # nothing fits any more: a warning, same exit
+    assert full.exit_code == 0
+    assert "is full (1 MiB); the report is not added" in full.stderr
+    assert summary.stat().st_size < 1 << 20
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def test_shell_completion_is_installed_and_completes() -> None:
+    exe = str(Path(sys.executable).parent / "losscli")
+    env = {"PATH": "/usr/bin:/bin", "SHELL": "/bin/bash", "HOME": "/nonexistent"}
+    show = subprocess.run(
+        [exe, "--show-completion", "bash"], capture_output=True, text=True, env=env, check=False
+    )
+    assert show.returncode == 0, show.stderr
+    assert "_losscli_completion" in show.stdout
+    complete = subprocess.run(
+        [exe],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **env,
+            "_LOSSCLI_COMPLETE": "complete_bash",
+            "COMP_WORDS": "losscli check --allow",
+            "COMP_CWORD": "2",
+        },
+    )
+    assert complete.stdout.split() == ["--allow-different-data"]
+    assert "--install-completion" in cli(["--help"]).stdout

@@ -180,7 +180,7 @@ app = typer.Typer(
     help="Evaluate predictions against labels: the loss values PyTorch and scikit-learn give, "
     "explained.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     cls=Group,
@@ -550,13 +550,18 @@ def _write_reports(
         write_text(path, plain_text(render(fmt)), "-o")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
+        from losscli.report.render import fit_step_summary
+
         try:
-            with Path(summary).open("a", encoding="utf-8") as fh:
-                fh.write(markdown() + "\n")
+            path = Path(summary)
+            text = fit_step_summary(markdown(), path.stat().st_size if path.exists() else 0)
+            if not text:
+                warn(f"GITHUB_STEP_SUMMARY {summary} is full (1 MiB); the report is not added")
+                return
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(text)
         except OSError as exc:
-            typer.echo(
-                f"warning: cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror}", err=True
-            )
+            warn(f"cannot append to GITHUB_STEP_SUMMARY {summary}: {exc.strerror}")
 
 
 def _announce(report: Any, exit_zero: bool) -> None:

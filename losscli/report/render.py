@@ -480,6 +480,29 @@ OUTPUT_SUFFIXES = {
     ".xml": "junit",
     ".txt": "table",
 }
+# GitHub keeps at most 1 MiB of job summary per step (GITHUB_STEP_SUMMARY).
+STEP_SUMMARY_LIMIT = 1 << 20
+_SUMMARY_CUT = (
+    "\n_…cut to stay under GitHub's 1 MiB step summary; the -o reports hold everything._\n"
+)
+
+
+def fit_step_summary(markdown: str, used: int, limit: int = STEP_SUMMARY_LIMIT) -> str:
+    """``markdown`` (plus a newline) cut at a line so that, appended to a summary file already
+    holding ``used`` bytes, the file stays under ``limit`` bytes; '' when nothing fits."""
+    text = markdown if markdown.endswith("\n") else markdown + "\n"
+    room = limit - 1 - used  # strictly under the limit
+    data = text.encode("utf-8")
+    if len(data) <= room:
+        return text
+    note = _SUMMARY_CUT.encode("utf-8")
+    if room < len(note):
+        return ""
+    head = data[: room - len(note)]
+    head = head[: head.rfind(b"\n") + 1]  # whole lines only (never half a character)
+    return head.decode("utf-8") + _SUMMARY_CUT
+
+
 # A GitHub comment holds at most 65,536 characters; stay clearly below.
 COMMENT_LIMIT = 65_000
 
