@@ -202,6 +202,7 @@ def check_schema() -> Schema:
                 "inputs": _object({"predictions": TEXT, "labels": TEXT, "baseline": TEXT_OR_NULL}),
                 "significant": {"type": "boolean"},
                 "method": TEXT_OR_NULL,
+                **_TESTING,  # with --baseline-preds
                 "same_data": {
                     "type": "boolean",
                     "description": "false when the baseline's signatures name other data "
@@ -211,7 +212,8 @@ def check_schema() -> Schema:
                 "warnings": _array(TEXT),
                 "rules": _array(rule),
                 "results": _array(_RESULT),
-            }
+            },
+            optional=tuple(_TESTING),
         ),
     }
 
