@@ -30,6 +30,7 @@ USAGE = {
 
 def _check_help(text: str, command: str) -> None:
     assert "<bool>" not in text
+    assert "<list[" not in text
     assert not re.search(r"\{\w+\}", text), "an argument in braces"
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
     usage = next(line for line in text.splitlines() if "Usage:" in line).strip()

@@ -1,16 +1,20 @@
 """Help text as Unix tools write it: ``losscli compute [OPTIONS] PREDS LABELS``, flags without a
 type, arguments named in capitals in usage lines and errors.
 
-Typer (0.20 and later) writes required arguments as ``{preds}`` and gives every flag, ``--help``
-included, a ``<bool>`` type. ``Group`` tidies each command when the app looks it up, so every
-command, including ones added later, gets the same treatment without a decorator argument.
+Typer (0.20 and later) writes required arguments as ``{preds}``, gives every flag, ``--help``
+included, a ``<bool>`` type and repeatable values Python's ``<list[str]>``. ``Group`` tidies
+each command when the app looks it up, so every command, including ones added later, gets the
+same treatment without a decorator argument.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+_LIST = re.compile(r"<list\[(.+)\]>")
 
 # Typer vendors its own click (typer._click): commands and contexts are typed loosely here.
 
@@ -24,9 +28,16 @@ class Argument(TyperArgument):
             name += "..."
         return [name if self.required else f"[{name}]"]
 
+    def display_type_rich(self, ctx: Any) -> str | None:
+        shown = super().display_type_rich(ctx)
+        return _LIST.sub(lambda m: f"<{m.group(1).lower()}>", shown) if shown else shown
 
-def _tidy(params: list[Any]) -> list[Any]:
+
+def _tidy(params: list[Any], ctx: Any) -> list[Any]:
     for param in params:
+        shown = _list_type(param, ctx)
+        if shown is not None:
+            param.metavar = shown  # a repeatable value: its type, not Python's list[...]
         if isinstance(param, TyperArgument):
             param.metavar = param.metavar or (param.name or "").upper()
             param.__class__ = Argument  # the same state, one overridden method
@@ -35,18 +46,28 @@ def _tidy(params: list[Any]) -> list[Any]:
     return params
 
 
+def _list_type(param: Any, ctx: Any) -> str | None:
+    """``<str>`` for a parameter Typer would show as ``<list[str]>`` (None otherwise)."""
+    if isinstance(param, TyperArgument) or param.metavar is not None:
+        return None
+    if not hasattr(param, "display_type"):  # Typer before 0.20 names types its own way
+        return None
+    found = _LIST.fullmatch(param.display_type(ctx) or "")
+    return None if found is None else f"<{found.group(1).lower()}>"
+
+
 class Command(TyperCommand):
     """A command whose parameters (``--help`` included) are tidied before any use."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        return _tidy(super().get_params(ctx))
+        return _tidy(super().get_params(ctx), ctx)
 
 
 class Group(TyperGroup):
     """The app's group: its own options and every subcommand are tidied."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        return _tidy(super().get_params(ctx))
+        return _tidy(super().get_params(ctx), ctx)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
