@@ -157,6 +157,7 @@ def test_report_into_a_folder_that_is_a_file_exits_3(
     )
     assert result.exit_code == ExitCode.INPUT
     one_error_line(result.stderr, "cannot write the file (Not a directory)")
+    assert result.stdout == ""  # refused before any work
     assert sorted(p.name for p in out.iterdir()) == ["file"]
 
 

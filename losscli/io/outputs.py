@@ -11,6 +11,7 @@ naming the OS reason; an output that is also an input is refused (exit 2) before
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -42,10 +43,13 @@ def output_error(option: str, target: Path, exc: OSError) -> OutputError:
 
 
 def check_target(option: str, target: Path, inputs: Iterable[Path | None] = ()) -> None:
-    """Refuse, before any work, an output whose folder is missing or that is one of ``inputs``."""
+    """Refuse, before any work, an output whose folder is missing (exit 2) or is a file
+    (exit 3), or that is one of ``inputs`` (exit 2)."""
     folder = Path(os.path.realpath(target)).parent
     if not os.path.lexists(folder):
         raise UsageError(f"{option} {target}: the folder {target.parent} does not exist")
+    if not folder.is_dir():  # found before any work rather than when writing
+        raise output_error(option, target, NotADirectoryError(errno.ENOTDIR, "Not a directory"))
     for given in inputs:
         if given is None or str(given) == "-":
             continue
