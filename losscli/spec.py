@@ -166,8 +166,12 @@ def parse_specs(
     specs = [s for t in texts for s in _with_conventions(parse_spec(t), convention)]
     for spec in specs:
         if reduction == Reduction.SUM and spec.loss.reduce is not Reduce.MEAN:
+            what = (
+                "is computed from confidence bins"
+                if spec.loss.reduce.binned
+                else "is a root of a mean"
+            )
             raise UsageError(
-                f"{spec.text} is a root of a mean and has no sum reduction; "
-                "use --reduction mean or --loss mse"
+                f"{spec.text} {what} and has no sum reduction; use --reduction mean or --loss mse"
             )
     return specs

@@ -154,3 +154,71 @@ def test_kl_log_target_reads_log_probability_labels(run_cli: RunCli, write: Writ
     plain = run_cli(["compute", preds, labels, "--probs", "--loss", "kl"])
     assert plain.exit_code == 3
     assert "soft labels must be >= 0" in plain.stderr
+
+
+# --------------------------------------------------------------------------- ece / mce
+# TorchMetrics' docstring example (binary_calibration_error, n_bins=2: l1 0.2900, max 0.3167),
+# worked by hand: bin [0, 0.5) holds 0.25, 0.25 (labels 0, 0): confidence 0.25, accuracy 0,
+# gap 0.25; bin [0.5, 1) holds 0.55, 0.75, 0.75 (labels 1): confidence 2.05/3, accuracy 1,
+# gap 0.95/3. ECE = 2/5·0.25 + 3/5·0.95/3 = 0.29; MCE = 0.95/3. With 15 bins the three
+# groups fall in three bins with gaps 0.25, 0.45, 0.25: ECE = (0.5 + 0.45 + 0.5)/5 = 0.29.
+CAL_P = [0.25, 0.25, 0.55, 0.75, 0.75]
+CAL_Y = [0, 0, 1, 1, 1]
+
+
+def calibration_files(write: Write) -> list[Path]:
+    return [write("p.csv", {"p": CAL_P}), write("y.csv", {"y": CAL_Y})]
+
+
+def test_ece_and_mce_json_carry_the_bins(run_cli: RunCli, write: Write) -> None:
+    args = ["compute", *calibration_files(write), "-l", "ece:bins=2", "-l", "mce:bins=2"]
+    result = run_cli([*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    ece, mce = json.loads(result.stdout)["results"]
+    assert ece["value"] == pytest.approx(0.29, rel=1e-12)
+    assert mce["value"] == pytest.approx(0.95 / 3, rel=1e-12)
+    assert [b["count"] for b in ece["bins"]] == [2, 3]
+    assert [b["low"] for b in ece["bins"]] == [0.0, 0.5]
+    assert ece["bins"][1]["accuracy"] == 1.0
+    assert ece["bins"][1]["confidence"] == pytest.approx(2.05 / 3, rel=1e-12)
+    assert ece["ci_low"] is None  # not a mean of samples: no interval
+
+
+def test_calibration_prints_the_reliability_table(run_cli: RunCli, write: Write) -> None:
+    result = run_cli(["compute", *calibration_files(write), "-l", "ece", "--calibration"])
+    assert result.exit_code == 0, result.stderr
+    assert "reliability: ece" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ [")]
+    assert len(rows) == 15
+    used = [r.split("│")[1:6] for r in rows if r.split("│")[2].strip() != "0"]
+    assert [u[1].strip() for u in used] == ["2", "1", "2"]
+    assert [u[4].strip() for u in used] == ["0.25", "0.45", "0.25"]
+
+
+def test_calibration_through_the_entry_point(write: Write) -> None:
+    proc = process("compute", *calibration_files(write), "-l", "ece:bins=2", "--calibration")
+    assert proc.returncode == 0, proc.stderr
+    assert "reliability: ece:bins=2" in proc.stdout
+    assert "[0.5, 1)" in proc.stdout
+
+
+def test_calibration_needs_a_calibration_loss(run_cli: RunCli, write: Write) -> None:
+    result = run_cli(["compute", *calibration_files(write), "-l", "brier", "--calibration"])
+    assert result.exit_code == 2
+    assert "add --loss ece" in result.stderr
+
+
+def test_ece_has_no_sum(run_cli: RunCli, write: Write) -> None:
+    result = run_cli(["compute", *calibration_files(write), "-l", "ece", "--reduction", "sum"])
+    assert result.exit_code == 2
+    assert "computed from confidence bins and has no sum reduction" in result.stderr
+
+
+def test_check_gates_on_ece(run_cli: RunCli, write: Write) -> None:
+    files = calibration_files(write)
+    failed = run_cli(["check", *files, "--loss", "ece", "--max", "ece=0.05"])
+    assert failed.exit_code == 1, failed.stderr
+    passed = run_cli(["check", *files, "--loss", "ece", "--max", "ece=0.3"])
+    assert passed.exit_code == 0, passed.stderr
+    proc = process("check", *files, "--loss", "ece", "--max", "ece=0.05")
+    assert proc.returncode == 1

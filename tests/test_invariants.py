@@ -521,6 +521,9 @@ PERFECT: dict[str, Perfect] = {
     "gamma_deviance": REGRESSION_PERFECT,
     # Brier: Σ (p − onehot)² is 0 at one-hot probabilities (logits 1e4: softmax exactly 1, 0)
     "brier": CONFIDENT,
+    # ECE and MCE: confidence 1 on the right class in every sample: every gap is 0
+    "ece": CONFIDENT,
+    "mce": CONFIDENT,
     # soft_margin: log(1 + e^−1e4) = 0 at margins y·x = 1e4 (binary: CONFIDENT's logits)
     "soft_margin": CONFIDENT,
     "multilabel_margin": Perfect(_multilabel_margins, "every target scores 2 above the others"),

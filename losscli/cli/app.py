@@ -259,6 +259,19 @@ def main_options(
     _debug = debug
 
 
+def _print_reliability(report: Any, fmt: str, precision: int) -> None:
+    """``--calibration``: the reliability tables after the report (JSON has them as bins)."""
+    from losscli.report.calibration import RELIABILITY_FORMATS
+
+    if not any(r.bins for r in report.results):
+        raise UsageError(
+            "--calibration shows the confidence bins of a calibration loss; add --loss ece (or mce)"
+        )
+    render = RELIABILITY_FORMATS.get(fmt)
+    if render is not None:
+        _print(render(report, precision))
+
+
 def _print(rendered: object) -> None:
     from losscli.cli.feedback import show
 
@@ -353,6 +366,14 @@ def compute(
             "--per-sample", help="Write every row's losses to this .csv or .parquet file."
         ),
     ] = None,
+    calibration: Annotated[
+        bool,
+        typer.Option(
+            "--calibration",
+            help="Add the reliability table (bin, count, confidence, accuracy, gap) of each "
+            "ece or mce loss; JSON always carries the bins.",
+        ),
+    ] = False,
     nan: NanOpt = None,
     class_axis: Annotated[
         int,
@@ -434,6 +455,8 @@ def compute(
         if writer is not None:
             writer.commit()
         _print(FORMATS[fmt.value](report, precision))
+        if calibration:
+            _print_reliability(report, fmt.value, precision)
 
     guarded(run, quiet, verbose)
 

@@ -227,6 +227,8 @@ class Evaluation:
             if self.bootstrap is None
             else self.bootstrap.interval(i, spec.loss.reduce, reduction)
         )
+        if spec.loss.reduce.binned:  # not a mean of per-sample values: no interval
+            low, high = est.ci_low, est.ci_high
         low, high = clip_to_range(low, high, spec.loss.nonnegative)
         return LossResult(
             loss=spec.label,
@@ -243,6 +245,7 @@ class Evaluation:
             convention=spec.convention.value,
             convention_note=spec.loss.conventions.get(spec.convention.value, ""),
             signature=signature,
+            bins=() if m.calibration is None else m.calibration.bins(),
         )
 
     def _class_rows(self, plan: Plan) -> tuple[ClassRow, ...]:
@@ -308,6 +311,8 @@ def evaluate(
             moments.update(terms.values, terms.weights)
             if terms.outputs is not None:
                 moments.update_outputs(terms.outputs)
+            if terms.calibration is not None:
+                moments.update_calibration(terms.calibration)
             terms_list.append(terms)
             own.append(own_values(spec, terms))
         result.n_samples += len(batch)

@@ -12,6 +12,19 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
+class CalibrationBin:
+    """One confidence bin of a calibration loss: its range, how many samples fell in it, their
+    mean confidence and accuracy (None when empty) and the gap |accuracy − confidence|."""
+
+    low: float
+    high: float
+    count: int
+    confidence: float | None
+    accuracy: float | None
+    gap: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class LossResult:
     """One loss's outcome. ``loss`` is the spec as the user wrote it."""
 
@@ -31,6 +44,8 @@ class LossResult:
     convention_note: str = ""
     # Everything that changes the value, one line (see losscli.engine.signature).
     signature: str = ""
+    # The reliability table of a calibration loss (ece, mce); empty for every other loss.
+    bins: tuple[CalibrationBin, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from losscli.losses import (
     multilabel,
     regression,
 )
-from losscli.losses.base import LossDef, Param, PerSample, Reduce, Target, Task
+from losscli.losses.base import Confidences, LossDef, Param, PerSample, Reduce, Target, Task
 
 LOSSES: tuple[LossDef, ...] = (
     regression.LOSSES
@@ -41,4 +41,14 @@ def registry(losses: tuple[LossDef, ...]) -> dict[str, LossDef]:
 
 REGISTRY: dict[str, LossDef] = registry(LOSSES)
 
-__all__ = ["LOSSES", "REGISTRY", "LossDef", "Param", "PerSample", "Reduce", "Target", "Task"]
+__all__ = [
+    "LOSSES",
+    "REGISTRY",
+    "Confidences",
+    "LossDef",
+    "Param",
+    "PerSample",
+    "Reduce",
+    "Target",
+    "Task",
+]

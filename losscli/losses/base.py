@@ -57,6 +57,25 @@ class Reduce(StrEnum):
 
     MEAN = "mean"  # sum(values) / sum(weights); weights default to 1 per sample
     SQRT_MEAN = "sqrt_mean"  # sqrt(sum(values) / n): root of the mean, e.g. RMSE
+    # Binned calibration errors over ``PerSample.calibration`` (TorchMetrics CalibrationError):
+    # Σ_b (n_b / n)·|acc_b − conf_b| (norm l1, ECE) or max_b |acc_b − conf_b| (norm max, MCE).
+    CALIBRATION_L1 = "calibration_l1"
+    CALIBRATION_MAX = "calibration_max"
+
+    @property
+    def binned(self) -> bool:
+        """Finalised from confidence bins, not from a mean of the per-sample values."""
+        return self in (Reduce.CALIBRATION_L1, Reduce.CALIBRATION_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class Confidences:
+    """What a calibration loss scores per sample: its confidence, 1.0 where the prediction it
+    stands for is right (else 0.0), and the number of equal-width bins of [0, 1] to use."""
+
+    confidence: FloatArray
+    correct: FloatArray
+    n_bins: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,9 @@ class PerSample:
     # (n, k) terms per output, kept only when outputs are reduced one by one before being
     # averaged (scikit-learn's multioutput='uniform_average' RMSE); ``values`` is their sum.
     outputs: FloatArray | None = None
+    # Confidences of a binned calibration loss (``Reduce.binned``); ``values`` then holds each
+    # sample's own gap |confidence − correct|, which the engine shows but does not average.
+    calibration: Confidences | None = None
 
 
 @dataclass(frozen=True, slots=True)

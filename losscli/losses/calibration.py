@@ -1,11 +1,22 @@
-"""Scores of probabilistic classifiers that reward calibrated probabilities: the Brier score."""
+"""Scores of probabilistic classifiers that reward calibrated probabilities: the Brier score
+(per sample) and the binned calibration errors ECE and MCE (finalised from confidence bins)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from losscli.errors import UsageError
-from losscli.losses.base import FloatArray, LossDef, Param, PerSample, Target, Task
+from losscli.losses.base import (
+    POSITIVE,
+    Confidences,
+    FloatArray,
+    LossDef,
+    Param,
+    PerSample,
+    Reduce,
+    Target,
+    Task,
+)
 from losscli.losses.numerics import log_sigmoid, log_softmax, one_hot
 
 
@@ -49,6 +60,42 @@ def brier(
     return PerSample(0.5 * values if half else values)
 
 
+def top_label_confidence(
+    preds: FloatArray, labels: np.ndarray, *, logits: bool, bins: int = 15
+) -> PerSample:
+    """Each sample's confidence and whether it was right, for a binned calibration error.
+
+    Binary (``preds`` (n,), ``labels`` {0, 1}): the confidence is the positive class's
+    probability and "right" is the label itself, as TorchMetrics ``binary_calibration_error``.
+    Multiclass (``preds`` (n, C), ``labels`` int (n,)): the top-label confidence max_c p_c and
+    whether argmax_c p_c is the label (``multiclass_calibration_error``). Logits become
+    probabilities first (sigmoid, softmax). ``values`` is each sample's own gap
+    |confidence − right|; the loss itself is finalised from ``bins`` equal-width bins.
+
+    >>> t = top_label_confidence(np.array([[0.7, 0.3], [0.4, 0.6]]), np.array([0, 0]),
+    ...                          logits=False)
+    >>> t.calibration.confidence, t.calibration.correct
+    (array([0.7, 0.6]), array([1., 0.]))
+    """
+    if labels.ndim != 1:
+        raise UsageError("ece and mce need hard labels (one class per row), not distributions")
+    p = _probabilities(preds, logits=logits)
+    if p.ndim == 1:
+        confidence, correct = p, labels.astype(np.float64)
+    else:
+        confidence = p.max(axis=1)
+        correct = (p.argmax(axis=1) == labels).astype(np.float64)
+    return PerSample(
+        np.abs(confidence - correct), calibration=Confidences(confidence, correct, bins)
+    )
+
+
+BINS = Param("bins", int, 15, "equal-width confidence bins on [0, 1]", POSITIVE)
+CALIBRATION_REFERENCE = (
+    "torchmetrics.functional.classification.binary_calibration_error / "
+    "multiclass_calibration_error(n_bins=bins, norm={norm})"
+)
+
 LOSSES: tuple[LossDef, ...] = (
     LossDef(
         name="brier",
@@ -66,6 +113,33 @@ LOSSES: tuple[LossDef, ...] = (
                 "halve the sum over classes (default auto: only for two classes)",
             ),
         ),
+        needs_kind=True,
+        tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
+    ),
+    LossDef(
+        name="ece",
+        aliases=("expected_calibration_error",),
+        fn=top_label_confidence,
+        target=Target.CLASSES,
+        summary="Expected calibration error: bin-weighted gap between confidence and accuracy.",
+        formula="Σ_b (n_b / n)·|acc_b − conf_b| over equal-width bins of the (top-label) "
+        "confidence",
+        reference=CALIBRATION_REFERENCE.format(norm="'l1'"),
+        params=(BINS,),
+        reduce=Reduce.CALIBRATION_L1,
+        needs_kind=True,
+        tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
+    ),
+    LossDef(
+        name="mce",
+        aliases=("maximum_calibration_error",),
+        fn=top_label_confidence,
+        target=Target.CLASSES,
+        summary="Maximum calibration error: the largest gap between confidence and accuracy.",
+        formula="max_b |acc_b − conf_b| over equal-width bins of the (top-label) confidence",
+        reference=CALIBRATION_REFERENCE.format(norm="'max'"),
+        params=(BINS,),
+        reduce=Reduce.CALIBRATION_MAX,
         needs_kind=True,
         tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
     ),

@@ -505,6 +505,45 @@ EXPLANATIONS: dict[str, Explanation] = {
             "first −1 do not change torch's value.",
         ),
     ),
+    "ece": Explanation(
+        measures="Expected calibration error: samples are binned by confidence (equal-width "
+        "bins of [0, 1]); in each bin, the gap between the mean confidence and the share of "
+        "right predictions; ECE is the gaps' average weighted by bin size.",
+        strengths=(
+            "Says whether probabilities can be taken at face value: 0.8 should be right 80 % "
+            "of the time. --calibration prints the reliability table behind the number.",
+            "Merges exactly across chunks and jobs (per-bin counts and sums).",
+        ),
+        weaknesses=(
+            "Not a mean of per-sample losses: it has no per-sample value (losscli shows each "
+            "sample's |confidence − right| but does not average it) and no t interval.",
+            "Depends on the number of bins and is biased upward for small samples; a model "
+            "that always predicts the base rate has ECE 0 without being useful (pair it with "
+            "brier or ce).",
+        ),
+        use="Checking and gating calibration of classifiers: check --max ece=0.05.",
+        differences=(
+            "TorchMetrics CalibrationError (norm='l1') is the reference: binary uses the "
+            "positive class's probability as confidence and the label as accuracy; multiclass "
+            "the top-label probability and whether the argmax is right. Bins are "
+            "[b/B, (b+1)/B): a confidence on an edge goes to the upper bin, and a confidence "
+            "of exactly 1 forms a bin of its own (torch.bucketize(right=True) − 1).",
+            "TorchMetrics' edges come from torch.linspace, whose CPU kernel can put an edge "
+            "1 ulp away from b/B (e.g. 10/15); losscli uses b/B, so a confidence within 1 ulp "
+            "of such an edge can fall in the other bin. Multiclass TorchMetrics computes in "
+            "float32; losscli in float64.",
+        ),
+    ),
+    "mce": Explanation(
+        measures="Maximum calibration error: the largest gap between mean confidence and "
+        "accuracy over the confidence bins (empty bins count as 0).",
+        strengths=("The worst-case miscalibration: what a risk-sensitive user cares about.",),
+        weaknesses=(
+            "Driven by a single bin, often a sparsely populated one: noisy on small samples.",
+        ),
+        use="Safety-critical calibration checks beside ece.",
+        differences=("TorchMetrics CalibrationError with norm='max'; binning as for ece.",),
+    ),
 }
 
 

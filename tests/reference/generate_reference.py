@@ -2361,6 +2361,108 @@ def gen_sklearn_input_conventions() -> None:
     )
 
 
+def tm_ece(conf: np.ndarray, correct: np.ndarray, n_bins: int, norm: str) -> float:
+    """TorchMetrics' own binning and norm (``_ce_compute``) on float64 confidences."""
+    from torchmetrics.functional.classification.calibration_error import _ce_compute
+
+    return _ce_compute(T(conf), T(correct), n_bins, norm=norm).item()
+
+
+def gen_calibration() -> None:
+    """TorchMetrics CalibrationError, norms l1 (ece) and max (mce), binary and multiclass.
+
+    Binary: ``binary_calibration_error`` keeps float64, so it is called as is. Multiclass:
+    ``multiclass_calibration_error`` casts confidences to float32, so the float64 reference is
+    TorchMetrics' own ``_ce_compute`` on float64 top-label confidences, cross-checked against
+    the public function to float32 precision.
+    """
+    from torchmetrics.functional.classification import (
+        binary_calibration_error,
+        multiclass_calibration_error,
+    )
+
+    # losscli's bin edges b / n_bins against torch.linspace's: at most 1 ulp apart, and equal
+    # for the bin counts whose edge cases are below (torch's vectorised kernel differs by CPU)
+    for n_bins in range(1, 101):
+        edges = torch.linspace(0, 1, n_bins + 1, dtype=F64).numpy()
+        check(np.arange(n_bins + 1) / n_bins, edges, tol=2.3e-16, what=f"edges {n_bins}")
+        if n_bins in (4, 5, 8):
+            assert np.array_equal(np.arange(n_bins + 1) / n_bins, edges), n_bins
+    binary = [
+        ("ece-binary-n40", "probs", 15, 40, False),
+        ("ece-binary-logits", "logits", 15, 30, False),
+        ("ece-binary-edges", "probs", 5, 24, True),
+        ("ece-binary-edges-8", "probs", 8, 24, True),
+    ]
+    for cid, kind, n_bins, n, edges in binary:
+        r = rng(cid)
+        y = r.integers(0, 2, n)
+        x = r.normal(0, 2, n) if kind == "logits" else r.uniform(0, 1, n)
+        if edges:  # confidences on bin edges, 0 and exactly 1 (a bin of its own)
+            x[: n_bins + 1] = torch.linspace(0, 1, n_bins + 1, dtype=F64).numpy()
+            x[n_bins + 1] = 1.0
+        p = torch.sigmoid(T(x)) if kind == "logits" else T(x)
+        for name, norm in (("ece", "l1"), ("mce", "max")):
+            val = binary_calibration_error(T(x), TI(y), n_bins=n_bins, norm=norm).item()
+            check(val, tm_ece(p.numpy(), y.astype(np.float64), n_bins, norm), what=cid)
+            add(
+                cid.replace("ece", name),
+                f"{name}:bins={n_bins}",
+                x,
+                y,
+                kind=kind,
+                expected=val,
+                reference="torchmetrics.functional.classification.binary_calibration_error"
+                f"(x, y, n_bins={n_bins}, norm='{norm}')",
+            )
+    multiclass = [
+        ("ece-multiclass-c4", "probs", 15, 60, 4, False),
+        ("ece-multiclass-logits", "logits", 10, 45, 3, False),
+        ("ece-multiclass-edges", "probs", 5, 20, 3, True),
+    ]
+    for cid, kind, n_bins, n, c, edges in multiclass:
+        r = rng(cid)
+        y = r.integers(0, c, n)
+        z = r.normal(0, 2, (n, c))
+        x = z if kind == "logits" else softmax_np(z)
+        if edges:  # top-label confidences 0.6, 0.8 and 1 (one-hot): on the edges of 5 bins
+            x[0], x[1], x[2] = [0.6, 0.3, 0.1], [0.1, 0.8, 0.1], [0.0, 0.0, 1.0]
+        p = torch.softmax(T(x), 1) if kind == "logits" else T(x)
+        conf, pred = p.max(dim=1)
+        correct = (pred == TI(y)).double().numpy()
+        for name, norm in (("ece", "l1"), ("mce", "max")):
+            val = tm_ece(conf.numpy(), correct, n_bins, norm)
+            public = multiclass_calibration_error(
+                T(x), TI(y), num_classes=c, n_bins=n_bins, norm=norm
+            ).item()
+            check(val, public, tol=1e-6, what=cid)
+            add(
+                cid.replace("ece", name),
+                f"{name}:bins={n_bins}",
+                x,
+                y,
+                kind=kind,
+                expected=val,
+                reference="torchmetrics _ce_compute(max_c p, argmax_c p == y, "
+                f"n_bins={n_bins}, norm='{norm}') in float64 = "
+                "multiclass_calibration_error (float32 there)",
+            )
+    cid = "ece-default-bins"
+    r = rng(cid)
+    y = r.integers(0, 2, 50)
+    x = r.uniform(0, 1, 50)
+    add(
+        cid,
+        "ece",
+        x,
+        y,
+        kind="probs",
+        expected=binary_calibration_error(T(x), TI(y)).item(),
+        reference="torchmetrics.functional.classification.binary_calibration_error(x, y) "
+        "(n_bins=15, norm='l1')",
+    )
+
+
 def main() -> None:
     gen_regression()
     gen_ce()
@@ -2376,6 +2478,7 @@ def main() -> None:
     gen_deviances()
     gen_catalog_options()
     gen_margin_losses()
+    gen_calibration()
     doc = {
         "generated_by": "tests/reference/generate_reference.py",
         "versions": {
