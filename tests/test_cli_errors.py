@@ -308,7 +308,12 @@ def _unknown_loss(w: Write, tmp: Path) -> list[Any]:
     return ["compute", w("p.csv", PREDS), w("l.csv", LABELS), "--loss", "hubber"]
 
 
-@case("unknown-loss-two-suggestions", USAGE, r"unknown loss 'mes'\. Did you mean 'mse' or 'mae'")
+# Three close names since mce (maximum calibration error) joined the registry.
+@case(
+    "unknown-loss-several-suggestions",
+    USAGE,
+    r"unknown loss 'mes'\. Did you mean 'mse' or 'mce' or 'mae'",
+)
 def _unknown_loss_two(w: Write, tmp: Path) -> list[Any]:
     return ["compute", w("p.csv", PREDS), w("l.csv", LABELS), "--loss", "mse", "--loss", "mes"]
 
