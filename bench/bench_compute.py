@@ -373,6 +373,9 @@ def run_task(task: Task, rows: int, exe: Path | None, extra: list[str], repeat: 
             print(f"error: {exc}\n(timing the one-liner only)", file=sys.stderr)
             exit_code = 2
 
+    if summaries and task.name == "regression":
+        digest_cost(summaries[0], argv, task, repeat)
+
     code = task.one_liner.format(preds=str(preds), labels=str(labels))
     try:
         summaries.append(bench("one-liner", [sys.executable, "-c", code], parse_one_liner, repeat))
@@ -389,6 +392,34 @@ def run_task(task: Task, rows: int, exe: Path | None, extra: list[str], repeat: 
         )
         return 1
     return exit_code
+
+
+# The same losscli run with the content hashing of the inputs (losscli/io/digest.py) left out:
+# what the sha256 of both files in the JSON and the signatures cost.
+NO_DIGEST = (
+    "import sys; import losscli.io.readers as r; r.file_digest = lambda path: None; "
+    "from losscli.cli import main; sys.argv = ['losscli', *sys.argv[1:]]; main()"
+)
+
+
+def digest_cost(with_digest: Summary, argv: list[str], task: Task, repeat: int) -> None:
+    """Time losscli without content hashes and print the hashes' share of the run."""
+    try:
+        without = bench(
+            "losscli without hashing",
+            [sys.executable, "-c", NO_DIGEST, *argv[1:]],
+            task.parse_losscli,
+            repeat,
+        )
+    except ToolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return
+    cost = with_digest.best_wall - without.best_wall
+    print(
+        f"content hashes (sha256 of both inputs, streamed): losscli {with_digest.best_wall:.3f} s, "
+        f"without them {without.best_wall:.3f} s: {cost:+.3f} s = {cost / without.best_wall:+.1%} "
+        "(best of each)"
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ci_data import cli, write_baseline, write_models
+from ci_data import cli, json_of, write_baseline, write_models
 from conftest import ROOT, SAMPLE
 
 from losscli.ci.checks import Rules, evaluate_rules
@@ -235,3 +235,44 @@ def test_shell_completion_is_installed_and_completes() -> None:
     )
     assert complete.stdout.split() == ["--allow-different-data"]
     assert "--install-completion" in cli(["--help"]).stdout
+
+
+# --------------------------------------------------------------------------- --significant
+
+
+def test_identical_models_report_no_difference(tmp_path: Path) -> None:
+    _, _, paths = write_models(tmp_path)
+    args = ["check", paths["base"], paths["labels"], "--baseline-preds", paths["base"], "-l", "ce"]
+    args += ["--significant", "--max-increase", "1%"]
+    table = cli(args)
+    assert table.exit_code == 0, table.stderr
+    tested = table.stdout.split("Increases tested for significance")[1].splitlines()
+    row = next(x for x in tested if x.startswith("ce "))
+    # No p of 0 and no "significant: no" for a model compared with itself.
+    assert [c.strip() for c in row.split("│")[2:]] == ["0", "—", "—", "—", "no difference"]
+    doc = json_of(cli([*args, "-f", "json"]))
+    rule = doc["rules"][0]
+    assert rule["test"]["identical"] is True
+    assert (
+        rule["message"].startswith("ce = ")
+        and "no difference (every one of the 400" in rule["message"]
+    )
+
+
+def test_no_negative_margin_beside_pass(tmp_path: Path) -> None:
+    _, _, paths = write_models(tmp_path)
+    baseline = write_baseline(paths["base"], paths["labels"], tmp_path / "b.json")
+    # tiny is base plus noise: its log loss is higher by ~0.002, well within the noise
+    # (tests/ci_data.py), so it passes although its value is above the limit.
+    args = ["check", paths["tiny"], paths["labels"], "--baseline", baseline, "--significant"]
+    doc = json_of(cli([*args, "-f", "json"]))
+    for rule in doc["rules"]:
+        assert rule["passed"] is True
+        test = rule["test"]
+        assert test["margin"] == pytest.approx(test["allowed"] - test["ci_low"], abs=1e-15)
+        assert test["margin"] > 0
+    assert any(rule["margin"] < 0 for rule in doc["rules"])  # limit - value is negative
+    table = cli(args)
+    for line in table.stdout.splitlines():
+        if line.endswith("PASS"):
+            assert "│ -" not in line, line

@@ -209,6 +209,21 @@ class Outcome:
         return "PASS" if self.passed else "FAIL"
 
     @property
+    def identical(self) -> bool:
+        """Tested on samples that each have exactly the baseline's loss: no difference at all."""
+        d = None if self.test is None else self.test.difference
+        return d is not None and d.diff == 0 and d.se == 0
+
+    @property
+    def shown_margin(self) -> float:
+        """The margin reports show: ``limit - value``; for a rule judged by significance, the
+        room left before the increase is significant, ``allowed - ci_low`` (negative exactly
+        when the interval lies above the allowed increase)."""
+        if self.test is None:
+            return self.margin
+        return self.test.allowed - self.test.difference.ci_low
+
+    @property
     def increase(self) -> float | None:
         return None if self.baseline is None else self.value - self.baseline
 
@@ -234,6 +249,8 @@ class Outcome:
                 "p_value": self.test.p_value,
                 "p_holm": self.test.p_holm,
                 "significant": self.test.above,
+                "identical": self.identical,
+                "margin": self.shown_margin,
             }
         return {
             "rule": self.rule,
@@ -301,7 +318,12 @@ def _increase(
         f"{loss} = {_num(value, d)} vs baseline {_num(base.value, d)}: increase "
         f"{_num(rise, 4)}{rel}, allowed {allowed_text}"
     )
-    if test is not None:
+    if test is not None and difference is not None and difference.diff == 0 == difference.se:
+        message = (
+            f"{loss} = {_num(value, d)} vs baseline {_num(base.value, d)}: no difference "
+            f"(every one of the {difference.n} samples has the baseline's loss)"
+        )
+    elif test is not None:
         x = test.difference
         verdict = "significant" if test.above else "not significant"
         message += (

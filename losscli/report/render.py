@@ -553,6 +553,18 @@ _MDE_NOTE = (
 )
 
 
+_SIGNIFICANT_MARGIN = (
+    "margin of a rule judged by significance: the allowed increase minus the lower end of "
+    "the increase's 95% CI (the room left before the increase is significant)."
+)
+
+
+def _notes(report: Any) -> str:
+    """What the MDE column and, with --significant, the margin column mean."""
+    tested = any(o.test is not None for o in report.outcomes)
+    return _MDE_NOTE + (f"\n{_SIGNIFICANT_MARGIN}" if tested else "")
+
+
 def _check_cells(o: Any) -> list[str]:
     """rule, value, limit, margin, result for one outcome; digits enough to tell them apart."""
     from losscli.ci.checks import digits
@@ -564,14 +576,19 @@ def _check_cells(o: Any) -> list[str]:
         else f"baseline {number(o.baseline, d)} + {o.tolerance}"
     )
     mde = number(o.mde, 4) if math.isfinite(o.mde) else "—"
-    return [rule, number(o.value, d), number(o.limit, d), _signed(o.margin), mde, o.status]
+    margin = o.shown_margin
+    # Holm can keep an increase whose interval lies above the allowed one from failing.
+    shown = "n.s. (Holm)" if o.passed and margin < 0 else _signed(margin)
+    return [rule, number(o.value, d), number(o.limit, d), shown, mde, o.status]
 
 
 def _test_rows(report: Any) -> list[list[str]]:
     """loss, baseline, increase, its 95% CI, p and the verdict for every tested rule."""
     rows = []
     for o in report.outcomes:
-        if o.test is not None:
+        if o.identical:
+            rows.append([o.loss, number(o.baseline, 6), "0", "—", "—", "—", "no difference"])
+        elif o.test is not None:
             x = o.test.difference
             rows.append(
                 [
@@ -641,7 +658,7 @@ def check_table(report: Any) -> RenderableType:
             *(Text(c) for c in cells),
             Text(status, style="bold green" if o.passed else "bold red"),
         )
-    parts += [head, fit(table, values={2, 3, 4, 5, 6}), Text(_MDE_NOTE, style="dim")]
+    parts += [head, fit(table, values={2, 3, 4, 5, 6}), Text(_notes(report), style="dim")]
     tests = _test_rows(report)
     if tests:
         tested = Table(
@@ -689,7 +706,7 @@ def check_markdown(report: Any) -> str:
         "",
         markdown_table(_CHECK_HEADER, rows, right={2, 3, 4, 5}),
         "",
-        _MDE_NOTE,
+        _notes(report),
     ]
     tests = _test_rows(report)
     if tests:

@@ -172,6 +172,15 @@ def check_schema() -> Schema:
             "p_value": NUMBER_OR_NULL,
             "p_holm": {**NUMBER_OR_NULL, "description": "p adjusted by Holm over the losses"},
             "significant": {"type": "boolean"},
+            "identical": {
+                "type": "boolean",
+                "description": "every sample has exactly the baseline's loss",
+            },
+            "margin": {
+                **NUMBER_OR_NULL,
+                "description": "allowed - ci_low: the room left before the increase is "
+                "significant (the margin reports show for this rule)",
+            },
         }
     )
     rule = _object(
