@@ -156,33 +156,36 @@ def compute_schema() -> Schema:
     }
 
 
+# A rule's significance test (check --significant).
+_TEST = _object(
+    {
+        "method": TEXT,
+        "increase": NUMBER_OR_NULL,
+        "se": NUMBER_OR_NULL,
+        "df": NUMBER_OR_NULL,
+        "ci_low": NUMBER_OR_NULL,
+        "ci_high": NUMBER_OR_NULL,
+        "n": COUNT,
+        "allowed": NUMBER_OR_NULL,
+        "t": NUMBER_OR_NULL,
+        "p_value": NUMBER_OR_NULL,
+        "p_holm": {**NUMBER_OR_NULL, "description": "p adjusted by Holm over the losses"},
+        "significant": {"type": "boolean"},
+        "identical": {
+            "type": "boolean",
+            "description": "every sample has exactly the baseline's loss",
+        },
+        "margin": {
+            **NUMBER_OR_NULL,
+            "description": "allowed - ci_low: the room left before the increase is "
+            "significant (the margin reports show for this rule)",
+        },
+    }
+)
+
+
 def check_schema() -> Schema:
     """The document of ``check --format json``."""
-    test = _object(
-        {
-            "method": TEXT,
-            "increase": NUMBER_OR_NULL,
-            "se": NUMBER_OR_NULL,
-            "df": NUMBER_OR_NULL,
-            "ci_low": NUMBER_OR_NULL,
-            "ci_high": NUMBER_OR_NULL,
-            "n": COUNT,
-            "allowed": NUMBER_OR_NULL,
-            "t": NUMBER_OR_NULL,
-            "p_value": NUMBER_OR_NULL,
-            "p_holm": {**NUMBER_OR_NULL, "description": "p adjusted by Holm over the losses"},
-            "significant": {"type": "boolean"},
-            "identical": {
-                "type": "boolean",
-                "description": "every sample has exactly the baseline's loss",
-            },
-            "margin": {
-                **NUMBER_OR_NULL,
-                "description": "allowed - ci_low: the room left before the increase is "
-                "significant (the margin reports show for this rule)",
-            },
-        }
-    )
     rule = _object(
         {
             "rule": {"enum": ["max", "max_increase"]},
@@ -195,7 +198,7 @@ def check_schema() -> Schema:
             "tolerance": TEXT,
             "baseline": NUMBER_OR_NULL,
             "increase": NUMBER_OR_NULL,
-            "test": {"oneOf": [test, {"type": "null"}]},
+            "test": {"oneOf": [_TEST, {"type": "null"}]},
             "mde": {**NUMBER_OR_NULL, "description": "minimum detectable effect at 80% power"},
             "message": TEXT,
         }
