@@ -74,7 +74,21 @@ _RESULT = _object(
         "convention": TEXT,
         "convention_note": TEXT,
         "signature": SIGNATURE,
-    }
+        # calibration losses (ece, mce): the confidence bins; empty for the others
+        "bins": _array(
+            _object(
+                {
+                    "low": NUMBER,
+                    "high": NUMBER,
+                    "count": COUNT,
+                    "confidence": NUMBER_OR_NULL,
+                    "accuracy": NUMBER_OR_NULL,
+                    "gap": NUMBER_OR_NULL,
+                }
+            )
+        ),
+    },
+    optional=("bins",),
 )
 
 _FILE = _object(
