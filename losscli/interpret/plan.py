@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from losscli.losses.base import Task
 # text with 6 decimals over many classes drift by ~1e-6 per class).
 PROB_SUM_TOL = 1e-4
 SHOW_ROWS = 5
+T = TypeVar("T")
 
 
 class Kind(StrEnum):
@@ -217,7 +218,7 @@ def _candidate_columns(src: TableSource, opts: Options, notes: list[Note]) -> li
 
 
 def _table_label_cols(
-    src: TableSource, opts: Options, n_scores: int, notes: list[Note], preds_columns: list[str]
+    src: TableSource, opts: Options, n_scores: int, preds_columns: list[str], notes: list[Note]
 ) -> list[str]:
     if opts.label_cols:
         missing = [c for c in opts.label_cols if c not in src.columns]
@@ -249,7 +250,7 @@ def one_column(array: np.ndarray) -> np.ndarray:
     return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
 
 
-def _noteone_column(src: Source, what: str, notes: list[Note]) -> None:
+def _note_one_column(src: Source, what: str, notes: list[Note]) -> None:
     if isinstance(src, ArraySource) and src.ndim == 2 and src.shape[1] == 1:
         notes.append(
             Note(
@@ -340,143 +341,223 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return ~np.isfinite(values)
 
 
-def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
-    """Decide how to read the two sources, from their columns and first chunks."""
+@dataclass(frozen=True, slots=True)
+class Decided(Generic[T]):
+    """One planning step's decision and the notes that explain it."""
+
+    value: T
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The first rows of one side as the planner sees them."""
+
+    columns: list[str] | None  # None for arrays
+    values: np.ndarray  # predictions: float64 (n,), (n, C), (n, C, d1, ...); labels as read
+    numeric: bool
+
+    @property
+    def n_scores(self) -> int:
+        return 1 if self.values.ndim == 1 else int(self.values.shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChoice:
+    task: Task
+    mode: LabelMode
+    binary_values: tuple[Any, Any] | None = None
+
+
+def _noted(step: Any, *args: Any) -> Decided[Any]:
+    """Run a helper that appends to a notes list as a step returning ``Decided``."""
     notes: list[Note] = []
-    if opts.id_col is not None:
-        for src in (preds_src, labels_src):
-            if not isinstance(src, TableSource):
-                raise UsageError(f"--id-col needs tables; {src.name} is an array")
-            if opts.id_col not in src.columns:
-                raise UsageError(
-                    f"{src.name}: no id column {opts.id_col!r}; columns are: "
-                    f"{', '.join(src.columns)}"
-                )
-    pred_cols: list[str] | None = None
-    label_cols: list[str] | None = None
+    value = step(*args, notes)
+    return Decided(value, tuple(notes))
+
+
+def check_id_column(preds_src: Source, labels_src: Source, opts: Options) -> None:
+    """--id-col needs two tables that both hold the column."""
+    if opts.id_col is None:
+        return
     for src in (preds_src, labels_src):
-        if isinstance(src, TableSource) and src.header.why is not None:
-            what = "a header" if src.header.present else "data"
-            notes.append(Note(f"first row of {src.name} read as {what}", src.header.why))
-    if opts.class_axis != 1 and isinstance(preds_src, TableSource):
-        raise UsageError("--class-axis applies to N-d prediction arrays (.npy/.npz), not to tables")
-    if isinstance(preds_src, TableSource):
-        pred_cols = _table_pred_cols(preds_src, opts, notes)
-        preds0 = stack_columns(_first_chunk(preds_src, pred_cols), pred_cols)
-    else:
-        _noteone_column(preds_src, "predictions", notes)
-        preds0 = np.asarray(_first_chunk(preds_src, None))
-        if preds0.dtype.kind not in "biuf":
-            raise InputError(f"{preds_src.name}: predictions must be numbers, got {preds0.dtype}")
-        preds0 = classes_on_axis_1(preds0.astype(np.float64), opts.class_axis, notes)
-    n_scores = 1 if preds0.ndim == 1 else int(preds0.shape[1])
-    if isinstance(labels_src, TableSource):
-        preds_columns = preds_src.columns if isinstance(preds_src, TableSource) else []
-        label_cols = _table_label_cols(labels_src, opts, n_scores, notes, preds_columns)
-        chunk = _first_chunk(labels_src, label_cols)
-        labels0 = (
-            chunk[label_cols[0]]
-            if len(label_cols) == 1
-            else np.column_stack([chunk[c] for c in label_cols])
-        )
-        label_numeric = all(labels_src.is_numeric(c) for c in label_cols)
-    else:
-        _noteone_column(labels_src, "labels", notes)
-        labels0 = np.asarray(_first_chunk(labels_src, None))
-        label_numeric = labels0.dtype.kind in "biuf"
-        if not label_numeric:
-            labels0 = labels0.astype(object)
-    if (
-        isinstance(preds_src, TableSource)
-        and opts.id_col is None
-        and isinstance(labels_src, TableSource)
-    ):
-        shared = [
-            c for c in preds_src.columns if c in labels_src.columns and not preds_src.is_numeric(c)
-        ]
-        if shared:
-            notes.append(
-                Note(
-                    "rows aligned by position",
-                    f"no --id-col given (both files have a column {shared[0]!r})",
-                )
+        if not isinstance(src, TableSource):
+            raise UsageError(f"--id-col needs tables; {src.name} is an array")
+        if opts.id_col not in src.columns:
+            raise UsageError(
+                f"{src.name}: no id column {opts.id_col!r}; columns are: {', '.join(src.columns)}"
             )
-    named = pred_cols is not None and len(pred_cols) == n_scores
-    classes = list(pred_cols) if pred_cols and named else [str(i) for i in range(n_scores)]
-    if (
-        opts.mean_var
-        and preds0.ndim == 2
-        and n_scores == 2
-        and labels0.ndim == 1
-        and (label_numeric)
-    ):
-        notes.append(
-            Note(
-                "regression task: prediction columns read as (mean, variance)",
-                "a loss of a predicted Gaussian and one numeric label column",
-            )
+
+
+def header_rows(*sources: Source) -> Decided[None]:
+    """How each text table's first row was read, where there was a choice."""
+    notes = tuple(
+        Note(
+            f"first row of {src.name} read as {'a header' if src.header.present else 'data'}",
+            src.header.why,
         )
-        task, mode, binary_values = Task.REGRESSION, LabelMode.VALUES, None
-    else:
-        task, mode, binary_values = _decide_task(
-            preds0,
-            labels0,
-            label_numeric,
-            n_scores,
-            pred_cols,
-            label_cols,
-            labels_src.name,
+        for src in sources
+        if isinstance(src, TableSource) and src.header.why is not None
+    )
+    return Decided(None, notes)
+
+
+def prediction_head(src: Source, opts: Options) -> Decided[Head]:
+    """The prediction columns (tables) or the class axis (arrays), and the first rows."""
+    if isinstance(src, TableSource):
+        if opts.class_axis != 1:
+            raise UsageError(
+                "--class-axis applies to N-d prediction arrays (.npy/.npz), not to tables"
+            )
+        cols = _noted(_table_pred_cols, src, opts)
+        values = stack_columns(_first_chunk(src, cols.value), cols.value)
+        return Decided(Head(cols.value, values, True), cols.notes)
+    notes = _noted(_note_one_column, src, "predictions").notes
+    values = np.asarray(_first_chunk(src, None))
+    if values.dtype.kind not in "biuf":
+        raise InputError(f"{src.name}: predictions must be numbers, got {values.dtype}")
+    moved = _noted(classes_on_axis_1, values.astype(np.float64), opts.class_axis)
+    return Decided(Head(None, moved.value, True), notes + moved.notes)
+
+
+def label_head(src: Source, opts: Options, preds: Head, preds_src: Source) -> Decided[Head]:
+    """The label columns (tables) and the first rows."""
+    if isinstance(src, TableSource):
+        shared = preds_src.columns if isinstance(preds_src, TableSource) else []
+        cols = _noted(_table_label_cols, src, opts, preds.n_scores, shared)
+        chunk = _first_chunk(src, cols.value)
+        values = (
+            chunk[cols.value[0]]
+            if len(cols.value) == 1
+            else np.column_stack([chunk[c] for c in cols.value])
+        )
+        numeric = all(src.is_numeric(c) for c in cols.value)
+        return Decided(Head(cols.value, values, numeric), cols.notes)
+    notes = _noted(_note_one_column, src, "labels").notes
+    values = np.asarray(_first_chunk(src, None))
+    numeric = values.dtype.kind in "biuf"
+    return Decided(Head(None, values if numeric else values.astype(object), numeric), notes)
+
+
+def row_alignment(preds_src: Source, labels_src: Source, opts: Options) -> Decided[None]:
+    """Rows by position; said when both tables share a text column (an id by the look)."""
+    if opts.id_col is not None or not (
+        isinstance(preds_src, TableSource) and isinstance(labels_src, TableSource)
+    ):
+        return Decided(None)
+    shared = [c for c in preds_src.columns if c in labels_src.columns]
+    shared = [c for c in shared if not preds_src.is_numeric(c)]
+    if not shared:
+        return Decided(None)
+    why = f"no --id-col given (both files have a column {shared[0]!r})"
+    return Decided(None, (Note("rows aligned by position", why),))
+
+
+def task_of(preds: Head, labels: Head, opts: Options, name: str) -> Decided[TaskChoice]:
+    """The task and how labels are read (see ARCHITECTURE.md, input interpretation)."""
+    values = preds.values
+    gaussian = opts.mean_var and values.ndim == 2 and preds.n_scores == 2
+    if gaussian and labels.values.ndim == 1 and labels.numeric:
+        note = Note(
+            "regression task: prediction columns read as (mean, variance)",
+            "a loss of a predicted Gaussian and one numeric label column",
+        )
+        return Decided(TaskChoice(Task.REGRESSION, LabelMode.VALUES), (note,))
+    decided = _noted(
+        lambda notes: _decide_task(
+            values,
+            labels.values,
+            labels.numeric,
+            preds.n_scores,
+            preds.columns,
+            labels.columns,
+            name,
             notes,
             multioutput=opts.multioutput,
             class_labels=opts.class_labels,
         )
+    )
+    return Decided(TaskChoice(*decided.value), decided.notes)
+
+
+def soft_label_order(
+    choice: TaskChoice, preds: Head, labels: Head, labels_src: Source
+) -> Decided[list[str] | None]:
+    """Soft-label columns matched to the prediction columns by name."""
+    pred_cols, label_cols = preds.columns, labels.columns
     if (
-        mode is LabelMode.SOFT
-        and pred_cols
-        and label_cols
-        and isinstance(labels_src, TableSource)
-        and labels_src.has_header
-        and label_cols != pred_cols
+        choice.mode is not LabelMode.SOFT
+        or not pred_cols
+        or not label_cols
+        or not (isinstance(labels_src, TableSource) and labels_src.has_header)
+        or label_cols == pred_cols
     ):
-        if set(label_cols) != set(pred_cols):
-            raise InputError(
-                f"label columns ({', '.join(label_cols)}) do not match the prediction columns "
-                f"({', '.join(pred_cols)}); soft labels need one column per class, same names"
-            )
-        label_cols = list(pred_cols)
-        notes.append(
-            Note(
-                "label columns reordered to the prediction columns' order",
-                "soft labels are matched to classes by column name",
-            )
+        return Decided(label_cols)
+    if set(label_cols) != set(pred_cols):
+        raise InputError(
+            f"label columns ({', '.join(label_cols)}) do not match the prediction columns "
+            f"({', '.join(pred_cols)}); soft labels need one column per class, same names"
         )
-    if task is Task.BINARY:
-        classes = [f"{v:g}" if isinstance(v, float) else str(v) for v in binary_values or ()]
-    kind: Kind | None = opts.kind
-    if opts.needs_kind and kind is None:
-        kind = _decide_kind(preds0, opts, notes)
-    elif kind is not None:
-        notes.append(
-            Note(
-                f"predictions read as {'logits' if kind is Kind.LOGITS else 'probabilities'}",
-                f"--{kind.value} given",
-            )
+    note = Note(
+        "label columns reordered to the prediction columns' order",
+        "soft labels are matched to classes by column name",
+    )
+    return Decided(list(pred_cols), (note,))
+
+
+def kind_of(preds: Head, opts: Options) -> Decided[Kind | None]:
+    """Logits or probabilities: given, decided from the first rows, or not needed."""
+    if opts.kind is not None:
+        what = "logits" if opts.kind is Kind.LOGITS else "probabilities"
+        return Decided(
+            opts.kind, (Note(f"predictions read as {what}", f"--{opts.kind.value} given"),)
         )
+    if not opts.needs_kind:
+        return Decided(None)
+    return _noted(_decide_kind, preds.values, opts)
+
+
+def class_names(choice: TaskChoice, preds: Head) -> list[str]:
+    """Class names: the binary task's two label values, the columns, or 0..C-1."""
+    if choice.task is Task.BINARY:
+        return [f"{v:g}" if isinstance(v, float) else str(v) for v in choice.binary_values or ()]
+    if preds.columns is not None and len(preds.columns) == preds.n_scores:
+        return list(preds.columns)
+    return [str(i) for i in range(preds.n_scores)]
+
+
+def plan_inputs(preds_src: Source, labels_src: Source, opts: Options) -> Plan:
+    """Decide how to read the two sources, from their columns and first chunks: a chain of
+    steps, each returning one decision and the notes that explain it."""
+    check_id_column(preds_src, labels_src, opts)
+    notes: list[Note] = []
+
+    def take(decided: Decided[T]) -> T:
+        notes.extend(decided.notes)
+        return decided.value
+
+    take(header_rows(preds_src, labels_src))
+    preds = take(prediction_head(preds_src, opts))
+    labels = take(label_head(labels_src, opts, preds, preds_src))
+    take(row_alignment(preds_src, labels_src, opts))
+    choice = take(task_of(preds, labels, opts, labels_src.name))
+    label_cols = take(soft_label_order(choice, preds, labels, labels_src))
+    kind = take(kind_of(preds, opts))
     return Plan(
-        task,
-        mode,
-        pred_cols,
-        label_cols,
-        opts.id_col,
-        n_scores,
-        classes,
-        kind,
-        opts.kind is None,
-        opts.nan,
-        binary_values,
-        notes,
-        opts.allow_unmatched,
-        opts.class_axis,
+        task=choice.task,
+        label_mode=choice.mode,
+        pred_cols=preds.columns,
+        label_cols=label_cols,
+        id_col=opts.id_col,
+        n_scores=preds.n_scores,
+        classes=class_names(choice, preds),
+        kind=kind,
+        kind_auto=opts.kind is None,
+        nan=opts.nan,
+        binary_values=choice.binary_values,
+        notes=notes,
+        allow_unmatched=opts.allow_unmatched,
+        class_axis=opts.class_axis,
     )
 
 
