@@ -465,3 +465,12 @@ def test_id_join_spreads_over_buckets_and_keeps_the_predictions_order(
     dup = write("d.csv", {"id": [*ids[:3], *ids[:3]], "y": [0] * 6})
     result = run_cli(["compute", preds, dup, "--id-col", "id", "--loss", "mse"])
     assert_cli_error(result, 3, r"d\.csv: duplicate ids in 'id': .* \(3 duplicates\)")
+
+
+def test_decimal_comma_on_a_file_with_decimal_points(run_cli: Any, write: Any) -> None:
+    # Found by tests/test_fuzz_inputs.py: '0.5' under --decimal ',' is text, not a number.
+    preds, labels = write("p.csv", "p\n0.5\n0.25\n"), write("y.tsv", "y\n0\n1\n")
+    result = run_cli(
+        ["compute", preds, labels, "--loss", "bce", "--delimiter", ";", "--decimal", ","]
+    )
+    assert_cli_error(result, 3, r"column 'p' holds numbers such as '0\.5'.*check --decimal")

@@ -185,6 +185,11 @@ def _refuse_mixed_columns(src: TableSource, text: list[str]) -> None:
     for col in text:
         values = [v for v in head.get(col, ()) if v is not None]
         numbers = [is_number(v) for v in values]
+        if values and all(numbers):  # numbers the reader's --decimal/--delimiter did not parse
+            raise InputError(
+                f"{src.name}: column {col!r} holds numbers such as {values[0]!r} that were not "
+                "read as numbers; check --decimal and --delimiter"
+            )
         if values and sum(numbers) * 2 >= len(values):
             bad = numbers.index(False)
             raise InputError(
