@@ -31,6 +31,8 @@ from losscli.io.sources import TableChunk, TableSource
 
 BUCKETS = 64
 RANGE_ROWS = 1 << 20
+# Rows hashed into the buckets at a time (a few blocks of the reader, gathered).
+PARTITION_ROWS = 1 << 18
 _SHOW = 5
 _PRIME = np.uint64(0x100000001B3)
 
@@ -73,7 +75,7 @@ def _hash(keys: Any) -> np.ndarray:
 
 
 def _arrow_batches(src: TableSource, columns: list[str]) -> Iterator[Any]:
-    """The file as Arrow tables of about ``RANGE_ROWS`` rows (few, large steps)."""
+    """The file as Arrow tables of about ``PARTITION_ROWS`` rows (few, large steps)."""
     import pyarrow as pa
 
     if src.arrow is not None:
@@ -88,7 +90,7 @@ def _arrow_batches(src: TableSource, columns: list[str]) -> Iterator[Any]:
     for batch in batches:
         pending.append(batch)
         rows += batch.num_rows
-        if rows >= RANGE_ROWS:
+        if rows >= PARTITION_ROWS:
             yield pa.Table.from_batches(pending).combine_chunks()
             pending, rows = [], 0
     if pending:
