@@ -108,7 +108,8 @@ def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
             f"{spec.text}: ignore_index applies to class-index labels, but these labels are "
             "probabilities, one column per class (torch refuses it too); drop ignore_index"
         )
-    # A row of zeros is a valid multi-label target (no class present), not a distribution.
+    # Only the cross-entropy family reads a label row as a distribution; a row of zeros is a
+    # valid multi-label target (bce, multilabel_margin: no class present).
     empty = labels.sum(axis=1) == 0
     if empty.any() and not (spec.loss.independent_columns or spec.loss.multi_hot):
         raise InputError(
