@@ -68,15 +68,15 @@ def _betainc(a: float, b: float, x: float, y: float, log_x: float, log_y: float)
 
 def t_sf(t: float, df: float) -> float:
     """P(T > t) for Student's t with ``df`` degrees of freedom (scipy.stats.t.sf)."""
-    if math.isnan(t) or math.isnan(df):
+    if math.isnan(t) or math.isnan(df) or df <= 0:
         return math.nan
     if df > _NORMAL_DF:
         return 0.5 * math.erfc(t / math.sqrt(2.0))
     if math.isinf(t):
         return 0.0 if t > 0 else 1.0
-    if t == 0:
-        return 0.5
     t2 = t * t
+    if t2 == 0:  # |t| < 1e-154: P(T > t) is 0.5 to double precision (density at 0 < 0.4)
+        return 0.5
     # P(|T| > |t|) = I_x(df/2, 1/2) with x = df / (df + t²).
     x, y = df / (df + t2), t2 / (df + t2)
     tail = 0.5 * _betainc(df / 2.0, 0.5, x, y, -math.log1p(t2 / df), -math.log1p(df / t2))
@@ -84,18 +84,29 @@ def t_sf(t: float, df: float) -> float:
 
 
 def t_ppf(q: float, df: float) -> float:
-    """The ``q`` quantile of Student's t, for q in (0.5, 1) (scipy.stats.t.ppf)."""
-    if math.isnan(df):
+    """The ``q`` quantile of Student's t (scipy.stats.t.ppf): ±inf at q = 1 and 0, NaN
+    outside [0, 1] or for df <= 0."""
+    if math.isnan(q) or math.isnan(df) or df <= 0 or not 0.0 <= q <= 1.0:
         return math.nan
+    if q == 0.5:
+        return 0.0
     if df > _NORMAL_DF:
-        return NormalDist().inv_cdf(q)
-    target = 1.0 - q
+        return NormalDist().inv_cdf(q) if 0.0 < q < 1.0 else math.copysign(math.inf, q - 0.5)
+    # The distribution is symmetric about 0: find t > 0 with P(T > t) = the smaller tail.
+    upper = _upper_quantile(1.0 - q if q > 0.5 else q, df)
+    return upper if q > 0.5 else -upper
+
+
+def _upper_quantile(tail: float, df: float) -> float:
+    """The t > 0 with P(T > t) = tail, for tail in [0, 0.5), by bisection."""
+    if tail == 0.0:
+        return math.inf
     lo, hi = 0.0, 2.0
-    while t_sf(hi, df) > target:
+    while t_sf(hi, df) > tail:
         lo, hi = hi, hi * 2.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if t_sf(mid, df) > target:
+        if t_sf(mid, df) > tail:
             lo = mid
         else:
             hi = mid

@@ -1,0 +1,72 @@
+"""losscli.stats against scipy.stats over the whole range its callers can reach.
+
+Expected values come from scipy.stats.t / scipy.stats.norm (SciPy, installed by the test
+extras; the versions of the reference environment are in tests/reference/README.md), and for
+df = 1 and 2 from the closed forms of the t distribution, which are exact:
+
+    df = 1 (Cauchy):  P(T > t) = 1/2 − atan(t)/π
+    df = 2:           P(T > t) = 1/2 − t / (2·sqrt(2 + t²))
+
+(SciPy 1.17 itself is off by 3e-9 relative at df = 1, t = 1e-8, where the closed form is exact.)
+Degrees of freedom run from 1 to 1e9 and infinity, across the switch to the normal
+distribution above 1e7 (the streaming case: intervals of the mean of millions of rows);
+p-values from 1e-300 to 1 − 1e-15; NaN and infinite inputs give what SciPy gives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats as sps
+
+from losscli.stats import t_ppf, t_sf
+
+BETA_DFS = [1, 1.5, 2, 3, 4.5, 10, 30, 100, 1e3, 1e4, 1e5, 1e6, 9.99e6, 1e7]
+NORMAL_DFS = [1.0000001e7, 2e7, 1e8, 1e9]
+TS = [-1e6, -50, -10, -3, -1.96, -1, -0.1, -1e-8, 0, 1e-300, 1e-8, 0.1, 1, 1.96, 3, 10, 37, 1e3]
+
+
+def exact_sf(t: float, df: float) -> float | None:
+    """The closed forms above, or None where there is none."""
+    if df == 1:
+        return 0.5 - math.atan(t) / math.pi
+    if df == 2:
+        return 0.5 - t / (2 * math.sqrt(2 + t * t))
+    return None
+
+
+def close(got: float, expected: float, rel: float, abs_: float = 0.0) -> bool:
+    return abs(got - expected) <= max(rel * abs(expected), abs_)
+
+
+@pytest.mark.parametrize("df", [0, -1, -1e9, math.nan])
+def test_t_sf_of_invalid_df_is_nan_as_in_scipy(df: float) -> None:
+    assert math.isnan(float(sps.t.sf(1.0, df)))
+    assert math.isnan(t_sf(1.0, df))
+
+
+def test_t_sf_of_a_t_too_small_to_square() -> None:
+    """t² underflows to 0 below 1e-154; P(T > t) is 1/2 there (SciPy: 0.5 exactly)."""
+    for t in (1e-200, -1e-170, 5e-324):
+        for df in (1, 5, 1e9):
+            assert t_sf(t, df) == float(sps.t.sf(t, df)) == 0.5
+
+
+QS = [1e-300, 1e-15, 1e-6, 0.025, 0.3, 0.4999999, 0.5, 0.5000001, 0.6, 0.9, 0.975, 0.995]
+QS += [1 - 1e-6, 1 - 1e-10, 1 - 1e-15]
+
+
+@pytest.mark.parametrize("df", [1, 10, 1e5, 1e7, 1e9, math.inf, 0, -3, math.nan])
+@pytest.mark.parametrize("q", [0.0, 1.0, -0.1, 1.5, math.nan, math.inf, -math.inf])
+def test_t_ppf_at_the_ends_and_outside_0_1(q: float, df: float) -> None:
+    expected = float(sps.t.ppf(q, df))
+    got = t_ppf(q, df)
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected, (q, df, got, expected)
+
+
+@pytest.mark.parametrize("df", [1, 2.5, 29, 1e6, 1e7, 5e8])
+def test_t_ppf_inverts_t_sf(df: float) -> None:
+    for q in (0.6, 0.9, 0.975, 0.9995):
+        assert t_sf(t_ppf(q, df), df) == pytest.approx(1 - q, rel=1e-9)
+        assert t_ppf(1 - q, df) == -t_ppf(q, df)
