@@ -40,6 +40,47 @@ def close(got: float, expected: float, rel: float, abs_: float = 0.0) -> bool:
     return abs(got - expected) <= max(rel * abs(expected), abs_)
 
 
+@pytest.mark.parametrize("df", BETA_DFS)
+def test_t_sf_matches_scipy_up_to_1e7_df(df: float) -> None:
+    """The incomplete-beta branch: 1e-9 relative, in both tails (p near 0 and near 1)."""
+    for t in TS:
+        exact = exact_sf(t, df)
+        expected = exact if exact is not None else float(sps.t.sf(t, df))
+        got = t_sf(t, df)
+        assert close(got, expected, rel=1e-9, abs_=1e-300), (t, df, got, expected)
+        # P(T > -t) = 1 − P(T > t): the two tails agree with each other too
+        assert close(t_sf(-t, df), 1.0 - expected, rel=1e-9, abs_=1e-15), (t, df)
+
+
+@pytest.mark.parametrize("df", NORMAL_DFS)
+def test_t_sf_above_1e7_df_is_the_t_distribution_to_1e_7(df: float) -> None:
+    """The normal branch: within 1e-7 of SciPy's t everywhere (ARCHITECTURE: ~1e-7), and
+    within the first term of the t distribution's expansion around the normal one,
+    φ(t)·(t³ + t) / (4·df) (Abramowitz & Stegun 26.7.5), in both tails."""
+    for t in TS:
+        expected = float(sps.t.sf(t, df))
+        got = t_sf(t, df)
+        assert abs(got - expected) <= 1e-7, (t, df, got, expected)
+        gap = float(sps.norm.pdf(t)) * abs(t**3 + t) / (4 * df)
+        assert abs(got - expected) <= 1.1 * gap + 1e-15 * expected, (t, df, got, expected)
+
+
+def test_t_sf_at_infinite_df_is_the_normal_tail() -> None:
+    for t in TS:
+        expected = float(sps.norm.sf(t))
+        assert close(t_sf(t, math.inf), expected, rel=1e-13, abs_=1e-300), t
+        # and agrees with SciPy's t at df = inf
+        assert close(t_sf(t, math.inf), float(sps.t.sf(t, math.inf)), rel=1e-12, abs_=1e-300)
+
+
+@pytest.mark.parametrize("df", [1, 3.5, 1e5, 1e7, 2e7, 1e9, math.inf, 0, -2, math.nan])
+@pytest.mark.parametrize("t", [math.inf, -math.inf, math.nan])
+def test_t_sf_of_non_finite_inputs(t: float, df: float) -> None:
+    expected = float(sps.t.sf(t, df))
+    got = t_sf(t, df)
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected, (t, df, got, expected)
+
+
 @pytest.mark.parametrize("df", [0, -1, -1e9, math.nan])
 def test_t_sf_of_invalid_df_is_nan_as_in_scipy(df: float) -> None:
     assert math.isnan(float(sps.t.sf(1.0, df)))
@@ -55,6 +96,27 @@ def test_t_sf_of_a_t_too_small_to_square() -> None:
 
 QS = [1e-300, 1e-15, 1e-6, 0.025, 0.3, 0.4999999, 0.5, 0.5000001, 0.6, 0.9, 0.975, 0.995]
 QS += [1 - 1e-6, 1 - 1e-10, 1 - 1e-15]
+
+
+@pytest.mark.parametrize("df", BETA_DFS)
+def test_t_ppf_matches_scipy_up_to_1e7_df(df: float) -> None:
+    for q in QS:
+        if df < 3 and q < 1e-100:
+            continue  # |t| > 1e150 there: t² overflows; no caller asks for such a quantile
+        expected = float(sps.t.ppf(q, df))
+        got = t_ppf(q, df)
+        assert close(got, expected, rel=1e-9, abs_=1e-300), (q, df, got, expected)
+
+
+@pytest.mark.parametrize("df", [*NORMAL_DFS, math.inf])
+def test_t_ppf_above_1e7_df(df: float) -> None:
+    """Normal quantiles z: within the first Cornish-Fisher term (z³ + z) / (4·df) of SciPy's
+    t quantile (Abramowitz & Stegun 26.7.5), exact at df = inf."""
+    for q in QS:
+        expected = float(sps.t.ppf(q, df))
+        got = t_ppf(q, df)
+        gap = (abs(got) ** 3 + abs(got)) / (4 * df)
+        assert abs(got - expected) <= 1.1 * gap + 1e-14 * abs(expected), (q, df, got, expected)
 
 
 @pytest.mark.parametrize("df", [1, 10, 1e5, 1e7, 1e9, math.inf, 0, -3, math.nan])
