@@ -56,6 +56,7 @@ $(REFENV)/.installed:
 # tests/reference/README.md), then check the installed losscli on new files against them.
 reference: $(VENV)/.installed $(REFENV)/.installed
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_reference.py
+	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_oracles.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
 clean:
