@@ -297,3 +297,20 @@ def test_dense_by_class_counts_pixels_of_each_true_class(run_cli: Callable[..., 
         assert got["count"] == g["n"]
         assert got["mean"] == pytest.approx(g["w_nll"] / g["w"], rel=REL)
         assert got["share"] == pytest.approx(g["w_nll"] / df["w_nll"].sum(), rel=REL)
+
+
+def test_multilabel_margin_row_without_targets(
+    run_cli: Callable[..., Result], write: Callable[..., Path]
+) -> None:
+    """A multi-hot row of zeros (no target class) is valid and scores 0. torch 2.13.0:
+    F.multilabel_margin_loss(x, y, reduction="none") with x = [[.1, .2, .4, .8], [.3, -1, 2, 0]]
+    (float64) and y = [[-1, -1, -1, -1], [3, 0, -1, 1]] (the index form of the rows below)
+    gives [0.0, 1.425] (run by hand in the reference environment, .refenv)."""
+    cols = ["a", "b", "c", "d"]
+    preds = write(
+        "p.csv", dict(zip(cols, [[0.1, 0.3], [0.2, -1.0], [0.4, 2.0], [0.8, 0.0]], strict=True))
+    )
+    labels = write("y.csv", dict(zip(cols, [[0, 1], [0, 0], [0, 0], [0, 1]], strict=True)))
+    result = run_cli(["compute", preds, labels, "--loss", "multilabel_margin", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["results"][0]["value"] == pytest.approx(1.425 / 2, rel=1e-12)
