@@ -132,3 +132,24 @@ def test_t_ppf_inverts_t_sf(df: float) -> None:
     for q in (0.6, 0.9, 0.975, 0.9995):
         assert t_sf(t_ppf(q, df), df) == pytest.approx(1 - q, rel=1e-9)
         assert t_ppf(1 - q, df) == -t_ppf(q, df)
+
+
+def test_t_sf_where_the_beta_arguments_underflow() -> None:
+    """x = df / (df + t²) is 0 once t² overflows (|t| > 1.3e154), and y = t² / (df + t²) is 0
+    when t² / df is below the smallest float: SciPy gives 0 and 1/2 there."""
+    for df in (1, 5, 1e7):
+        assert t_sf(1e200, df) == float(sps.t.sf(1e200, df)) == 0.0
+        assert t_sf(-1e200, df) == float(sps.t.sf(-1e200, df)) == 1.0
+    # t² = 1e-320 (subnormal, not 0), y = 1e-327 → 0
+    assert t_sf(1e-160, 1e7) == float(sps.t.sf(1e-160, 1e7)) == 0.5
+
+
+# Equivalent mutants of losscli/stats.py (make mutation), none of which changes a result:
+# - t_sf: ``t > 0`` vs ``t >= 0`` (or ``t > 1``) for t = ±inf, and ``tail if t >= 0`` (t = 0
+#   returns 1/2 before); _betainc: ``x <= 0`` vs ``x < 0`` and ``y <= 0`` vs ``y < 0`` (the
+#   general formula gives the same 0 or 1 there), and the switch point of the continued
+#   fraction (``<=``, ``+ 3.0``): both branches converge to the same value.
+# - t_ppf: ``q >= 0.5`` (q = 0.5 returns 0 before); _upper_quantile: the start (3.0) and growth
+#   (×3) of the bracket, 201 steps, ``>=`` and ``<`` in the comparisons, or a stop test that
+#   never fires: bisection ends at the same t to 1e-15.
+# - t95: ``n >= 1`` or ``or True`` (t_ppf(q, 0) is NaN too), "NAN" (float("NAN") is NaN).
