@@ -314,3 +314,18 @@ def test_multilabel_margin_row_without_targets(
     result = run_cli(["compute", preds, labels, "--loss", "multilabel_margin", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["results"][0]["value"] == pytest.approx(1.425 / 2, rel=1e-12)
+
+
+def test_kl_with_log_targets_where_p_is_zero() -> None:
+    """kl:log_target=true with log p = -inf (p = 0) terms: each contributes 0, as
+    scipy.special.rel_entr(0, q) = 0, so the value equals the plain-probability KL."""
+    from scipy.special import rel_entr
+
+    from losscli.losses import REGISTRY
+
+    q = np.array([[0.2, 0.3, 0.5], [0.6, 0.4, 0.0]])
+    p = np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    with np.errstate(divide="ignore"):
+        log_p = np.log(p)
+    got = REGISTRY["kl"].fn(q, log_p, logits=False, log_target=True).values
+    np.testing.assert_allclose(got, rel_entr(p, q).sum(axis=1), rtol=1e-14)
