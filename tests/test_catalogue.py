@@ -287,6 +287,12 @@ def test_nll_refuses_probabilities() -> None:
         losscli.compute("nll", [[0.2, 0.8], [0.6, 0.4]], [1, 0])
 
 
+def test_nll_refuses_log_rows_that_do_not_sum_to_one() -> None:
+    """Every value <= 0 is not enough: exp of the row must sum to 1 (log 0.2 + log 0.3 → 0.5)."""
+    with pytest.raises(InputError, match=r"nll takes log-probabilities .*exp sums to 0\.5"):
+        losscli.compute("nll", [[math.log(0.2), math.log(0.3)], [math.log(0.5)] * 2], [1, 0])
+
+
 def test_dice_needs_dense_maps_and_smooth_for_absent_classes() -> None:
     with pytest.raises(UsageError, match="dice compares whole maps"):
         losscli.compute("dice", [[0.2, 0.8], [0.6, 0.4]], [1, 0], logits=False)
