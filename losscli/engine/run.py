@@ -16,6 +16,7 @@ from losscli.engine.results import FileInfo, Report
 from losscli.interpret.align import BatchStream
 from losscli.interpret.plan import Batch, Options, Plan, plan_inputs
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, Source
+from losscli.io.shards import check_shard_pairs
 from losscli.losses import PerSample, Target
 from losscli.spec import LossSpec
 
@@ -61,6 +62,8 @@ def run(
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
     start = time.perf_counter()
     plan: Plan = plan_inputs(preds_src, labels_src, options_for(specs, options))
+    if plan.id_col is None:
+        check_shard_pairs(preds_src, labels_src)
     if isinstance(preds_src, ArraySource):
         plan.preds_dtype = str(preds_src.dtype)
     _LOG.info(
@@ -84,6 +87,8 @@ def run(
         by_class=by_class,
         intervals=intervals,
     )
+    if plan.id_col is None:
+        check_shard_pairs(preds_src, labels_src)
     _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - start)
     files = (file_info(preds_src, plan.pred_cols), file_info(labels_src, plan.label_cols))
     return ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)

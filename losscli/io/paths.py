@@ -8,6 +8,7 @@ from pathlib import Path
 
 from losscli.errors import UsageError
 from losscli.io.readers import Dialect, Source, open_source
+from losscli.io.shards import is_sharded, open_shards
 from losscli.io.stdin import STDIN, shown_name, spill_folder, stdin_to_file
 
 __all__ = ["one_stdin", "open_path", "spill_folder", "stdin_copy"]
@@ -27,7 +28,14 @@ def stdin_copy(path: Path, fmt: str | None, folder: Path, option: str) -> Path:
 def open_path(
     real: Path, given: Path, key: str | None, chunk_rows: int, dialect: Dialect | None = None
 ) -> Source:
-    """Open ``real`` (``given`` itself or its copy), named as the user sees it."""
+    """Open ``real`` (``given`` itself or its copy), named as the user sees it; a directory,
+    a glob or a Hive dataset opens as one source over its shards."""
+    if real == given and is_sharded(real):
+        return open_shards(
+            real,
+            lambda f: open_source(f, key=key, chunk_rows=chunk_rows, dialect=dialect),
+            chunk_rows,
+        )
     src = open_source(real, key=key, chunk_rows=chunk_rows, dialect=dialect)
     if real != given:
         src.name = shown_name(given)
