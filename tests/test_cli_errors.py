@@ -73,7 +73,8 @@ def _missing_labels(w: Write, tmp: Path) -> list[Any]:
     return ["compute", w("p.csv", PREDS), tmp / "nope.parquet", "--loss", "mse"]
 
 
-@case("directory", INPUT, r"dir\.csv: is a directory")
+# A directory is read as shards (issue 11): an empty one holds nothing to read.
+@case("directory", INPUT, r"dir\.csv: the folder holds no data files")
 def _directory(w: Write, tmp: Path) -> list[Any]:
     (tmp / "dir.csv").mkdir()
     return ["compute", tmp / "dir.csv", w("l.csv", LABELS), "--loss", "mse"]
@@ -486,10 +487,10 @@ OS_REFUSALS: list[Any] = [
         r"p\.csv/x\.csv: no such file",
         id="parent-is-a-file",
     ),
-    # a directory where a file is expected (open() would fail with EISDIR)
+    # an empty directory where a file is expected (a directory is read as shards)
     pytest.param(
         lambda w, tmp: (tmp / "d.csv").mkdir() or tmp / "d.csv",
-        r"d\.csv: is a directory",
+        r"d\.csv: the folder holds no data files",
         id="directory",
     ),
 ]

@@ -167,8 +167,8 @@ def _combine_tables(
         lambda cols: _chain(src, parts, keys, key_kinds, cols, peek=True),
         first.types,
         digest,
-        [p.name for p in parts],
-        rows,
+        shard_names=[p.name for p in parts],
+        shard_rows=rows,
     )
     return src
 
@@ -222,8 +222,8 @@ def _combine_arrays(
         rows,
         chunk_rows,
         digest,
-        [p.name for p in parts],
-        [p.n_rows for p in parts],
+        shard_names=[p.name for p in parts],
+        shard_rows=[p.n_rows for p in parts],
     )
 
 
