@@ -16,6 +16,7 @@ from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
 from losscli.engine.results import LossResult, Report
 from losscli.engine.run import Collector, run
 from losscli.errors import UsageError
+from losscli.interpret.onefile import one_file_options
 from losscli.interpret.plan import Kind, Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Dialect, TableSource, array_source, check_dialect
@@ -27,7 +28,7 @@ __all__ = ["compute", "compute_files", "parse_specs", "per_sample"]
 
 def compute_files(
     preds: Path,
-    labels: Path,
+    labels: Path | None,
     losses: Sequence[str],
     options: Options,
     *,
@@ -47,14 +48,20 @@ def compute_files(
     """``losscli compute`` as a function: paths in, a ``Report`` out.
 
     One of the paths may be ``-`` (standard input, read as ``preds_format`` /
-    ``labels_format``)."""
+    ``labels_format``). ``labels=None`` reads the labels from ``options.label_cols`` of
+    the predictions file (one-file mode)."""
     specs = parse_specs(losses, reduction, convention)
     one_stdin([preds, labels])
     with spill_folder() as folder:
         preds_path = stdin_copy(preds, preds_format, folder, "--preds-format")
-        labels_path = stdin_copy(labels, labels_format, folder, "--labels-format")
         preds_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
-        labels_src = open_path(labels_path, labels, labels_key, chunk_rows, dialect)
+        if labels is None:
+            labels_path = preds_path
+            labels_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
+            options = one_file_options(preds_src, options)
+        else:
+            labels_path = stdin_copy(labels, labels_format, folder, "--labels-format")
+            labels_src = open_path(labels_path, labels, labels_key, chunk_rows, dialect)
         check_dialect(dialect, [preds_path, labels_path])
         if options.pred_cols and not isinstance(preds_src, TableSource):
             raise UsageError("--pred-cols needs a table; the predictions are an array")

@@ -28,6 +28,7 @@ from losscli.ci.paired import Testing, TestMethod, paired_test
 from losscli.engine.results import Report
 from losscli.engine.run import Samples, collect, run
 from losscli.errors import InputError, UsageError
+from losscli.interpret.onefile import one_file_options
 from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source
@@ -37,7 +38,7 @@ from losscli.stats import Difference, welch_difference
 
 def check_rules(s: Settings) -> Rules:
     """The rules the settings ask for, or a usage error when they cannot be checked."""
-    if s.preds is None or s.labels is None:
+    if s.preds is None or (s.labels is None and not s.label_col):
         raise UsageError(
             "give PREDS and LABELS, or set preds and labels in [tool.losscli] of "
             "pyproject.toml (or in losscli.toml)"
@@ -89,18 +90,25 @@ def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_
     """Evaluate the predictions (and ``--baseline-preds`` on the same labels): one pass each,
     with both runs' per-sample terms when there are baseline predictions (for the paired
     test and each rule's minimum detectable effect)."""
-    assert s.preds is not None and s.labels is not None  # check_rules made sure
+    assert s.preds is not None  # check_rules made sure
     options = settings_options(s)
     with spill_folder() as folder:
-        labels_path = stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
         preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
         preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows)
-        labels_src = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
+        labels = s.preds if s.labels is None else s.labels  # one-file mode: PREDS holds them
+        labels_path = (
+            preds_path
+            if s.labels is None
+            else stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
+        )
+        labels_src = open_path(labels_path, labels, s.labels_key, chunk_rows)
+        if s.labels is None:
+            options = one_file_options(preds_src, options)
         if s.baseline_preds is None:
             return Runs(run(preds_src, labels_src, specs, options, top=0, chunk_rows=chunk_rows))
         old_path = stdin_copy(s.baseline_preds, s.preds_format, folder, "--preds-format")
         old_src = open_path(old_path, s.baseline_preds, s.preds_key, chunk_rows)
-        old_labels = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
+        old_labels = open_path(labels_path, labels, s.labels_key, chunk_rows)
         return _paired_runs(
             specs,
             options,

@@ -316,7 +316,6 @@ def compute(
         Path,
         typer.Argument(help=f"Predictions file ({known_suffixes()}).", show_default=False),
     ],
-    labels: Annotated[Path, typer.Argument(help="Labels file.", show_default=False)],
     loss: Annotated[
         list[str],
         typer.Option(
@@ -326,6 +325,13 @@ def compute(
             show_default=False,
         ),
     ],
+    labels: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Labels file (leave out when --label-col names a column of PREDS).",
+            show_default=False,
+        ),
+    ] = None,
     logits: LogitsOpt = False,
     probs: ProbsOpt = False,
     reduction: Annotated[
@@ -428,7 +434,7 @@ def compute(
         if per_sample is not None:
             from losscli.io.sinks import PerSampleWriter
 
-            writer = PerSampleWriter(per_sample, inputs=(preds, labels))
+            writer = PerSampleWriter(per_sample, inputs=(preds, labels or preds))
         try:
             report = compute_files(
                 preds,

@@ -1,0 +1,90 @@
+"""One-file mode (issue 11): ``losscli compute results.parquet --label-col label`` and the
+same for ``check``. Expected numbers: the two-file run of the same columns."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CLI_ENV, invoke
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(5)
+    n = 120
+    logits = rng.normal(size=(n, 3))
+    frame = pd.DataFrame(logits, columns=["p0", "p1", "p2"])
+    frame["label"] = rng.integers(0, 3, n)
+    frame["row_id"] = [f"r{i}" for i in range(n)]
+    frame.to_parquet(tmp_path / "results.parquet", index=False)
+    frame[["p0", "p1", "p2"]].to_csv(tmp_path / "preds.csv", index=False)
+    frame[["label"]].to_csv(tmp_path / "labels.csv", index=False)
+    (tmp_path / "parts").mkdir()
+    for i, (a, b) in enumerate([(0, 50), (50, n)]):
+        frame.iloc[a:b].to_parquet(tmp_path / "parts" / f"part-{i:05d}.parquet", index=False)
+    return {p.stem: p for p in tmp_path.iterdir()}
+
+
+def _values(args: list[Any]) -> list[tuple[str, float, int]]:
+    result = invoke(["compute", *args, "--loss", "ce", "--loss", "multi_margin", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    return [(r["loss"], r["value"], r["n"]) for r in json.loads(result.stdout)["results"]]
+
+
+def test_one_file_gives_the_two_file_numbers(files: dict[str, Path]) -> None:
+    expected = _values([files["preds"], files["labels"], "--logits"])
+    label = ["--label-col", "label", "--logits"]
+    # Predictions default to the numeric columns but the label (row_id is text).
+    assert _values([files["results"], *label]) == expected
+    assert _values([files["results"], "--pred-cols", "p0,p1,p2", *label]) == expected
+    # A directory of part files holding both.
+    for got, want in zip(_values([files["parts"], *label]), expected, strict=True):
+        assert got[0] == want[0] and got[2] == want[2]
+        assert got[1] == pytest.approx(want[1], rel=1e-12, abs=0)
+
+
+def test_one_file_check(files: dict[str, Path]) -> None:
+    base = ["check", files["results"], "--label-col", "label", "--logits", "--loss", "ce"]
+    ce = _values([files["preds"], files["labels"], "--logits"])[0][1]
+    assert invoke([*base, "--max", f"ce={ce * 1.01}"]).exit_code == 0
+    failed = invoke([*base, "--max", f"ce={ce * 0.99}"])
+    assert failed.exit_code == 1, failed.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "LABELS left out but no --label-col"),
+        (["--label-col", "nope"], "no column 'nope'"),
+    ],
+)
+def test_one_file_usage_errors(files: dict[str, Path], extra: list[str], message: str) -> None:
+    result = invoke(["compute", files["results"], "--loss", "ce", "--logits", *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+def test_one_file_needs_a_table(tmp_path: Path) -> None:
+    np.save(tmp_path / "p.npy", np.zeros((3, 2)))
+    result = invoke(["compute", tmp_path / "p.npy", "--loss", "ce", "--label-col", "y"])
+    assert result.exit_code == 2
+    assert "is an array" in result.stderr
+
+
+def test_the_installed_command_in_one_file_mode(files: dict[str, Path]) -> None:
+    exe = Path(sys.executable).parent / "losscli"
+    env = {k: v for k, v in CLI_ENV.items() if v is not None}
+    cmd = [str(exe), "compute", str(files["results"]), "--loss", "ce", "--logits", "-f", "json"]
+    ok = subprocess.run([*cmd, "--label-col", "label"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    value = json.loads(ok.stdout)["results"][0]["value"]
+    assert value == _values([files["preds"], files["labels"], "--logits"])[0][1]
+    bad = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "--label-col" in bad.stderr and "Traceback" not in bad.stderr
