@@ -44,6 +44,7 @@ def compute_files(
     labels_format: str | None = None,
     intervals: Intervals | None = None,
     dialect: Dialect | None = None,
+    save_state: Path | None = None,
 ) -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out.
 
@@ -76,6 +77,7 @@ def compute_files(
             chunk_rows=chunk_rows,
             by_class=by_class,
             intervals=intervals,
+            save_state=save_state,
         )
 
 

@@ -20,7 +20,8 @@ from losscli.cli.app import app
 RunCli = Callable[..., Result]
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 USAGE = {
-    "compute": "PREDS LABELS",
+    "compute": "PREDS [LABELS]",
+    "merge": "STATES...",
     "check": "[PREDS] [LABELS]",
     "compare": "PREDS...",
     "explain": "NAME",
@@ -66,7 +67,7 @@ def test_a_missing_argument_is_named_in_capitals(run_cli: RunCli) -> None:
     result = run_cli(["compute"])
     assert result.exit_code == 2
     assert "Missing argument 'PREDS'" in result.stderr
-    assert "Usage: losscli compute [OPTIONS] PREDS LABELS" in result.stderr
+    assert "Usage: losscli compute [OPTIONS] PREDS [LABELS]" in result.stderr
 
 
 def test_help_of_the_installed_command(tmp_path: Path) -> None:

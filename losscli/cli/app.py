@@ -381,6 +381,13 @@ def compute(
         ),
     ] = False,
     nan: NanOpt = None,
+    save_state: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-state",
+            help="Also write the exact accumulator state (JSON) to this file, for 'losscli merge'.",
+        ),
+    ] = None,
     class_axis: Annotated[
         int,
         typer.Option(
@@ -453,6 +460,7 @@ def compute(
                 labels_format=labels_format,
                 intervals=Intervals.of(ci.value, bootstrap_samples, seed),
                 dialect=dialect,
+                save_state=save_state,
             )
         except BaseException:
             if writer is not None:
@@ -862,3 +870,32 @@ def main() -> None:
     except Interrupted as stop:  # outside a command (while parsing or importing)
         print(f"error: {stop}", file=sys.stderr)
         sys.exit(int(stop.exit_code))
+
+
+@app.command()
+def merge(
+    states: Annotated[
+        list[Path],
+        typer.Argument(
+            help="States written by 'losscli compute --save-state', in row order.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,  # type: ignore[attr-defined]
+    precision: Annotated[
+        int,
+        typer.Option(
+            min=1, max=17, help="Significant digits shown (JSON and CSV keep full precision)."
+        ),
+    ] = 10,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Report saved states as one run over all their rows (rows numbered in the order given)."""
+
+    def run() -> None:
+        from losscli.engine.state import merge_states
+
+        _print(FORMATS[fmt.value](merge_states(states), precision))
+
+    guarded(run, quiet, verbose)

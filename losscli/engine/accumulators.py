@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,16 @@ from losscli.engine.results import CalibrationBin, ClassRow, Estimate, WorstRow
 from losscli.errors import InputError
 from losscli.losses import Confidences, PerSample, Reduce
 from losscli.stats import t95
+
+
+def hexes(values: np.ndarray) -> list[Any]:
+    """An array as nested lists of exact hex floats (``float.hex``), for saved states."""
+    return np.vectorize(float.hex, otypes=[object])(np.asarray(values, dtype=np.float64)).tolist()
+
+
+def unhex(values: Any) -> np.ndarray:
+    """The inverse of ``hexes``."""
+    return np.vectorize(float.fromhex, otypes=[np.float64])(np.asarray(values, dtype=object))
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -55,6 +66,16 @@ class OutputMoments:
         )
         self.mean = self.mean + delta * (other.n / n)
         self.n = n
+
+    def to_state(self) -> dict[str, Any]:
+        return {"n": self.n, "mean": hexes(self.mean), "comoment": hexes(self.comoment)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> OutputMoments:
+        k = len(state["mean"])
+        return cls(
+            int(state["n"]), unhex(state["mean"]).reshape(k), unhex(state["comoment"]).reshape(k, k)
+        )
 
     def mean_of_roots(self) -> Estimate:
         """mean_k sqrt(mean_i x_ik); std by the delta method, 95% Student-t interval."""
@@ -241,6 +262,23 @@ class Moments:
         self.ignored += other.ignored
         self.n = n
 
+    def to_state(self) -> dict[str, Any]:
+        sums = ("sum_v", "sum_w", "mean_v", "mean_w", "m_vv", "m_ww", "m_vw")
+        state: dict[str, Any] = {"n": self.n, "ignored": self.ignored}
+        state.update({name: float(getattr(self, name)).hex() for name in sums})
+        state["outputs"] = None if self.outputs is None else self.outputs.to_state()
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Moments:
+        sums = ("sum_v", "sum_w", "mean_v", "mean_w", "m_vv", "m_ww", "m_vw")
+        out = cls(n=int(state["n"]), ignored=int(state["ignored"]))
+        for name in sums:
+            setattr(out, name, float.fromhex(state[name]))
+        if state["outputs"] is not None:
+            out.outputs = OutputMoments.from_state(state["outputs"])
+        return out
+
     def finalize(self, reduce: Reduce, reduction: str) -> Estimate:
         """The reduced value, the per-sample std and a 95% Student-t interval (n − 1 df)."""
         if self.sum_w == 0:
@@ -319,6 +357,15 @@ class Worst:
         order = sorted(range(len(rows)), key=lambda i: (-keys[i], rows[i].row))[: self.k]
         self.keys, self.rows = keys[order], [rows[i] for i in order]
 
+    def to_state(self) -> dict[str, Any]:
+        return {"k": self.k, "keys": hexes(self.keys), "rows": [_row_state(r) for r in self.rows]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], row_offset: int = 0) -> Worst:
+        """A saved state; ``row_offset`` is added to the row numbers (rows read before it)."""
+        rows = [_row_from_state(r, row_offset) for r in state["rows"]]
+        return cls(int(state["k"]), unhex(state["keys"]).reshape(len(rows)), rows)
+
     def finalize(self) -> tuple[WorstRow, ...]:
         """The kept rows, worst first (ties by row number)."""
         return tuple(self.rows)
@@ -352,6 +399,24 @@ class ByClass:
         self.sum_w += other.sum_w
         self.count += other.count
 
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "n_losses": self.n_losses,
+            "n_classes": self.n_classes,
+            "sum_v": hexes(self.sum_v),
+            "sum_w": hexes(self.sum_w),
+            "count": hexes(self.count),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ByClass:
+        out = cls(int(state["n_losses"]), int(state["n_classes"]))
+        shape = (out.n_losses, out.n_classes)
+        out.sum_v = unhex(state["sum_v"]).reshape(shape)
+        out.sum_w = unhex(state["sum_w"]).reshape(shape)
+        out.count = unhex(state["count"]).reshape(shape)
+        return out
+
     def finalize(self, classes: list[str]) -> tuple[ClassRow, ...]:
         """Per-class means and shares of the total (the shares of a loss add up to 1)."""
         totals = self.sum_v.sum(axis=1, keepdims=True)
@@ -367,3 +432,31 @@ class ByClass:
             )
             for c, name in enumerate(classes)
         )
+
+
+_FLOAT_FIELDS = ("p_true", "accuracy")
+_FLOATS_FIELDS = ("losses", "label", "prediction")
+
+
+def _row_state(row: WorstRow) -> dict[str, Any]:
+    """A worst row with its floats as exact hex strings."""
+    state = asdict(row)
+    for name in _FLOAT_FIELDS:
+        if state[name] is not None:
+            state[name] = float(state[name]).hex()
+    for name in _FLOATS_FIELDS:
+        if state[name] is not None:
+            state[name] = [float(v).hex() for v in state[name]]
+    return state
+
+
+def _row_from_state(state: dict[str, Any], row_offset: int) -> WorstRow:
+    values = {f.name: state[f.name] for f in fields(WorstRow)}
+    for name in _FLOAT_FIELDS:
+        if values[name] is not None:
+            values[name] = float.fromhex(values[name])
+    for name in _FLOATS_FIELDS:
+        if values[name] is not None:
+            values[name] = tuple(float.fromhex(v) for v in values[name])
+    values["row"] = int(values["row"]) + row_offset
+    return WorstRow(**values)

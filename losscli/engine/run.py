@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -58,8 +59,11 @@ def run(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     by_class: bool = False,
     intervals: Intervals | None = None,
+    save_state: Path | None = None,
 ) -> Report:
-    """Evaluate already opened sources: the core of ``compute`` for files and arrays alike."""
+    """Evaluate already opened sources: the core of ``compute`` for files and arrays alike.
+
+    ``save_state``: also write the accumulators' exact state there (``losscli merge``)."""
     start = time.perf_counter()
     plan: Plan = plan_inputs(preds_src, labels_src, options_for(specs, options))
     if plan.id_col is None:
@@ -91,7 +95,13 @@ def run(
         check_shard_pairs(preds_src, labels_src)
     _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - start)
     files = (file_info(preds_src, plan.pred_cols), file_info(labels_src, plan.label_cols))
-    return ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
+    report = ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
+    if save_state is not None:
+        from losscli.engine.state import state_of, write_state
+
+        doc = state_of(ev, specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
+        write_state(save_state, doc)
+    return report
 
 
 def _logged(batches: Iterable[Batch], chunk_rows: int) -> Iterator[Batch]:
