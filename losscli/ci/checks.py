@@ -477,7 +477,6 @@ class CheckReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
 
         doc = {
             "schema_version": SCHEMA_VERSION,
@@ -492,6 +491,6 @@ class CheckReport:
             "data_differences": list(self.data_differences),
             "warnings": list(self.warnings),
             "rules": [o.to_dict() for o in self.outcomes],
-            "results": [asdict(r) for r in self.results],
+            "results": [r.to_dict() for r in self.results],
         }
         return dict(json_safe(doc))

@@ -366,6 +366,14 @@ def compute(
             help="Add a table of mean loss, count and share of the total per true class.",
         ),
     ] = False,
+    hist: Annotated[
+        bool,
+        typer.Option(
+            "--hist",
+            help="Add a histogram of each loss's per-sample values (table format; JSON and "
+            "Markdown always carry the distribution).",
+        ),
+    ] = False,
     per_sample: Annotated[
         Path | None,
         typer.Option(
@@ -468,7 +476,12 @@ def compute(
             raise
         if writer is not None:
             writer.commit()
-        _print(FORMATS[fmt.value](report, precision))
+        rendered = FORMATS[fmt.value](report, precision)
+        if hist and fmt.value == "table":
+            from losscli.report.distribution import with_histograms
+
+            rendered = with_histograms(rendered, report.results)
+        _print(rendered)
         if calibration:
             _print_reliability(report, fmt.value, precision)
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from losscli.engine.accumulators import ByClass, Moments, Worst
+from losscli.engine.histogram import Histogram
 from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap, clip_to_range
 from losscli.engine.prepare import check_tasks, own_values, pool, unpooled
 from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, WorstRow
@@ -158,6 +159,8 @@ class Evaluation:
     n_samples: int = 0
     intervals: Intervals = field(default_factory=Intervals)
     bootstrap: LossBootstrap | None = None
+    # One histogram of each loss's per-sample values (quantiles, distribution).
+    histograms: list[Histogram] = field(default_factory=list)
 
     def merge(self, other: Evaluation) -> None:
         """Add another part of the same run (a partition, a saved state) to this one."""
@@ -168,6 +171,8 @@ class Evaluation:
             self.by_class.merge(other.by_class)
         if self.bootstrap is not None and other.bootstrap is not None:
             self.bootstrap.merge(other.bootstrap)
+        for hist, theirs in zip(self.histograms, other.histograms, strict=True):
+            hist.merge(theirs)
         self.n_samples += other.n_samples
 
     def finalize(
@@ -246,6 +251,7 @@ class Evaluation:
             convention_note=spec.loss.conventions.get(spec.convention.value, ""),
             signature=signature,
             bins=() if m.calibration is None else m.calibration.bins(),
+            distribution=self.histograms[i].finalize() if self.histograms else None,
         )
 
     def _class_rows(self, plan: Plan) -> tuple[ClassRow, ...]:
@@ -290,6 +296,7 @@ def evaluate(
             if intervals.method is CiMethod.BOOTSTRAP
             else None
         ),
+        histograms=[Histogram() for _ in specs],
     )
     whole = [s.text for s in specs if s.loss.per_image]
     if by_class and whole:
@@ -315,6 +322,7 @@ def evaluate(
                 moments.update_calibration(terms.calibration)
             terms_list.append(terms)
             own.append(own_values(spec, terms))
+            result.histograms[i].update(own[-1])
         result.n_samples += len(batch)
         if result.bootstrap is not None:
             result.bootstrap.update(batch, terms_list, split)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from losscli.engine.histogram import Distribution
 from losscli.engine.intervals import Intervals
 
 SCHEMA_VERSION = 1
@@ -46,6 +47,18 @@ class LossResult:
     signature: str = ""
     # The reliability table of a calibration loss (ece, mce); empty for every other loss.
     bins: tuple[CalibrationBin, ...] = ()
+    # Quantiles and a histogram of the per-sample values (None when no sample has one).
+    distribution: Distribution | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON keys: its fields, with the per-sample distribution as
+        ``quantiles`` (p50, p90, p99 within 0.5% relative) and ``histogram`` (count, min,
+        max, and exact counts between edges)."""
+        entry = asdict(self)
+        dist = entry.pop("distribution")
+        entry["quantiles"] = None if dist is None else dist.pop("quantiles")
+        entry["histogram"] = dist
+        return entry
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,7 +103,7 @@ def compute_document(report: Report) -> dict[str, Any]:
         "inputs": {"predictions": asdict(report.preds), "labels": asdict(report.labels)},
         "interpretation": [{"decision": d, "reason": r} for d, r in report.interpretation],
         "ci": _intervals(report),
-        "results": [json_safe(asdict(r)) for r in report.results],
+        "results": [json_safe(r.to_dict()) for r in report.results],
         "worst": [_worst_entry(report, w) for w in report.worst],
     }
     if report.by_class:

@@ -23,6 +23,7 @@ from rich.text import Text
 from losscli.engine.results import Report
 from losscli.errors import ExitCode, Interrupted, OutputError
 from losscli.report.compute import compute_document, worst_cells
+from losscli.report.distribution import mermaid_chart, spark
 from losscli.report.text import count, fit, md_code, md_text, natural_width, xml_text
 
 
@@ -134,6 +135,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
     summary.add_column("n", justify="right")
     summary.add_column("std", justify="right")
     summary.add_column(_ci_header(report), justify="right")
+    summary.add_column("distribution")
     for r in report.results:
         summary.add_row(
             Text(r.loss),
@@ -141,8 +143,9 @@ def report_table(report: Report, precision: int) -> RenderableType:
             count(r.n),
             number(r.std, 4),
             _ci(r.ci_low, r.ci_high, 4),
+            spark(r.distribution),
         )
-    parts: list[RenderableType] = [head, fit(summary, values={1, 2, 3, 4})]
+    parts: list[RenderableType] = [head, fit(summary, values={1, 2, 3, 4, 5})]
     notes = _convention_notes(report)
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
@@ -333,7 +336,15 @@ def report_markdown(report: Report, precision: int) -> str:
         lines += _md_by_class(report)
     if report.worst:
         lines += _md_worst(report, precision)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _md_distributions(report)) + "\n"
+
+
+def _md_distributions(report: Report) -> list[str]:
+    """Each loss's per-sample distribution as a mermaid chart, folded away."""
+    charts = [line for r in report.results for line in ["", *mermaid_chart(r)]]
+    if not charts:
+        return []
+    return ["", "<details><summary>Per-sample distributions</summary>", *charts, "", "</details>"]
 
 
 FORMATS: dict[str, Callable[[Report, int], RenderableType | str]] = {
