@@ -171,8 +171,8 @@ class Evaluation:
             self.by_class.merge(other.by_class)
         if self.bootstrap is not None and other.bootstrap is not None:
             self.bootstrap.merge(other.bootstrap)
-        for hist, theirs in zip(self.histograms, other.histograms, strict=True):
-            hist.merge(theirs)
+        for hist, other_hist in zip(self.histograms, other.histograms, strict=True):
+            hist.merge(other_hist)
         self.n_samples += other.n_samples
 
     def finalize(

@@ -114,21 +114,8 @@ def _describe_file(role: str, info: Any) -> str:
     return f"{role}: {info.path} [{info.format}]{cols}"
 
 
-def report_table(report: Report, precision: int) -> RenderableType:
-    """Header, summary table and worst-samples table for a terminal."""
-    head = Text()
-    head.append(_describe_file("predictions", report.preds) + "\n", style="bold")
-    head.append(_describe_file("labels", report.labels) + "\n", style="bold")
-    task = f"task: {report.task}, {count(report.n_samples)} samples"
-    if report.task in ("binary", "multiclass", "dense", "distribution"):
-        shown = ", ".join(report.classes[:10]) + (" …" if len(report.classes) > 10 else "")
-        task += f", classes: {shown}"
-    head.append(task + "\n")
-    for decision, reason in report.interpretation:
-        head.append("  • ", style="dim")
-        head.append(decision)
-        head.append(f"  ({reason})\n", style="dim")
-
+def _summary_table(report: Report, precision: int) -> Table:
+    """The losses: value, n, std, interval and a bar sketch of the per-sample values."""
     summary = Table(title="Losses", title_justify="left", show_edge=False, pad_edge=False)
     summary.add_column("loss", style="cyan")
     summary.add_column("value", justify="right", style="bold")
@@ -145,7 +132,25 @@ def report_table(report: Report, precision: int) -> RenderableType:
             _ci(r.ci_low, r.ci_high, 4),
             spark(r.distribution),
         )
-    parts: list[RenderableType] = [head, fit(summary, values={1, 2, 3, 4, 5})]
+    return fit(summary, values={1, 2, 3, 4, 5})
+
+
+def report_table(report: Report, precision: int) -> RenderableType:
+    """Header, summary table and worst-samples table for a terminal."""
+    head = Text()
+    head.append(_describe_file("predictions", report.preds) + "\n", style="bold")
+    head.append(_describe_file("labels", report.labels) + "\n", style="bold")
+    task = f"task: {report.task}, {count(report.n_samples)} samples"
+    if report.task in ("binary", "multiclass", "dense", "distribution"):
+        shown = ", ".join(report.classes[:10]) + (" …" if len(report.classes) > 10 else "")
+        task += f", classes: {shown}"
+    head.append(task + "\n")
+    for decision, reason in report.interpretation:
+        head.append("  • ", style="dim")
+        head.append(decision)
+        head.append(f"  ({reason})\n", style="dim")
+
+    parts: list[RenderableType] = [head, _summary_table(report, precision)]
     notes = _convention_notes(report)
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))

@@ -1,0 +1,205 @@
+"""The per-sample loss histogram: quantiles against NumPy's sorted values, exact counts, merges
+that do not depend on how the data was cut, and what compute shows of it (JSON quantiles and
+histogram, the distribution column, --hist, the mermaid chart in Markdown).
+
+Expected values come from NumPy alone: the quantile of level q is the value of rank
+⌊q·(n − 1)⌋ of ``np.sort(values)`` (NumPy's ``method="lower"``), and for the sample images the
+per-sample cross-entropy is recomputed here as ``logsumexp(z) − z[y]`` with NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SAMPLE, invoke
+from test_cli import ENTRY_POINT, run_process
+
+from losscli.engine.histogram import ALPHA, EXACT_LIMIT, N_BINS, Histogram
+
+LEVELS = (0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0)
+
+
+def _filled(values: np.ndarray, chunks: int = 1) -> Histogram:
+    hist = Histogram()
+    for part in np.array_split(values, chunks):
+        hist.update(part)
+    return hist
+
+
+def _lower(values: np.ndarray, q: float) -> float:
+    values = np.sort(values[~np.isnan(values)])
+    return float(values[math.floor(q * (len(values) - 1))])
+
+
+DISTRIBUTIONS = {
+    "exponential": lambda rng: rng.exponential(1.0, 50_000),
+    "lognormal wide": lambda rng: rng.lognormal(0.0, 4.0, 50_000),
+    "signed normal": lambda rng: rng.normal(0.0, 1.0, 20_000),
+    "mostly zeros": lambda rng: np.where(rng.random(30_000) < 0.7, 0.0, rng.exponential(2, 30_000)),
+    "cauchy": lambda rng: rng.standard_cauchy(20_001),
+}
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_quantiles_within_alpha_of_numpy(name: str) -> None:
+    values = DISTRIBUTIONS[name](np.random.default_rng(7))
+    assert len(values) > EXACT_LIMIT  # the binned path, not the exact one
+    hist = _filled(values, chunks=13)
+    assert hist.exact is None
+    for q in LEVELS:
+        expected = _lower(values, q)
+        assert hist.quantile(q) == pytest.approx(expected, rel=ALPHA, abs=0), q
+
+
+def test_small_runs_have_exact_quantiles() -> None:
+    values = np.random.default_rng(1).gamma(0.5, 1.0, EXACT_LIMIT)
+    hist = _filled(values, chunks=9)
+    assert hist.exact is not None
+    for q in LEVELS:
+        assert hist.quantile(q) == _lower(values, q)
+
+
+@pytest.mark.parametrize("chunks", [7, 1000])
+def test_chunking_does_not_change_anything(chunks: int) -> None:
+    values = np.random.default_rng(3).lognormal(0, 2, 10_007)
+    whole, cut = _filled(values), _filled(values, chunks)
+    assert np.array_equal(whole.counts, cut.counts)
+    assert (whole.min, whole.max) == (cut.min, cut.max)
+    assert whole.finalize() == cut.finalize()
+
+
+def test_merge_of_partitions_is_the_whole_run() -> None:
+    values = np.random.default_rng(4).exponential(1, 9_000)
+    parts = [_filled(p) for p in np.array_split(values, 3)]
+    merged = Histogram()
+    for p in parts:
+        merged.merge(p)
+    assert merged.finalize() == _filled(values).finalize()
+    # Below EXACT_LIMIT the union stays exact, above it the values are dropped.
+    small = Histogram()
+    small.merge(_filled(values[:10]))
+    small.merge(_filled(values[10:20]))
+    assert small.exact is not None and len(small.exact) == 20
+
+
+def test_counts_are_exact_and_memory_is_fixed() -> None:
+    values = np.r_[np.random.default_rng(5).normal(0, 3, 200_000), [np.nan] * 5, [np.inf, 0.0]]
+    hist = _filled(values, chunks=4)
+    assert hist.counts.shape == (N_BINS,)  # the same for any n
+    dist = hist.finalize()
+    assert dist is not None
+    assert dist.count == hist.n == 200_002  # NaN left out, inf and 0 counted
+    assert sum(dist.counts) == dist.count
+    assert dist.max == math.inf and dist.min == float(np.nanmin(values))
+    assert len(dist.edges) == len(dist.counts) + 1
+    assert list(dist.edges) == sorted(dist.edges)
+
+
+def test_bars_count_the_values_between_their_edges() -> None:
+    values = np.random.default_rng(6).lognormal(0, 1, 30_000)
+    dist = _filled(values).finalize()
+    assert dist is not None
+    inside = [
+        int(((values >= lo) & (values < hi)).sum())
+        for lo, hi in zip(dist.edges[:-1], dist.edges[1:], strict=True)
+    ]
+    inside[-1] += int((values == dist.edges[-1]).sum())  # the last bar holds the maximum
+    # Edges are bin boundaries, so a value can only sit on the other side of an edge when it
+    # equals that edge (a bin is (low, high]): the counts agree up to such ties.
+    assert sum(inside) == len(values)
+    assert np.abs(np.array(inside) - np.array(dist.counts)).sum() <= 2 * len(dist.counts)
+
+
+def test_exact_zeros_get_their_own_bar() -> None:
+    values = np.r_[np.zeros(100), np.random.default_rng(8).exponential(1, 50)]
+    dist = _filled(values).finalize()
+    assert dist is not None
+    assert dist.counts[0] == 100 and dist.edges[0] == 0.0
+
+
+def test_empty_histogram_has_no_distribution() -> None:
+    hist = _filled(np.array([np.nan, np.nan]))
+    assert hist.finalize() is None and math.isnan(hist.quantile(0.5))
+
+
+# --------------------------------------------------------------------------- through compute
+
+IMAGES = (str(SAMPLE / "images_logits.csv"), str(SAMPLE / "images_labels.csv"))
+
+
+def _image_ce() -> np.ndarray:
+    """Per-sample cross-entropy of the sample images, by NumPy: logsumexp(z) − z[y]."""
+    logits = pd.read_csv(IMAGES[0]).set_index("image_id")
+    labels = pd.read_csv(IMAGES[1]).set_index("image_id").loc[logits.index, "label"]
+    z = logits.to_numpy()
+    y = np.array([list(logits.columns).index(c) for c in labels])
+    m = z.max(axis=1)
+    lse = m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+    return lse - z[np.arange(len(y)), y]
+
+
+def test_json_quantiles_match_numpy_on_the_sample_images() -> None:
+    result = invoke(["compute", *IMAGES, "--id-col", "image_id", "--loss", "ce", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.stdout)["results"][0]
+    ce = _image_ce()
+    for key, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        assert entry["quantiles"][key] == pytest.approx(_lower(ce, q), rel=1e-12)
+    hist = entry["histogram"]
+    assert hist["count"] == len(ce) == sum(hist["counts"])
+    assert hist["min"] == pytest.approx(ce.min(), rel=1e-12)
+    assert hist["max"] == pytest.approx(ce.max(), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber:delta=0.5", "rmse"])
+def test_json_carries_quantiles_for_every_loss(loss: str) -> None:
+    result = invoke(
+        [
+            "compute",
+            SAMPLE / "house_prices_preds.parquet",
+            SAMPLE / "house_prices_labels.parquet",
+            "--loss",
+            loss,
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.stdout)["results"][0]
+    assert set(entry["quantiles"]) == {"p50", "p90", "p99"}
+    assert entry["quantiles"]["p50"] <= entry["quantiles"]["p90"] <= entry["quantiles"]["p99"]
+    assert sum(entry["histogram"]["counts"]) == entry["n"]
+
+
+def test_table_shows_a_distribution_column_and_hist_the_histograms() -> None:
+    result = invoke(
+        ["compute", *IMAGES, "--id-col", "image_id", "--loss", "ce", "--hist", "--top", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "distribution" in result.stdout
+    assert "Distribution of ce per sample" in result.stdout
+    assert f"p50 {_lower(_image_ce(), 0.5):.3g}" in result.stdout
+    plain = invoke(["compute", *IMAGES, "--id-col", "image_id", "--loss", "ce"])
+    assert "Distribution of ce per sample" not in plain.stdout
+
+
+def test_markdown_has_a_mermaid_chart_with_the_counts() -> None:
+    result = invoke(["compute", *IMAGES, "--id-col", "image_id", "--loss", "ce", "-f", "markdown"])
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert "```mermaid\nxychart-beta" in md
+    bars = next(line for line in md.splitlines() if line.strip().startswith("bar ["))
+    counts = [int(c) for c in bars.strip()[len("bar [") : -1].split(",")]
+    assert sum(counts) == 200
+
+
+def test_hist_through_the_installed_command() -> None:
+    proc = run_process(
+        ENTRY_POINT, "compute", *IMAGES, "--id-col", "image_id", "--loss", "ce", "--hist"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Distribution of ce per sample" in proc.stdout and proc.stderr == ""
