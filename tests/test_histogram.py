@@ -86,6 +86,16 @@ def test_merge_of_partitions_is_the_whole_run() -> None:
     assert small.exact is not None and len(small.exact) == 20
 
 
+@pytest.mark.parametrize("n", [50, EXACT_LIMIT + 1])
+def test_saved_state_round_trips_exactly(n: int) -> None:
+    hist = _filled(np.random.default_rng(9).lognormal(0, 2, n))
+    back = Histogram.from_state(json.loads(json.dumps(hist.to_state())))
+    assert np.array_equal(back.counts, hist.counts)
+    assert (back.min, back.max) == (hist.min, hist.max)
+    assert back.finalize() == hist.finalize()
+    assert (back.exact is None) == (n > EXACT_LIMIT)
+
+
 def test_counts_are_exact_and_memory_is_fixed() -> None:
     values = np.r_[np.random.default_rng(5).normal(0, 3, 200_000), [np.nan] * 5, [np.inf, 0.0]]
     hist = _filled(values, chunks=4)

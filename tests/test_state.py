@@ -64,6 +64,8 @@ def test_merged_states_equal_one_run(tmp_path: Path, data: Any) -> None:
     assert merged["n_samples"] == expected["n_samples"]
     for got, want in zip(merged["results"], expected["results"], strict=True):
         assert (got["loss"], got["n"]) == (want["loss"], want["n"])
+        # The per-sample distribution merges exactly: same counts, ends and quantiles.
+        assert (got["histogram"], got["quantiles"]) == (want["histogram"], want["quantiles"])
         for key in ("value", "std", "ci_low", "ci_high"):
             assert got[key] == pytest.approx(want[key], rel=1e-12, abs=0)
     assert merged["worst"] == expected["worst"]

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from losscli.errors import InputError
 
 ALPHA = 0.005  # relative accuracy of a quantile: half a percent, inside the promised 1%
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
@@ -106,6 +109,32 @@ class Histogram:
             self.exact = None
         else:
             self.exact = np.concatenate([self.exact, other.exact])
+
+    def to_state(self) -> dict[str, Any]:
+        """The exact state for a saved state: filled bins and their counts, the ends (and
+        the values themselves while they are kept) as hex floats."""
+        filled = np.flatnonzero(self.counts)
+        return {
+            "bins": N_BINS,
+            "filled": filled.tolist(),
+            "counts": self.counts[filled].tolist(),
+            "min": float(self.min).hex(),
+            "max": float(self.max).hex(),
+            "exact": None if self.exact is None else [float(v).hex() for v in self.exact],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Histogram:
+        if state["bins"] != N_BINS:
+            raise InputError(
+                f"a saved histogram of {state['bins']} bins; this losscli keeps {N_BINS}"
+            )
+        out = cls()
+        out.counts[np.asarray(state["filled"], dtype=np.int64)] = state["counts"]
+        out.min, out.max = float.fromhex(state["min"]), float.fromhex(state["max"])
+        exact = state["exact"]
+        out.exact = None if exact is None else np.array([float.fromhex(v) for v in exact])
+        return out
 
     @property
     def n(self) -> int:

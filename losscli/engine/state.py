@@ -18,6 +18,7 @@ from typing import Any
 
 from losscli.engine.accumulators import ByClass, Moments, Worst
 from losscli.engine.evaluate import Evaluation
+from losscli.engine.histogram import Histogram
 from losscli.engine.intervals import CiMethod, Intervals
 from losscli.engine.results import FileInfo, Report
 from losscli.errors import InputError, UsageError
@@ -91,6 +92,7 @@ def state_of(
         "moments": [m.to_state() for m in ev.moments],
         "worst": ev.worst.to_state(),
         "by_class": None if ev.by_class is None else ev.by_class.to_state(),
+        "histograms": [h.to_state() for h in ev.histograms],
     }
 
 
@@ -137,6 +139,7 @@ def _evaluation(doc: dict[str, Any], row_offset: int) -> Evaluation:
         None if by_class is None else ByClass.from_state(by_class),
         n_samples=int(doc["n_samples"]),
         intervals=Intervals(CiMethod.T),
+        histograms=[Histogram.from_state(h) for h in doc["histograms"]],
     )
 
 
