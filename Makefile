@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_compute.py
+	$(BIN)/python bench/bench_slices.py
 
 golden: $(STAMP)
 	LOSSCLI_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
@@ -57,6 +58,7 @@ $(REFENV)/.installed:
 reference: $(VENV)/.installed $(REFENV)/.installed
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_reference.py
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_oracles.py
+	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_weighted.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
 # Mutation testing with mutmut 3 (settings in pyproject.toml [tool.mutmut]): every small change

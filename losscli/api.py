@@ -4,6 +4,7 @@ on paths. The CLI calls the same functions (``check`` and ``compare`` live in ``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,22 @@ import numpy as np
 from losscli.engine.evaluate import PerSampleSink
 from losscli.engine.intervals import Intervals
 from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
-from losscli.engine.results import LossResult, Report
+from losscli.engine.results import GroupedResult, LossResult, Report
 from losscli.engine.run import Collector, run
 from losscli.errors import UsageError
+from losscli.interpret.meta import MetaColumns, in_memory_table
 from losscli.interpret.onefile import one_file_options
 from losscli.interpret.plan import Kind, Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, Dialect, TableSource, array_source, check_dialect
+from losscli.io.readers import (
+    DEFAULT_CHUNK_ROWS,
+    Dialect,
+    Source,
+    TableSource,
+    array_source,
+    check_dialect,
+    open_source,
+)
 from losscli.losses import PerSample
 from losscli.spec import ALL_CONVENTIONS, parse_specs
 
@@ -45,12 +55,16 @@ def compute_files(
     intervals: Intervals | None = None,
     dialect: Dialect | None = None,
     save_state: Path | None = None,
+    meta: Path | None = None,
+    min_slice_size: int = 0,
 ) -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out.
 
     One of the paths may be ``-`` (standard input, read as ``preds_format`` /
     ``labels_format``). ``labels=None`` reads the labels from ``options.label_cols`` of
-    the predictions file (one-file mode)."""
+    the predictions file (one-file mode).
+    ``meta`` is a third table holding ``options.meta``'s weight or group
+    columns, matched by position or by ``options.id_col``."""
     specs = parse_specs(losses, reduction, convention)
     one_stdin([preds, labels])
     with spill_folder() as folder:
@@ -66,6 +80,7 @@ def compute_files(
         check_dialect(dialect, [preds_path, labels_path])
         if options.pred_cols and not isinstance(preds_src, TableSource):
             raise UsageError("--pred-cols needs a table; the predictions are an array")
+        meta_src = None if meta is None else _open_meta(meta, chunk_rows, dialect)
         return run(
             preds_src,
             labels_src,
@@ -78,7 +93,37 @@ def compute_files(
             by_class=by_class,
             intervals=intervals,
             save_state=save_state,
+            meta_src=meta_src,
+            min_slice_size=min_slice_size,
         )
+
+
+def _open_meta(path: Path, chunk_rows: int, dialect: Dialect | None) -> Source:
+    from losscli.io.stdin import STDIN
+
+    if path == STDIN:
+        raise UsageError("--meta cannot be standard input; give a file")
+    return open_source(path, chunk_rows=chunk_rows, dialect=dialect)
+
+
+def _meta_arrays(weights: Any, groups: Any) -> tuple[MetaColumns, dict[str, Any]]:
+    """``weights=`` and ``groups=`` of the Python API as named columns of a meta table."""
+    columns: dict[str, Any] = {}
+    weight = None
+    if weights is not None:
+        weight = "weight"
+        columns[weight] = weights
+    if groups is None:
+        names: tuple[str, ...] = ()
+    elif isinstance(groups, dict):
+        names = tuple(str(k) for k in groups)
+        if weight in names:
+            raise UsageError("groups= cannot name a column 'weight' when weights= is given")
+        columns.update({str(k): v for k, v in groups.items()})
+    else:
+        names = ("group",)
+        columns["group"] = groups
+    return MetaColumns(weight, names), columns
 
 
 def compute(
@@ -92,29 +137,44 @@ def compute(
     ci: str = "t",
     bootstrap_samples: int = DEFAULT_SAMPLES,
     seed: int = DEFAULT_SEED,
+    weights: Any = None,
+    groups: Any = None,
 ) -> LossResult:
     """One loss on in-memory arrays, read exactly as the CLI reads files.
 
     ``ci`` makes the 95% interval: ``"t"`` (Student-t, cut to the loss's range) or
     ``"bootstrap"`` (percentile, ``bootstrap_samples`` Poisson replicates drawn from ``seed``).
+    ``weights``: one non-negative weight per sample (scikit-learn's ``sample_weight``: the
+    mean is Σwℓ/Σw). ``groups``: one group value per sample, or a dict of such arrays by
+    name (crossed); the result's ``slices`` then holds one ``SliceResult`` per group.
 
     >>> compute("mse", [0.9, 0.2, 0.4], [1, 0, 1]).value  # doctest: +ELLIPSIS
     0.13666666666...
+    >>> compute("mse", [0.9, 0.2, 0.4], [1, 0, 1], weights=[1, 0, 2]).value  # doctest: +ELLIPSIS
+    0.2433333333...
     """
     if convention == ALL_CONVENTIONS:
         raise UsageError("compute() takes one convention; call it once per convention")
     specs = parse_specs([spec], reduction, convention)
     kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
+    meta, columns = _meta_arrays(weights, groups)
     report = run(
         array_source("preds", preds),
         array_source("labels", labels),
         specs,
-        Options(kind=kind),
+        Options(kind=kind, meta=meta),
         reduction=reduction,
         top=0,
         intervals=Intervals.of(ci, bootstrap_samples, seed),
+        meta_src=in_memory_table("weights and groups", columns, DEFAULT_CHUNK_ROWS)
+        if columns
+        else None,
     )
-    return report.results[0]
+    result = report.results[0]
+    if not report.slices:
+        return result
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    return GroupedResult(**fields, slices=report.slices)
 
 
 def per_sample(

@@ -246,6 +246,49 @@ def reference_values(
     return ref
 
 
+# --------------------------------------------------------------------------------------------
+# 7. Sliced evaluation: a support-ticket classifier by language, two model versions
+# --------------------------------------------------------------------------------------------
+
+INTENTS = ("billing", "bug", "other")
+LANGS = ("en", "de", "fr")
+
+
+def make_tickets(rng: np.random.Generator, n: int = 600) -> tuple[pd.DataFrame, ...]:
+    """Tickets with a true intent and a language; probabilities of two model versions.
+
+    v2 is better than v1 on English and French tickets (sharper right answers) but worse on
+    German ones (a tokenizer change, say): overall its cross-entropy improves while the
+    ``lang=de`` slice regresses. Both versions hesitate on a share of the tickets.
+    """
+    c = len(INTENTS)
+    lang = rng.choice(len(LANGS), size=n, p=[0.55, 0.25, 0.20])
+    y = rng.choice(c, size=n, p=[0.4, 0.35, 0.25])
+    noise = rng.normal(0.0, 1.0, size=(n, c))
+    rows = np.arange(n)
+
+    def probs(strength: np.ndarray) -> np.ndarray:
+        z = noise.copy()
+        z[rows, y] += strength
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    base = rng.uniform(0.5, 3.5, size=n)
+    v1 = probs(base)
+    v2 = probs(np.where(lang == 1, base - 1.6, base + 1.0))
+    labels = pd.DataFrame({"intent": np.array(INTENTS)[y], "lang": np.array(LANGS)[lang]})
+    cols = list(INTENTS)
+    return labels, pd.DataFrame(v1, columns=cols), pd.DataFrame(v2, columns=cols)
+
+
+def write_tickets(out: Path, labels: pd.DataFrame, v1: pd.DataFrame, v2: pd.DataFrame) -> None:
+    labels.to_csv(out / "tickets_labels.csv", index=False)
+    for name, frame in (("v1", v1), ("v2", v2)):
+        # Six decimals: rows sum to 1 within 2e-6, well inside the probability tolerance.
+        frame.round(6).to_csv(out / f"tickets_probs_{name}.csv", index=False, float_format="%.6f")
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     write_seed_example(HERE)
@@ -268,6 +311,9 @@ def main() -> None:
     # Its own generator, so the files above stay as they were before it was added.
     v2 = make_images_v2(*images, np.random.default_rng(SEED + 1))
     v2.to_csv(HERE / "images_logits_v2.csv", index=False, float_format="%.6f")
+
+    # Its own generator too: the tickets of the sliced-evaluation example.
+    write_tickets(HERE, *make_tickets(np.random.default_rng(SEED + 2)))
 
     print(f"wrote sample data to {HERE}")
     for name, value in reference_values(images, houses, dists, seg).items():

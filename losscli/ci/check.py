@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from losscli.ci.baseline import Comparability, judge
 from losscli.ci.checks import (
@@ -25,13 +26,14 @@ from losscli.ci.checks import (
 from losscli.ci.compare import align
 from losscli.ci.config import Settings, settings_options
 from losscli.ci.paired import Testing, TestMethod, paired_test
+from losscli.ci.slices import check_slice_rules, slice_outcomes
 from losscli.engine.results import Report
 from losscli.engine.run import Samples, collect, run
 from losscli.errors import InputError, UsageError
 from losscli.interpret.onefile import one_file_options
 from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, open_source
 from losscli.spec import LossSpec, parse_specs
 from losscli.stats import Difference, welch_difference
 
@@ -50,7 +52,9 @@ def check_rules(s: Settings) -> Rules:
     rules = Rules(dict(s.max), increase, bool(s.significant))
     if rules.max_increase and not has_baseline:
         raise UsageError("--max-increase needs --baseline FILE.json or --baseline-preds OLD")
-    if not rules.max and not has_baseline:
+    if s.slice_max and not s.group_by:
+        raise UsageError("--slice-max needs --group-by COL: the slices it applies to")
+    if not rules.max and not has_baseline and not s.slice_max:
         raise UsageError(
             "nothing to check: give --max SPEC=VALUE, or --baseline FILE.json "
             "(or --baseline-preds OLD) with --max-increase"
@@ -64,6 +68,10 @@ def check_rules(s: Settings) -> Rules:
 
 def read_baseline(path: Path) -> dict[str, Baseline]:
     """A baseline JSON file written by ``losscli compute --format json``."""
+    return baseline_from_json(_baseline_doc(path), str(path))
+
+
+def _baseline_doc(path: Path) -> Any:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -73,7 +81,7 @@ def read_baseline(path: Path) -> dict[str, Baseline]:
             f"{path}: not a JSON file ({exc}); write it with "
             "'losscli compute ... --format json > FILE'"
         ) from None
-    return baseline_from_json(doc, str(path))
+    return doc
 
 
 @dataclass
@@ -93,6 +101,7 @@ def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_
     assert s.preds is not None  # check_rules made sure
     options = settings_options(s)
     with spill_folder() as folder:
+        meta_src = None if s.meta is None else open_source(s.meta, chunk_rows=chunk_rows)
         preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
         preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows)
         labels = s.preds if s.labels is None else s.labels  # one-file mode: PREDS holds them
@@ -105,7 +114,17 @@ def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_
         if s.labels is None:
             options = one_file_options(preds_src, options)
         if s.baseline_preds is None:
-            return Runs(run(preds_src, labels_src, specs, options, top=0, chunk_rows=chunk_rows))
+            report = run(
+                preds_src,
+                labels_src,
+                specs,
+                options,
+                top=0,
+                chunk_rows=chunk_rows,
+                meta_src=meta_src,
+                min_slice_size=s.min_slice_size or 0,
+            )
+            return Runs(report)
         old_path = stdin_copy(s.baseline_preds, s.preds_format, folder, "--preds-format")
         old_src = open_path(old_path, s.baseline_preds, s.preds_key, chunk_rows)
         old_labels = open_path(labels_path, labels, s.labels_key, chunk_rows)
@@ -174,9 +193,12 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
     s = settings
     rules = check_rules(s)
     one_stdin([s.preds, s.labels, s.baseline_preds])
-    baseline = None if s.baseline is None else read_baseline(s.baseline)
-    specs = parse_specs(list(s.loss) or rules.keys() or list(baseline or ()), "mean")
+    doc = None if s.baseline is None else _baseline_doc(s.baseline)
+    baseline = None if doc is None else baseline_from_json(doc, str(s.baseline))
+    losses = list(s.loss) or rules.keys() or list(s.slice_max) or list(baseline or ())
+    specs = parse_specs(losses, "mean")
     rules.check_losses([spec.label for spec in specs])
+    check_slice_rules(s, [spec.label for spec in specs])
     testing = Testing.of(s.test, s.bootstrap_samples, s.seed)
     if testing.method is not TestMethod.T and s.baseline_preds is None:
         raise UsageError(
@@ -201,17 +223,18 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
             allow_different_data=bool(s.allow_different_data),
         )
     outcomes = evaluate_rules(report.results, rules, baseline, differences, baseline_source=source)
+    sliced, slice_warnings = slice_outcomes(report, rules, s.slice_max, doc, source)
     method = next(iter(differences.values())).method if rules.significant and differences else None
     return CheckReport(
         report.preds.path,
         report.labels.path,
         source if has_baseline else None,
         report.n_samples,
-        tuple(outcomes),
+        tuple(outcomes + sliced),
         report.results,
         rules.significant,
         method,
         data_differences=comparable.data_differences,
-        warnings=comparable.warnings,
+        warnings=comparable.warnings + tuple(slice_warnings),
         testing=testing.to_dict() if s.baseline_preds is not None else {},
     )

@@ -76,12 +76,12 @@ def _split_rule(text: str, option: str, example: str) -> tuple[str, str]:
     return spec.strip(), value.strip()
 
 
-def parse_ceilings(texts: Sequence[str]) -> dict[str, float]:
-    """``--max SPEC=VALUE`` options as {spec: ceiling}."""
+def parse_ceilings(texts: Sequence[str], option: str = "--max") -> dict[str, float]:
+    """``--max SPEC=VALUE`` (or ``--slice-max``) options as {spec: ceiling}."""
     out: dict[str, float] = {}
     for text in texts:
-        spec, value = _split_rule(text, "--max", "ce=0.35")
-        out[spec] = _number(value, f"--max {text}")
+        spec, value = _split_rule(text, option, "ce=0.35")
+        out[spec] = _number(value, f"{option} {text}")
     return out
 
 

@@ -17,9 +17,15 @@ Every key is optional; paths are relative to the file that holds them::
     # allow_different_data = true     # --allow-different-data
     id_col = "image_id"               # input options as on the command line: --id-col,
     # join, pred_cols, label_col, kind ("logits" | "probs"), nan, preds_key, labels_key
+    # weight_col = "w"                # --weight-col: per-row sample weights
+    # group_by = ["lang"]             # --group-by (crossed), from either file or meta
+    # meta = "eval/meta.csv"          # --meta FILE; min_slice_size = 30 (--min-slice-size)
 
     [tool.losscli.max]                # --max SPEC=VALUE (the key is the spec as in `loss`)
     ce = 0.35
+
+    # [tool.losscli.slice_max]        # --slice-max SPEC=VALUE: a ceiling for every slice
+    # ce = 0.5
 
     # or, instead of one max_increase for every loss:
     # [tool.losscli.max_increase]
@@ -79,6 +85,11 @@ class Settings:
     labels_key: str | None = None
     preds_format: str | None = None  # for '-' (standard input); command line only
     labels_format: str | None = None
+    weight_col: str | None = None
+    group_by: tuple[str, ...] = ()
+    meta: Path | None = None
+    min_slice_size: int | None = None
+    slice_max: dict[str, float] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- discovery
@@ -173,17 +184,17 @@ def _choice(key: str, where: str, choices: tuple[str, ...]) -> Callable[[Any], s
     return convert
 
 
-def _ceilings(where: str) -> Callable[[Any], dict[str, float]]:
+def _ceilings(where: str, key: str = "max") -> Callable[[Any], dict[str, float]]:
     def convert(value: Any) -> dict[str, float]:
         if not isinstance(value, dict):
             raise UsageError(
-                f"{where}: max must be a table of loss spec = ceiling, "
-                f"e.g. [tool.losscli.max] ce = 0.35"
+                f"{where}: {key} must be a table of loss spec = ceiling, "
+                f"e.g. [tool.losscli.{key}] ce = 0.35"
             )
         out = {}
         for spec, ceiling in value.items():
             if isinstance(ceiling, bool) or not isinstance(ceiling, int | float):
-                raise UsageError(f"{where}: max.{spec} must be a number, got {ceiling!r}")
+                raise UsageError(f"{where}: {key}.{spec} must be a number, got {ceiling!r}")
             out[spec] = float(ceiling)
         return out
 
@@ -198,6 +209,15 @@ def _increases(where: str) -> Callable[[Any], dict[str, Tolerance]]:
                 for spec, tol in value.items()
             }
         return {ALL: parse_tolerance(value, f"{where}: max_increase")}
+
+    return convert
+
+
+def _count(key: str, where: str) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UsageError(f"{where}: {key} must be a whole number >= 0, got {value!r}")
+        return value
 
     return convert
 
@@ -248,6 +268,11 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
         "nan": _choice("nan", where, tuple(NanPolicy)),
         "preds_key": _text("preds_key", where),
         "labels_key": _text("labels_key", where),
+        "weight_col": _text("weight_col", where),
+        "group_by": _texts("group_by", where),
+        "meta": to_path("meta"),
+        "min_slice_size": _count("min_slice_size", where),
+        "slice_max": _ceilings(where, "slice_max"),
     }
     unknown = sorted(set(table) - set(converters))
     if unknown:
@@ -282,6 +307,7 @@ def merge(config: Settings, cli: Settings) -> Settings:
         out = replace(
             out,
             max={k: v for k, v in out.max.items() if k in keep},
+            slice_max={k: v for k, v in out.slice_max.items() if k in keep},
             max_increase={k: v for k, v in out.max_increase.items() if k in keep},
         )
     if cli.baseline is not None or cli.baseline_preds is not None:
@@ -291,7 +317,7 @@ def merge(config: Settings, cli: Settings) -> Settings:
         if f.name == "source":
             continue
         mine = getattr(cli, f.name)
-        if f.name in ("max", "max_increase"):
+        if f.name in ("max", "max_increase", "slice_max"):
             changes[f.name] = {**getattr(out, f.name), **mine}
         elif mine is not None and mine != ():
             changes[f.name] = mine
@@ -300,6 +326,8 @@ def merge(config: Settings, cli: Settings) -> Settings:
 
 def settings_options(settings: Settings) -> Options:
     """Input options (``losscli.interpret.plan.Options``) from ``check``/``compare`` settings."""
+    from losscli.interpret.meta import MetaColumns
+
     return Options(
         pred_cols=settings.pred_cols,
         label_cols=settings.label_col,
@@ -307,4 +335,5 @@ def settings_options(settings: Settings) -> Options:
         kind=None if settings.kind is None else Kind(settings.kind),
         nan=NanPolicy(settings.nan or NanPolicy.ERROR),
         allow_unmatched=settings.join == Join.INNER,
+        meta=MetaColumns(settings.weight_col, settings.group_by),
     )

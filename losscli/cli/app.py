@@ -123,6 +123,40 @@ SeedOpt = Annotated[
         "--seed", min=0, max=2**63 - 1, help="Seed of the bootstrap and permutation draws."
     ),
 ]
+WeightColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weight-col",
+        help="Per-row sample weights (>= 0) from this column of either file or --meta: "
+        "the mean is Σwℓ/Σw as scikit-learn's sample_weight.",
+    ),
+]
+GroupByOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--group-by",
+        help="Also report the losses per value of this column of either file or --meta "
+        "(repeatable: columns are crossed).",
+        show_default=False,
+    ),
+]
+MetaOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--meta",
+        help="A third table holding --weight-col or --group-by columns, matched by row "
+        "order or --id-col.",
+    ),
+]
+MinSliceOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-slice-size",
+        min=0,
+        help="Hide the losses of slices with fewer rows (their count is still shown).",
+        show_default=False,
+    ),
+]
 _CONFIG_HELP = (
     "Config file (default: the nearest losscli.toml, or pyproject.toml with "
     "\\[tool.losscli], from the working directory upwards)."  # \\[: not Rich markup
@@ -287,6 +321,18 @@ def _testing_fields(test: Any, samples: int | None, seed: int | None) -> dict[st
     }
 
 
+def _meta_fields(
+    weight_col: str | None, group_by: list[str] | None, meta: Path | None, min_slice: int | None
+) -> dict[str, Any]:
+    """--weight-col, --group-by, --meta and --min-slice-size as Settings fields."""
+    return {
+        "weight_col": weight_col,
+        "group_by": tuple(group_by or ()),
+        "meta": meta,
+        "min_slice_size": min_slice,
+    }
+
+
 def _input_fields(
     logits: bool,
     probs: bool,
@@ -421,6 +467,10 @@ def compute(
     ci: CiOpt = CiMethod.T,
     bootstrap_samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = DEFAULT_SEED,
+    weight_col: WeightColOpt = None,
+    group_by: GroupByOpt = None,
+    meta: MetaOpt = None,
+    min_slice_size: MinSliceOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -442,6 +492,7 @@ def compute(
 
         dialect = dialect_of(delimiter, decimal, header)
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
+        inputs |= _meta_fields(weight_col, group_by, meta, min_slice_size)
         options = replace(
             settings_options(Settings(**inputs)), class_axis=class_axis, class_labels=class_labels
         )
@@ -469,6 +520,8 @@ def compute(
                 intervals=Intervals.of(ci.value, bootstrap_samples, seed),
                 dialect=dialect,
                 save_state=save_state,
+                meta=meta,
+                min_slice_size=min_slice_size or 0,
             )
         except BaseException:
             if writer is not None:
@@ -729,6 +782,18 @@ def check(
     test: TestOpt = None,
     bootstrap_samples: MaybeSamplesOpt = None,
     seed: MaybeSeedOpt = None,
+    slice_max: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slice-max",
+            help="Ceiling SPEC=VALUE for every slice of --group-by, e.g. ce=0.5 (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    weight_col: WeightColOpt = None,
+    group_by: GroupByOpt = None,
+    meta: MetaOpt = None,
+    min_slice_size: MinSliceOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 20,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -765,6 +830,8 @@ def check(
             preds_format=preds_format,
             labels_format=labels_format,
             **_testing_fields(test, bootstrap_samples, seed),
+            **_meta_fields(weight_col, group_by, meta, min_slice_size),
+            slice_max=parse_ceilings(slice_max or [], "--slice-max"),
         )
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings)

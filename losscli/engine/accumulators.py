@@ -17,7 +17,7 @@ import numpy as np
 from losscli.engine.results import CalibrationBin, ClassRow, Estimate, WorstRow
 from losscli.errors import InputError
 from losscli.losses import Confidences, PerSample, Reduce
-from losscli.stats import t95
+from losscli.stats import LEVEL, t95, t_ppf
 
 
 def hexes(values: np.ndarray) -> list[Any]:
@@ -33,6 +33,36 @@ def unhex(values: Any) -> np.ndarray:
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """Σ a·b without BLAS: OpenBLAS's threaded dot contends with the reader threads."""
     return float(np.einsum("i,i->", a, b))
+
+
+def _sums(
+    codes: np.ndarray | None, size: int, x: np.ndarray, y: np.ndarray | None = None
+) -> np.ndarray:
+    """Per-group sums of ``x`` (of x·y when ``y`` is given); one group when ``codes`` is None.
+
+    One group sums products without BLAS: OpenBLAS's threaded dot contends with the reader
+    threads."""
+    if codes is None:
+        total = x.sum() if y is None else np.einsum("i,i->", x, y)
+        return np.array([float(total)])
+    return np.bincount(codes, weights=x if y is None else x * y, minlength=size)
+
+
+def _counts(codes: np.ndarray | None, size: int, mask: np.ndarray) -> np.ndarray:
+    """Per-group counts of the rows where ``mask`` holds."""
+    if codes is None:
+        return np.array([float(np.count_nonzero(mask))])
+    return np.bincount(codes[mask], minlength=size).astype(np.float64)
+
+
+def _at(per_group: np.ndarray, codes: np.ndarray | None) -> np.ndarray | float:
+    """Each row's group value (a scalar when there is one group)."""
+    return per_group[0] if codes is None else per_group[codes]
+
+
+def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.where(count > 0, count, 1), 0.0)
 
 
 @dataclass
@@ -163,12 +193,29 @@ class Calibration:
         )
 
 
+_STATE_SUMS = (
+    "sum_v",
+    "sum_w",
+    "mean_v",
+    "mean_w",
+    "m_vv",
+    "m_ww",
+    "m_vw",
+    "sum_ww",
+    "mean_l",
+    "m_ll",
+)
+
+
 @dataclass
 class Moments:
     """Mergeable sums for a (weighted) mean and its uncertainty.
 
     Holds n, Σv, Σw and the centred co-moments of (v, w) so that merging chunks (Chan et al.)
     never subtracts large sums. v are the per-sample values, w their weights (1 if none).
+    With sample weights (``kish``) it also holds, over the rows of positive weight, Σw², the
+    weighted mean of each row's own loss ℓ = v/w and Σw(ℓ − mean)², for the weighted
+    variance and Kish's effective sample size (Σw)²/Σw².
     """
 
     n: int = 0
@@ -179,45 +226,75 @@ class Moments:
     m_vv: float = 0.0
     m_ww: float = 0.0
     m_vw: float = 0.0
-    ignored: int = 0  # samples left out: weight 0 and value 0 (ignore_index)
+    ignored: int = 0  # samples left out: weight 0 and value 0 (ignore_index, sample weight 0)
     # Per-output moments, for losses whose terms keep their outputs (``PerSample.outputs``).
     outputs: OutputMoments | None = None
     # Confidence bins, for calibration losses (``PerSample.calibration``, ``Reduce.binned``).
     calibration: Calibration | None = None
+    kish: bool = False
+    sum_ww: float = 0.0
+    mean_l: float = 0.0
+    m_ll: float = 0.0
 
     def update(self, values: np.ndarray, weights: np.ndarray | None) -> None:
-        n = len(values)
-        if n == 0:
-            return
-        skipped = 0
+        for _, chunk in Moments.grouped(None, 1, values, weights, self.kish):
+            self.merge(chunk)
+
+    @staticmethod
+    def grouped(
+        codes: np.ndarray | None,
+        size: int,
+        values: np.ndarray,
+        weights: np.ndarray | None,
+        kish: bool = False,
+    ) -> list[tuple[int, Moments]]:
+        """One chunk's Moments per group code in 0..size-1 (codes None: one group, code 0),
+        for the groups present; vectorised with np.bincount."""
+        ignored = np.zeros(size)
         if weights is not None:
-            # Ignored samples (ignore_index) count nowhere: not in n, not in the spread.
-            ignored = (weights == 0) & (values == 0)
-            if ignored.any():
-                skipped = int(ignored.sum())
-                values, weights = values[~ignored], weights[~ignored]
-                n = len(values)
-                if n == 0:
-                    self.ignored += skipped
-                    return
-        mv = float(values.mean())
+            # Ignored samples (ignore_index, weight 0) count nowhere: not in n, not the spread.
+            out = (weights == 0) & (values == 0)
+            if out.any():
+                ignored = _counts(codes, size, out)
+                values, weights = values[~out], weights[~out]
+                codes = None if codes is None else codes[~out]
+        n = _counts(codes, size, np.ones(len(values), dtype=bool))
+        sum_v = _sums(codes, size, values)
+        mean_v = _mean(sum_v, n)
         with np.errstate(invalid="ignore"):
-            dv = values - mv
-            chunk = Moments(
-                n=n,
-                sum_v=float(values.sum()),
-                sum_w=float(n),
-                mean_v=mv,
-                mean_w=1.0,
-                m_vv=_dot(dv, dv),
-                ignored=skipped,
+            dv = values - _at(mean_v, codes)
+            m_vv = _sums(codes, size, dv, dv)
+            if weights is None:
+                sum_w, mean_w, m_ww, m_vw = n, np.ones(size), np.zeros(size), np.zeros(size)
+                sum_ww, mean_l, m_ll = n, mean_v, m_vv
+            else:
+                sum_w = _sums(codes, size, weights)
+                mean_w = _mean(sum_w, n)
+                dw = weights - _at(mean_w, codes)
+                m_ww, m_vw = _sums(codes, size, dw, dw), _sums(codes, size, dv, dw)
+                sum_ww, mean_l, m_ll = _kish_sums(codes, size, values, weights)
+        present = range(size) if codes is None else np.flatnonzero(n + ignored)
+        return [
+            (
+                int(g),
+                Moments(
+                    n=int(n[g]),
+                    sum_v=float(sum_v[g]),
+                    sum_w=float(sum_w[g]),
+                    mean_v=float(mean_v[g]),
+                    mean_w=float(mean_w[g]),
+                    m_vv=float(m_vv[g]),
+                    m_ww=float(m_ww[g]),
+                    m_vw=float(m_vw[g]),
+                    ignored=int(ignored[g]),
+                    kish=kish,
+                    sum_ww=float(sum_ww[g]),
+                    mean_l=float(mean_l[g]),
+                    m_ll=float(m_ll[g]),
+                ),
             )
-            if weights is not None:
-                mw = float(weights.mean())
-                dw = weights - mw
-                chunk.sum_w, chunk.mean_w = float(weights.sum()), mw
-                chunk.m_ww, chunk.m_vw = _dot(dw, dw), _dot(dv, dw)
-        self.merge(chunk)
+            for g in present
+        ]
 
     def update_outputs(self, outputs: np.ndarray) -> None:
         """Add (n, k) per-output terms (kept besides the per-sample sums)."""
@@ -243,10 +320,13 @@ class Moments:
         self.outputs, self.calibration = outputs, calibration
 
     def _merge_sums(self, other: Moments) -> None:
+        self.kish = self.kish or other.kish
         if other.n == 0 or self.n == 0:
             ignored = self.ignored + other.ignored
             if self.n == 0:
+                kish = self.kish
                 self.__dict__.update(other.__dict__)
+                self.kish = kish
             self.ignored = ignored
             return
         n = self.n + other.n
@@ -257,22 +337,34 @@ class Moments:
         self.m_vw += other.m_vw + dv * dw * f
         self.mean_v += dv * other.n / n
         self.mean_w += dw * other.n / n
+        total = self.sum_w + other.sum_w
+        if total > 0:
+            # Weighted Chan merge of the own-loss mean and its weighted sum of squares.
+            dl = other.mean_l - self.mean_l
+            self.m_ll += other.m_ll + dl * dl * self.sum_w * other.sum_w / total
+            self.mean_l += dl * other.sum_w / total
         self.sum_v += other.sum_v
-        self.sum_w += other.sum_w
+        self.sum_w = total
+        self.sum_ww += other.sum_ww
         self.ignored += other.ignored
         self.n = n
 
+    @property
+    def n_eff(self) -> float:
+        """Kish's effective sample size (Σw)² / Σw² (n when every weight is 1)."""
+        return self.sum_w * self.sum_w / self.sum_ww if self.sum_ww > 0 else 0.0
+
     def to_state(self) -> dict[str, Any]:
-        sums = ("sum_v", "sum_w", "mean_v", "mean_w", "m_vv", "m_ww", "m_vw")
-        state: dict[str, Any] = {"n": self.n, "ignored": self.ignored}
+        sums = _STATE_SUMS
+        state: dict[str, Any] = {"n": self.n, "ignored": self.ignored, "kish": self.kish}
         state.update({name: float(getattr(self, name)).hex() for name in sums})
         state["outputs"] = None if self.outputs is None else self.outputs.to_state()
         return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Moments:
-        sums = ("sum_v", "sum_w", "mean_v", "mean_w", "m_vv", "m_ww", "m_vw")
-        out = cls(n=int(state["n"]), ignored=int(state["ignored"]))
+        sums = _STATE_SUMS
+        out = cls(n=int(state["n"]), ignored=int(state["ignored"]), kish=bool(state["kish"]))
         for name in sums:
             setattr(out, name, float.fromhex(state[name]))
         if state["outputs"] is not None:
@@ -280,14 +372,17 @@ class Moments:
         return out
 
     def finalize(self, reduce: Reduce, reduction: str) -> Estimate:
-        """The reduced value, the per-sample std and a 95% Student-t interval (n − 1 df)."""
+        """The reduced value, the per-sample std and a 95% Student-t interval (n − 1 df;
+        with sample weights, Kish's n_eff − 1: see ``_kish_estimate``)."""
         if self.sum_w == 0:
             raise InputError(
-                "every row is ignored (ignore_index), so the mean is undefined; "
-                "check ignore_index and the labels"
+                "every row is ignored (ignore_index) or has weight 0, so the mean is "
+                "undefined; check ignore_index, the labels and the weights"
             )
         if reduce.binned and self.calibration is not None:
             return self.calibration.finalize(reduce)
+        if self.kish:
+            return self._kish_estimate(reduce, reduction)
         if reduction == "sum":
             return self._sum_estimate()
         if reduce is Reduce.SQRT_MEAN and self.outputs is not None:
@@ -301,25 +396,58 @@ class Moments:
         return Estimate(value, sd, value - half, value + half)
 
     def _mean_estimate(self, reduce: Reduce) -> Estimate:
-        nan, n = math.nan, self.n
+        n = self.n
         ratio = self.sum_v / self.sum_w
         if n > 1 and math.isfinite(ratio):
             # Linearised std of the ratio estimator Σv/Σw; the plain sample std when w = 1.
             spread = max(self.m_vv - 2 * ratio * self.m_vw + ratio * ratio * self.m_ww, 0.0)
             sd = math.sqrt(spread / (n - 1)) / self.mean_w
         else:
-            sd = nan
-        half = t95(n) * sd / math.sqrt(n)
-        if reduce is Reduce.SQRT_MEAN:
-            root = math.sqrt(ratio)
-            # Interval by transforming the mean's bounds; std by the delta method.
-            return Estimate(
-                root,
-                sd / (2 * root) if root > 0 else nan,
-                math.sqrt(max(ratio - half, 0.0)),
-                math.sqrt(ratio + half),
-            )
-        return Estimate(ratio, sd, ratio - half, ratio + half)
+            sd = math.nan
+        return _from_mean(ratio, sd, t95(n) * sd / math.sqrt(n), reduce)
+
+    def _kish_estimate(self, reduce: Reduce, reduction: str) -> Estimate:
+        """With sample weights: the weighted std s, s² = Σw(ℓ − mean)²/Σw · n_eff/(n_eff − 1),
+        and the interval mean ± t(n_eff − 1) · s/√n_eff with Kish's n_eff = (Σw)²/Σw²; for
+        the sum, Σw times the mean's half-width. Unit weights give the unweighted interval."""
+        n_eff = self.n_eff
+        if n_eff > 1:
+            sd = math.sqrt(self.m_ll / self.sum_w * n_eff / (n_eff - 1))
+            half = t_ppf(0.5 + LEVEL / 2, n_eff - 1) * sd / math.sqrt(n_eff)
+        else:
+            sd = half = math.nan
+        if reduction == "sum":
+            value, half = self.sum_v, half * self.sum_w
+            return Estimate(value, sd, value - half, value + half)
+        return _from_mean(self.sum_v / self.sum_w, sd, half, reduce)
+
+
+def _from_mean(ratio: float, sd: float, half: float, reduce: Reduce) -> Estimate:
+    """The estimate of a mean with per-sample std ``sd`` and interval half-width ``half``."""
+    if reduce is Reduce.SQRT_MEAN:
+        root = math.sqrt(ratio)
+        # Interval by transforming the mean's bounds; std by the delta method.
+        return Estimate(
+            root,
+            sd / (2 * root) if root > 0 else math.nan,
+            math.sqrt(max(ratio - half, 0.0)),
+            math.sqrt(ratio + half),
+        )
+    return Estimate(ratio, sd, ratio - half, ratio + half)
+
+
+def _kish_sums(
+    codes: np.ndarray | None, size: int, values: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group, over rows of positive weight: Σw², the weighted mean of ℓ = v/w and
+    Σw(ℓ − mean)²."""
+    pos = weights > 0
+    v, w = values[pos], weights[pos]
+    c = None if codes is None else codes[pos]
+    own = v / w
+    mean_l = _mean(_sums(c, size, v), _sums(c, size, w))
+    dl = own - _at(mean_l, c)
+    return _sums(c, size, w, w), mean_l, _sums(c, size, w * dl, dl)
 
 
 @dataclass
@@ -330,8 +458,14 @@ class Worst:
     keys: np.ndarray = field(default_factory=lambda: np.empty(0))
     rows: list[WorstRow] = field(default_factory=list)
 
-    def update(self, key: np.ndarray, describe: Callable[[np.ndarray], list[WorstRow]]) -> None:
-        """Keep the chunk's rows that rank among the k worst; ``describe`` builds them."""
+    def update(
+        self,
+        key: np.ndarray,
+        describe: Callable[[np.ndarray], list[WorstRow]],
+        eligible: np.ndarray | None = None,
+    ) -> None:
+        """Keep the chunk's rows that rank among the k worst; ``describe`` builds them.
+        ``eligible`` (a row mask) leaves the other rows out, e.g. rows of sample weight 0."""
         if self.k <= 0 or not len(key):
             return
         ranked = np.where(np.isnan(key), -np.inf, key)
@@ -341,6 +475,8 @@ class Worst:
             if len(self.keys) == self.k
             else np.arange(len(ranked))
         )
+        if eligible is not None:
+            cand = cand[eligible[cand]]
         if not len(cand):
             return
         if len(cand) > self.k:

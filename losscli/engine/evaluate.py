@@ -18,9 +18,11 @@ from losscli.engine.accumulators import ByClass, Moments, Worst
 from losscli.engine.histogram import Histogram
 from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap, clip_to_range
 from losscli.engine.prepare import check_tasks, own_values, pool, unpooled
-from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, WorstRow
+from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, SliceResult, WorstRow
 from losscli.engine.signature import losscli_version, signature_of
+from losscli.engine.slices import Sliced, key_text
 from losscli.errors import InputError, UsageError
+from losscli.interpret.meta import MetaColumns, weights_of
 from losscli.interpret.plan import Batch, Kind, LabelMode, Note, Plan
 from losscli.losses import PerSample, Task
 from losscli.losses.numerics import log_softmax
@@ -151,7 +153,8 @@ PerSampleSink = Callable[[EvaluatedChunk], None]
 
 @dataclass
 class Evaluation:
-    """What one pass over the data leaves: one Moments per loss and the worst rows."""
+    """What one pass over the data leaves: one Moments per loss and the worst rows (and, with
+    --group-by, the same accumulators per slice)."""
 
     moments: list[Moments]
     worst: Worst
@@ -161,6 +164,8 @@ class Evaluation:
     bootstrap: LossBootstrap | None = None
     # One histogram of each loss's per-sample values (quantiles, distribution).
     histograms: list[Histogram] = field(default_factory=list)
+    sliced: Sliced | None = None
+    meta: MetaColumns = field(default_factory=MetaColumns)
 
     def merge(self, other: Evaluation) -> None:
         """Add another part of the same run (a partition, a saved state) to this one."""
@@ -173,7 +178,47 @@ class Evaluation:
             self.bootstrap.merge(other.bootstrap)
         for hist, other_hist in zip(self.histograms, other.histograms, strict=True):
             hist.merge(other_hist)
+        if self.sliced is not None and other.sliced is not None:
+            self.sliced.merge(other.sliced)
         self.n_samples += other.n_samples
+
+    def update(self, batch: Batch, specs: list[LossSpec], plan: Plan) -> EvaluatedChunk:
+        """Add one batch to every accumulator (per slice too); what a sink receives."""
+        meta = self.meta
+        w = None if meta.weight is None else weights_of(batch.meta or {}, meta.weight, batch.where)
+        terms_list: list[PerSample] = []
+        own: list[np.ndarray] = []
+        split: list[tuple[PerSample, np.ndarray]] = []
+        for i, (spec, moments) in enumerate(zip(specs, self.moments, strict=True)):
+            raw_terms, dense = unpooled(spec, batch, plan)
+            terms = pool(raw_terms, len(batch)) if dense else raw_terms
+            own.append(own_values(spec, terms))  # a row's own loss, whatever its weight
+            if self.histograms:  # the rows that count: a sample weight of 0 leaves one out
+                self.histograms[i].update(own[-1] if w is None else own[-1][w > 0])
+            if w is not None:
+                terms = sample_weighted(terms, w)
+                positions = len(raw_terms.values) // max(len(batch), 1)
+                raw_terms = sample_weighted(raw_terms, np.repeat(w, positions))
+            if self.by_class is not None:
+                split.append((raw_terms, true_classes(batch, plan, dense)))
+                self.by_class.update(i, *split[-1])
+            moments.update(terms.values, terms.weights)
+            if terms.outputs is not None:
+                moments.update_outputs(terms.outputs)
+            if terms.calibration is not None:
+                moments.update_calibration(terms.calibration)
+            terms_list.append(terms)
+        self.n_samples += len(batch)
+        if self.sliced is not None:
+            self.sliced.add(batch.meta or {}, terms_list)
+        if self.bootstrap is not None:
+            self.bootstrap.update(batch, terms_list, split)
+
+        def describe(idx: np.ndarray) -> list[WorstRow]:
+            return describe_rows(batch, plan, idx, own)
+
+        self.worst.update(own[0], describe, None if w is None else w > 0)
+        return EvaluatedChunk(batch, plan, [spec.label for spec in specs], terms_list, own)
 
     def finalize(
         self,
@@ -183,19 +228,31 @@ class Evaluation:
         reduction: str,
         files: tuple[FileInfo, FileInfo],
         skipped: int = 0,
+        min_slice_size: int = 0,
     ) -> Report:
-        """The report of the run: one result per loss, worst rows, per-class rows."""
+        """The report of the run: one result per loss, worst rows, per-class rows, slices."""
         if self.n_samples == 0:
             raise InputError("no rows left to evaluate (every row was skipped for NaN values)")
-        sign = partial(
+        base = partial(
             signature_of,
             reduction=reduction,
             plan=plan,
             labels_sha256=files[1].sha256,
             ci=self.intervals.signature(),
         )
+
+        def sign(spec: LossSpec, m: Moments, where: str | None = None) -> str:
+            """The value's signature: with the weight column and the slice when they apply."""
+            return replace(base(spec, n=m.n), weights=self.meta.weight, slice=where).text()
+
+        weight = self.meta.weight
+        if weight is not None and all(m.sum_w == 0 and m.sum_v == 0 for m in self.moments):
+            raise InputError(
+                f"weight column {weight!r}: every weight is 0, so the weighted mean is "
+                "undefined; give some rows a positive weight"
+            )
         results = tuple(
-            self._result(i, spec, m, reduction, sign(spec, n=m.n).text())
+            self._result(i, spec, m, reduction, sign(spec, m))
             for i, (spec, m) in enumerate(zip(specs, self.moments, strict=True))
         )
         notes = list(plan.notes)
@@ -216,43 +273,30 @@ class Evaluation:
             by_class=self._class_rows(plan),
             version=losscli_version(),
             intervals=self.intervals,
+            group_by=self.meta.groups,
+            slices=self._slices(specs, reduction, sign, min_slice_size),
+            weight_col=weight,
         )
 
     def _result(
         self, i: int, spec: LossSpec, m: Moments, reduction: str, signature: str
     ) -> LossResult:
-        est = m.finalize(spec.loss.reduce, reduction)
         if m.outputs is not None and self.bootstrap is not None:
             raise UsageError(
                 f"{spec.label}: --ci bootstrap does not apply to the mean of per-output RMSEs "
                 "(--convention sklearn with several outputs); use --ci t"
             )
-        low, high = (
-            (est.ci_low, est.ci_high)
+        interval = (
+            None
             if self.bootstrap is None
             else self.bootstrap.interval(i, spec.loss.reduce, reduction)
         )
         if spec.loss.reduce.binned:  # not a mean of per-sample values: no interval
-            low, high = est.ci_low, est.ci_high
-        low, high = clip_to_range(low, high, spec.loss.nonnegative)
-        return LossResult(
-            loss=spec.label,
-            name=spec.loss.name,
-            value=est.value,
-            n=m.n,
-            std=est.std,
-            ci_low=low,
-            ci_high=high,
-            reduction=reduction,
-            reference=spec.loss.reference,
-            params=dict(spec.params),
-            ignored=m.ignored,
-            convention=spec.convention.value,
-            convention_note=spec.loss.conventions.get(spec.convention.value, ""),
-            signature=signature,
-            bins=() if m.calibration is None else m.calibration.bins(),
-            distribution=self.histograms[i].finalize() if self.histograms else None,
-        )
+            interval = None
+        result = _loss_result(spec, m, reduction, signature, interval)
+        if not self.histograms:
+            return result
+        return replace(result, distribution=self.histograms[i].finalize())
 
     def _class_rows(self, plan: Plan) -> tuple[ClassRow, ...]:
         """Per-class rows, with each loss's bootstrap interval when bootstrapping."""
@@ -271,6 +315,62 @@ class Evaluation:
             for c, row in enumerate(rows)
         )
 
+    def _slices(
+        self,
+        specs: list[LossSpec],
+        reduction: str,
+        sign: Callable[[LossSpec, Moments, str | None], str],
+        min_size: int,
+    ) -> tuple[SliceResult, ...]:
+        """Each slice's results (t intervals), signed with the slice."""
+        if self.sliced is None:
+            return ()
+        groups = self.meta.groups
+        return self.sliced.finalize(
+            lambda i, m, key: _loss_result(
+                specs[i], m, reduction, sign(specs[i], m, key_text(groups, key))
+            ),
+            min_size,
+        )
+
+
+def _loss_result(
+    spec: LossSpec,
+    m: Moments,
+    reduction: str,
+    signature: str,
+    interval: tuple[float, float] | None = None,
+) -> LossResult:
+    """A loss's result from its Moments; ``interval`` replaces the t interval (bootstrap)."""
+    est = m.finalize(spec.loss.reduce, reduction)
+    low, high = (est.ci_low, est.ci_high) if interval is None else interval
+    low, high = clip_to_range(low, high, spec.loss.nonnegative)
+    return LossResult(
+        loss=spec.label,
+        name=spec.loss.name,
+        value=est.value,
+        n=m.n,
+        std=est.std,
+        ci_low=low,
+        ci_high=high,
+        reduction=reduction,
+        reference=spec.loss.reference,
+        params=dict(spec.params),
+        ignored=m.ignored,
+        convention=spec.convention.value,
+        convention_note=spec.loss.conventions.get(spec.convention.value, ""),
+        signature=signature,
+        bins=() if m.calibration is None else m.calibration.bins(),
+        n_eff=m.n_eff if m.kish else None,
+    )
+
+
+def sample_weighted(terms: PerSample, w: np.ndarray) -> PerSample:
+    """Terms under per-row sample weights w: values w·v, weights w·(class weight or 1), so the
+    mean is Σwv/Σw as scikit-learn's sample_weight (times class weights where a loss has them)."""
+    base = np.ones(len(w)) if terms.weights is None else terms.weights
+    return PerSample(terms.values * w, base * w)
+
 
 def evaluate(
     batches: Iterable[Batch],
@@ -281,13 +381,25 @@ def evaluate(
     sink: PerSampleSink | None = None,
     by_class: bool = False,
     intervals: Intervals | None = None,
+    meta: MetaColumns | None = None,
 ) -> Evaluation:
-    """One pass over aligned batches, updating every loss's accumulator."""
+    """One pass over aligned batches, updating every loss's accumulator.
+
+    ``meta`` names the batches' per-row columns: sample weights (``weight``) and the group
+    columns whose slices get their own accumulators (``groups``)."""
     check_tasks(specs, plan)
     intervals = intervals or Intervals()
     n_classes = len(plan.classes) if by_class else 0
+    meta = meta or MetaColumns()
+    kish = meta.weight is not None
+    binned = [s.text for s in specs if s.loss.reduce.binned]
+    if binned and (kish or meta.groups):
+        raise UsageError(
+            f"{', '.join(binned)}: a binned calibration error takes no sample weights or "
+            "slices yet; run it without --weight-col and --group-by"
+        )
     result = Evaluation(
-        [Moments() for _ in specs],
+        [Moments(kish=kish) for _ in specs],
         Worst(top),
         ByClass(len(specs), len(plan.classes)) if by_class else None,
         intervals=intervals,
@@ -297,6 +409,8 @@ def evaluate(
             else None
         ),
         histograms=[Histogram() for _ in specs],
+        sliced=Sliced(meta.groups, len(specs), kish) if meta.groups else None,
+        meta=meta,
     )
     whole = [s.text for s in specs if s.loss.per_image]
     if by_class and whole:
@@ -304,33 +418,8 @@ def evaluate(
             f"--by-class splits each loss by true class, but {', '.join(whole)} "
             "scores whole images, not positions; run it without --by-class"
         )
-    labels = [spec.label for spec in specs]
     for batch in batches:
-        terms_list: list[PerSample] = []
-        own: list[np.ndarray] = []
-        split: list[tuple[PerSample, np.ndarray]] = []
-        for i, (spec, moments) in enumerate(zip(specs, result.moments, strict=True)):
-            raw_terms, dense = unpooled(spec, batch, plan)
-            terms = pool(raw_terms, len(batch)) if dense else raw_terms
-            if result.by_class is not None:
-                split.append((raw_terms, true_classes(batch, plan, dense)))
-                result.by_class.update(i, *split[-1])
-            moments.update(terms.values, terms.weights)
-            if terms.outputs is not None:
-                moments.update_outputs(terms.outputs)
-            if terms.calibration is not None:
-                moments.update_calibration(terms.calibration)
-            terms_list.append(terms)
-            own.append(own_values(spec, terms))
-            result.histograms[i].update(own[-1])
-        result.n_samples += len(batch)
-        if result.bootstrap is not None:
-            result.bootstrap.update(batch, terms_list, split)
-
-        def describe(idx: np.ndarray, batch: Batch = batch, own: list = own) -> list[WorstRow]:
-            return describe_rows(batch, plan, idx, own)
-
-        result.worst.update(own[0], describe)
+        chunk = result.update(batch, specs, plan)
         if sink is not None:
-            sink(EvaluatedChunk(batch, plan, labels, terms_list, own))
+            sink(chunk)
     return result

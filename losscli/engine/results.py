@@ -47,6 +47,8 @@ class LossResult:
     signature: str = ""
     # The reliability table of a calibration loss (ece, mce); empty for every other loss.
     bins: tuple[CalibrationBin, ...] = ()
+    # With sample weights: Kish's effective sample size (Σw)²/Σw² (None without weights).
+    n_eff: float | None = None
     # Quantiles and a histogram of the per-sample values (None when no sample has one).
     distribution: Distribution | None = None
 
@@ -113,6 +115,27 @@ class ClassRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SliceResult:
+    """One slice of --group-by: its value per group column, its rows and its results.
+
+    ``values[i]`` is the slice's value of the i-th group column (None: missing). A slice with
+    fewer rows than --min-slice-size is ``hidden``: its count is reported, its results are not.
+    """
+
+    values: tuple[str | int | bool | None, ...]
+    n: int
+    results: tuple[LossResult, ...]
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedResult(LossResult):
+    """``losscli.compute(..., groups=...)``: the overall result and one per slice."""
+
+    slices: tuple[SliceResult, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FileInfo:
     path: str
     format: str
@@ -138,6 +161,10 @@ class Report:
     by_class: tuple[ClassRow, ...] = ()
     version: str = ""  # the losscli version that made the report
     intervals: Intervals = field(default_factory=Intervals)
+    # --group-by columns and their slices, worst first by the first loss (hidden ones last).
+    group_by: tuple[str, ...] = ()
+    slices: tuple[SliceResult, ...] = ()
+    weight_col: str | None = None
 
 
 def json_safe(obj: Any) -> Any:

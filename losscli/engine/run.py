@@ -15,6 +15,7 @@ from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo, Report
 from losscli.interpret.align import BatchStream
+from losscli.interpret.meta import locate
 from losscli.interpret.plan import Batch, Options, Plan, plan_inputs
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, Source
 from losscli.io.shards import check_shard_pairs
@@ -59,10 +60,13 @@ def run(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     by_class: bool = False,
     intervals: Intervals | None = None,
+    meta_src: Source | None = None,
+    min_slice_size: int = 0,
     save_state: Path | None = None,
 ) -> Report:
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike.
 
+    ``meta_src`` is ``--meta FILE``, a third table holding weight or group columns;
     ``save_state``: also write the accumulators' exact state there (``losscli merge``)."""
     start = time.perf_counter()
     plan: Plan = plan_inputs(preds_src, labels_src, options_for(specs, options))
@@ -81,7 +85,12 @@ def run(
     )
     for note in plan.notes:
         _LOG.info("decided: %s (%s)", note.what, note.why)
-    stream = BatchStream(preds_src, labels_src, plan, chunk_rows)
+    meta_plan = (
+        locate(options.meta, preds_src, labels_src, meta_src, plan.id_col)
+        if options.meta or meta_src is not None
+        else None
+    )
+    stream = BatchStream(preds_src, labels_src, plan, chunk_rows, meta_plan)
     ev = evaluate(
         _logged(stream, chunk_rows),
         specs,
@@ -90,12 +99,20 @@ def run(
         sink=sink,
         by_class=by_class,
         intervals=intervals,
+        meta=options.meta,
     )
     if plan.id_col is None:
         check_shard_pairs(preds_src, labels_src)
     _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - start)
     files = (file_info(preds_src, plan.pred_cols), file_info(labels_src, plan.label_cols))
-    report = ev.finalize(specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
+    report = ev.finalize(
+        specs,
+        plan,
+        reduction=reduction,
+        files=files,
+        skipped=stream.skipped,
+        min_slice_size=min_slice_size,
+    )
     if save_state is not None:
         from losscli.engine.state import state_of, write_state
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from losscli.losses.base import Task
@@ -88,7 +89,9 @@ class Signature:
         return "|".join(f"{k}:{v}" for k, v in self.fields().items())
 
 
+@lru_cache(maxsize=1)
 def losscli_version() -> str:
+    """The installed version (read once: every result of every slice is signed with it)."""
     import losscli
 
     return str(losscli.__version__)

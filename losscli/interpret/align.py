@@ -14,6 +14,7 @@ import numpy as np
 
 from losscli.errors import InputError
 from losscli.interpret.join import IdJoin
+from losscli.interpret.meta import LABELS, PREDS, MetaPlan, MetaRows
 from losscli.interpret.plan import (
     Batch,
     Chunk,
@@ -27,7 +28,7 @@ from losscli.interpret.plan import (
     stack_columns,
 )
 from losscli.io.prefetch import prefetch
-from losscli.io.sources import ArraySource, Source, TableSource
+from losscli.io.sources import ArraySource, Source, TableChunk, TableSource
 
 
 def _chunk_slice(chunk: Chunk, start: int, stop: int | None = None) -> Chunk:
@@ -89,43 +90,83 @@ def _length_message(a: Source, n_a: int, b: Source, n_b: int) -> str:
 class BatchStream:
     """Iterates aligned ``Batch`` objects; ``skipped`` counts rows dropped by ``--nan skip``."""
 
-    def __init__(self, preds_src: Source, labels_src: Source, plan: Plan, chunk_rows: int):
+    def __init__(
+        self,
+        preds_src: Source,
+        labels_src: Source,
+        plan: Plan,
+        chunk_rows: int,
+        meta: MetaPlan | None = None,
+    ):
         self.preds_src, self.labels_src, self.plan = preds_src, labels_src, plan
         self.chunk_rows = chunk_rows
         self.skipped = 0
         self.n_rows = 0
         self._name_index = {name: i for i, name in enumerate(plan.classes)}
+        self.meta = meta
+
+    def _read_cols(self, cols: list[str] | None, side: str) -> list[str] | None:
+        """A file's columns to read: its predictions or labels and its per-row columns."""
+        extra = self.meta.on(side) if self.meta is not None else []
+        return [*(cols or []), *extra] if extra else cols
 
     def __iter__(self) -> Iterator[Batch]:
         plan = self.plan
+        rest = (
+            MetaRows(self.meta, plan.id_col)
+            if self.meta is not None and self.meta.meta_src is not None
+            else None
+        )
+        pred_cols = self._read_cols(plan.pred_cols, PREDS)
+        label_cols = self._read_cols(plan.label_cols, LABELS)
         if plan.id_col is not None:
-            assert plan.pred_cols is not None and plan.label_cols is not None
+            assert pred_cols is not None and label_cols is not None
             assert isinstance(self.preds_src, TableSource)
             assert isinstance(self.labels_src, TableSource)
             join = IdJoin(
                 self.preds_src,
                 self.labels_src,
                 plan.id_col,
-                plan.pred_cols,
-                plan.label_cols,
+                pred_cols,
+                label_cols,
                 plan.allow_unmatched,
             )
             for p_cols, l_cols, rows, ids in join.chunks(self.chunk_rows):
-                yield from self._convert(p_cols, l_cols, rows, ids)
+                yield from self._convert(p_cols, l_cols, rows, ids, rest)
             plan.notes.extend(Note(what, why) for what, why in join.notes)
             return
         start = 0
-        for pc, lc in _row_aligned(
-            self.preds_src, plan.pred_cols, self.labels_src, plan.label_cols
-        ):
+        for pc, lc in _row_aligned(self.preds_src, pred_cols, self.labels_src, label_cols):
             n = chunk_len(pc)
-            yield from self._convert(pc, lc, np.arange(start, start + n), None)
+            yield from self._convert(pc, lc, np.arange(start, start + n), None, rest)
             start += n
+        if rest is not None:
+            rest.finish(start)
+
+    def _meta(
+        self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None, rest: MetaRows | None
+    ) -> TableChunk | None:
+        """The batch's per-row columns, from whichever file holds each."""
+        if self.meta is None:
+            return None
+        out = {}
+        for side, chunk in ((PREDS, pc), (LABELS, lc)):
+            if isinstance(chunk, dict):
+                out.update({c: chunk[c] for c in self.meta.on(side)})
+        if rest is not None:
+            out.update(rest.take(rows, ids))
+        return out
 
     def _convert(
-        self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None
+        self,
+        pc: Chunk,
+        lc: Chunk,
+        rows: np.ndarray,
+        ids: np.ndarray | None,
+        rest: MetaRows | None = None,
     ) -> Iterator[Batch]:
         plan = self.plan
+        meta = self._meta(pc, lc, rows, ids, rest)
         preds = stack_columns(pc, plan.pred_cols) if isinstance(pc, dict) and plan.pred_cols else pc
         preds = np.asarray(preds)
         if preds.dtype.kind not in "biuf":
@@ -145,7 +186,7 @@ class BatchStream:
             labels = labels.astype(object, copy=False)
             bad_label = np.array([v is None for v in labels.reshape(len(labels), -1)[:, 0]])
         bad = bad_pred | bad_label
-        batch = Batch(preds, labels, None, rows, ids)
+        batch = Batch(preds, labels, None, rows, ids, meta)
         if bad.any():
             if plan.nan is NanPolicy.ERROR:
                 which = "predictions" if bad_pred.any() else "labels"
@@ -158,7 +199,12 @@ class BatchStream:
             self.skipped += int(bad.sum())
             keep = ~bad
             batch = Batch(
-                preds[keep], labels[keep], None, rows[keep], None if ids is None else ids[keep]
+                preds[keep],
+                labels[keep],
+                None,
+                rows[keep],
+                None if ids is None else ids[keep],
+                None if meta is None else {c: v[keep] for c, v in meta.items()},
             )
             if not len(batch):
                 return
@@ -203,4 +249,4 @@ class BatchStream:
             converted = codes
         else:
             converted = labels
-        return Batch(batch.preds, converted, raw, batch.rows, batch.ids)
+        return Batch(batch.preds, converted, raw, batch.rows, batch.ids, batch.meta)

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from losscli.errors import InputError, UsageError
+from losscli.interpret.meta import MetaColumns
 from losscli.io.sources import ArraySource, ColumnKind, Source, TableChunk, TableSource, is_number
 from losscli.losses.base import Task
 
@@ -89,6 +90,8 @@ class Options:
     multioutput: bool = False
     # Whole-number labels against numbered columns: positions or names (None: decide, or ask).
     class_labels: ClassLabels | None = None
+    # Per-row columns (--weight-col, --group-by): never predictions or labels.
+    meta: MetaColumns = field(default_factory=MetaColumns)
 
 
 @dataclass
@@ -123,6 +126,7 @@ class Batch:
     raw: np.ndarray | None  # numeric labels as given (float64), for value losses
     rows: np.ndarray  # int64 row numbers in the predictions file (from 0)
     ids: np.ndarray | None
+    meta: TableChunk | None = None  # --weight-col and --group-by columns, by name
 
     def __len__(self) -> int:
         return int(self.preds.shape[0])
@@ -210,7 +214,8 @@ def _candidate_columns(src: TableSource, opts: Options, notes: list[Note]) -> li
                 "name the column to use it",
             )
         )
-    other = [c for c in src.columns if src.kinds[c] is ColumnKind.OTHER and c != opts.id_col]
+    skip = {opts.id_col, *unnamed, *opts.meta.names}
+    other = [c for c in src.columns if src.kinds[c] is ColumnKind.OTHER and c not in skip]
     if other:
         notes.append(
             Note(
@@ -219,7 +224,7 @@ def _candidate_columns(src: TableSource, opts: Options, notes: list[Note]) -> li
                 "of numbers per row",
             )
         )
-    return [c for c in src.columns if c != opts.id_col and c not in unnamed and c not in other]
+    return [c for c in src.columns if c not in skip and c not in other]
 
 
 def _table_label_cols(

@@ -108,4 +108,11 @@ def compute_document(report: Report) -> dict[str, Any]:
     }
     if report.by_class:
         doc["by_class"] = _by_class(report)
+    if report.group_by:
+        from losscli.report.slices import slices_json
+
+        doc["group_by"] = list(report.group_by)
+        doc["slices"] = slices_json(report)
+    if report.weight_col is not None:
+        doc["weight_col"] = report.weight_col
     return doc

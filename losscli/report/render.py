@@ -24,6 +24,8 @@ from losscli.engine.results import Report
 from losscli.errors import ExitCode, Interrupted, OutputError
 from losscli.report.compute import compute_document, worst_cells
 from losscli.report.distribution import mermaid_chart, spark
+from losscli.report.slices import markdown as slices_markdown
+from losscli.report.slices import slice_parts
 from losscli.report.text import count, fit, md_code, md_text, natural_width, xml_text
 
 
@@ -157,6 +159,7 @@ def report_table(report: Report, precision: int) -> RenderableType:
     parts.append(_signature_footer(report.results))
     if report.by_class:
         parts += [Text(""), _class_table(report)]
+    parts += slice_parts(report, min(precision, 6)) if report.slices else []
     if report.worst:
         first = report.results[0].loss
         worst = Table(
@@ -248,7 +251,9 @@ def report_csv(report: Report, precision: int) -> str:
     """One row per loss, full precision (machines parse this)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(_CSV_FIELDS)
+    grouped = bool(report.group_by)
+    extra = ("scope", *report.group_by, "difference") if grouped else ()
+    writer.writerow((*_CSV_FIELDS, *extra))
     for r in report.results:
         writer.writerow(
             [
@@ -260,8 +265,13 @@ def report_csv(report: Report, precision: int) -> str:
                 repr(r.ci_high),
                 r.reduction,
                 r.reference,
+                *(["overall", *([""] * len(report.group_by)), "0.0"] if grouped else []),
             ]
         )
+    if grouped:
+        from losscli.report.slices import csv_rows
+
+        writer.writerows(csv_rows(report))
     return buf.getvalue()
 
 
@@ -339,6 +349,8 @@ def report_markdown(report: Report, precision: int) -> str:
     ]
     if report.by_class:
         lines += _md_by_class(report)
+    if report.slices:
+        lines += ["", *slices_markdown(report, min(precision, 6))]
     if report.worst:
         lines += _md_worst(report, precision)
     return "\n".join(lines + _md_distributions(report)) + "\n"
@@ -587,8 +599,8 @@ def _check_cells(o: Any) -> list[str]:
 
     d = digits(o.value, o.limit)
     rule = (
-        f"max {o.tolerance}"
-        if o.rule == "max"
+        f"{o.rule.replace('_', ' ')} {o.tolerance}"
+        if o.baseline is None
         else f"baseline {number(o.baseline, d)} + {o.tolerance}"
     )
     mde = number(o.mde, 4) if math.isfinite(o.mde) else "—"

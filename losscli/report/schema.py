@@ -112,8 +112,32 @@ _RESULT = _object(
             "description": "exact counts of per-sample values between log-spaced edges "
             "(len(edges) = len(counts) + 1, from min to max)",
         },
+        "n_eff": {
+            **NUMBER_OR_NULL,
+            "description": "with --weight-col: Kish's effective sample size (Σw)²/Σw²",
+        },
     },
     optional=("bins",),
+)
+
+# One slice of --group-by: its value per group column (null: missing), rows, and results
+# (as in results, plus the difference from the overall value); hidden: under --min-slice-size.
+_SLICE = _object(
+    {
+        "slice": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "integer", "boolean", "null"]},
+        },
+        "n": COUNT,
+        "hidden": {"type": "boolean"},
+        "results": _array(
+            {
+                **_RESULT,
+                "properties": {**_RESULT["properties"], "difference": NUMBER_OR_NULL},
+                "required": [*_RESULT["required"], "difference"],
+            }
+        ),
+    }
 )
 
 _FILE = _object(
@@ -131,6 +155,14 @@ _TESTING: dict[str, Schema] = {
     "test": {"enum": [m.value for m in TestMethod]},
     "bootstrap_samples": {"type": ["integer", "null"], "minimum": 1},
     "seed": {"type": ["integer", "null"]},
+}
+
+
+# compute's keys with --group-by (the group columns, the slices) and --weight-col.
+_GROUPED: dict[str, Schema] = {
+    "group_by": _array(TEXT),
+    "slices": _array(_SLICE),
+    "weight_col": TEXT,
 }
 
 
@@ -189,8 +221,9 @@ def compute_schema() -> Schema:
                 "results": _array(_RESULT),
                 "worst": _array(worst),
                 "by_class": _array(by_class),
+                **_GROUPED,
             },
-            optional=("by_class",),
+            optional=("by_class", *_GROUPED),
         ),
     }
 
@@ -227,7 +260,7 @@ def check_schema() -> Schema:
     """The document of ``check --format json``."""
     rule = _object(
         {
-            "rule": {"enum": ["max", "max_increase"]},
+            "rule": {"enum": ["max", "max_increase", "slice_max"]},
             "loss": TEXT,
             "value": NUMBER_OR_NULL,
             "limit": NUMBER_OR_NULL,
