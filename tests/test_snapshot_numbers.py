@@ -115,13 +115,22 @@ class Data:
     labels: np.ndarray
     ids: list[str] | None = None
     classes: list[str] = field(default_factory=list)
+    # The labels file's other columns (group columns for --group-by), row-aligned.
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    probs: bool = False  # multiclass scores that are probabilities (else logits)
+
+    def subset(self, mask: np.ndarray) -> Data:
+        """The rows where ``mask`` holds (one slice)."""
+        cols = {k: v[mask] for k, v in self.columns.items()}
+        part = (self.preds[mask], self.labels[mask])
+        return Data(self.task, *part, None, self.classes, cols, self.probs)
 
 
 def read_table(path: str) -> pd.DataFrame:
     return pd.read_parquet(ROOT / path) if path.endswith(".parquet") else pd.read_csv(ROOT / path)
 
 
-def load(preds: str, labels: str, id_col: str | None) -> Data:
+def load(preds: str, labels: str, id_col: str | None, label_col: str | None = None) -> Data:
     if preds.endswith(".npy"):
         z, y = np.load(ROOT / preds).astype(np.float64), np.load(ROOT / labels)
         if z.ndim == 4:
@@ -135,6 +144,13 @@ def load(preds: str, labels: str, id_col: str | None) -> Data:
         codes = merged[label].map(classes.index).to_numpy()
         ids = merged[id_col].astype(str).tolist()
         return Data("multiclass", merged[classes].to_numpy(float), codes, ids, classes)
+    if y.shape[1] > 1:  # class names in the label column, group columns beside it
+        label = label_col or y.columns[0]
+        classes = list(p.columns)
+        codes = y[label].map(classes.index).to_numpy()
+        others = {c: y[c].astype(str).to_numpy() for c in y.columns if c != label}
+        ids = [str(i) for i in range(len(y))]  # compare names rows by number
+        return Data("multiclass", p.to_numpy(float), codes, ids, classes, others, probs=True)
     x, t = p.iloc[:, 0].to_numpy(float), y.iloc[:, 0].to_numpy(float)
     if set(np.unique(t)) <= {0.0, 1.0}:
         return Data("binary", x, t.astype(int), classes=["0", "1"])
@@ -165,7 +181,10 @@ def per_sample(spec: str, d: Data, convention: str = "losscli") -> tuple[np.ndar
             true = z[np.arange(n), d.labels]
             z[np.arange(n), d.labels] = -np.inf
             return np.maximum(0, 1 + z.max(axis=1) - true), ones  # Crammer–Singer
-        log_p = d.preds - logsumexp(d.preds, axis=1, keepdims=True)
+        if d.probs:  # sklearn log_loss per sample: clipped to [eps, 1 - eps]
+            log_p = np.log(np.clip(d.preds, EPS, 1 - EPS))
+        else:
+            log_p = d.preds - logsumexp(d.preds, axis=1, keepdims=True)
         nll = -log_p[np.arange(n), d.labels]
         eps = float(kw.get("label_smoothing", 0))
         return (1 - eps) * nll + eps * -log_p.mean(axis=1), ones
@@ -244,7 +263,7 @@ class Command:
 
 
 VALUED = {"--id-col", "--loss", "-l", "--top", "--convention", "--format", "-f", "--ci"}
-VALUED |= {"--labels", "--max", "--min"}
+VALUED |= {"--labels", "--max", "--min", "--group-by", "--slice-max", "--label-col"}
 
 
 def parse(cmd: str) -> Command:
@@ -346,6 +365,33 @@ def check_by_class(table: Table, cmd: Command, d: Data) -> None:
         assert agrees(row[table.column("share")], g["sum"] / v.sum()), row
 
 
+def slice_of(d: Data, cmd: Command, value: str) -> Data:
+    """The rows of one slice of ``--group-by`` (one group column)."""
+    column = cmd.option("--group-by")
+    assert column is not None
+    return d.subset(d.columns[column] == value)
+
+
+def check_slices(table: Table, cmd: Command, d: Data) -> None:
+    """Each slice's n, value, t interval and difference from the overall value, recomputed
+    with pandas on that slice's rows; worst slice first."""
+    spec = cmd.specs[0]
+    overall = estimate(spec, d).value
+    values = []
+    for row in table.rows:
+        cell = dict(zip(table.header, row, strict=True))
+        part = slice_of(d, cmd, cell["slice"])
+        est = estimate(spec, part)
+        assert int(cell["n"].replace(",", "")) == len(part.preds)
+        assert agrees(cell[spec], est.value), (cell, est)
+        low, high = interval(cell["95% CI"])
+        assert agrees(low, est.low) and agrees(high, est.high), (cell, est)
+        assert agrees(cell["Δ overall"], est.value - overall)
+        values.append(est.value)
+    assert values == sorted(values, reverse=True)
+    assert sum(int(r[table.column("n")].replace(",", "")) for r in table.rows) == len(d.preds)
+
+
 def verify_compute(cmd: Command, output: str) -> int:
     d = load(cmd.files[0], cmd.files[1], cmd.option("--id-col"))
     fmt = cmd.option("--format", "table")
@@ -369,30 +415,42 @@ def verify_compute(cmd: Command, output: str) -> int:
             check_worst(table, cmd, d)
         elif table.title == "By true class":
             check_by_class(table, cmd, d)
+        elif table.title.startswith("Losses by "):
+            check_slices(table, cmd, d)
         else:
             raise AssertionError(f"no oracle for the table {table.title!r}")
     return len(tables)
 
 
+def _rule_value(cell: dict[str, str], cmd: Command, d: Data) -> tuple[float, float]:
+    """(value, limit) of a check row: the overall loss, or one slice's (``ce [lang=de]``)."""
+    m = re.fullmatch(r"(\S+) \[(\w+)=(.*)\]", cell["loss"])
+    if m is None:
+        limits = dict(x.split("=") for x in cmd.options.get("--max", []))
+        return estimate(cell["loss"], d).value, float(limits[cell["loss"]])
+    spec, value = m.group(1), m.group(3)
+    limits = dict(x.split("=") for x in cmd.options.get("--slice-max", []))
+    return estimate(spec, slice_of(d, cmd, value)).value, float(limits[spec])
+
+
 def verify_check(cmd: Command, output: str) -> int:
     d = load(cmd.files[0], cmd.files[1], None)
-    limits = dict(m.split("=") for m in cmd.options.get("--max", []))
     (table,) = rich_tables(output)
     for row in table.rows:
         cell = dict(zip(table.header, row, strict=True))
-        value, limit = estimate(cell["loss"], d).value, float(limits[cell["loss"]])
+        value, limit = _rule_value(cell, cmd, d)
         assert agrees(cell["value"], value) and agrees(cell["limit"], limit)
         assert agrees(cell["margin"], limit - value)
         assert cell["result"] == ("PASS" if value <= limit else "FAIL")
-    for name, shown in re.findall(r"(\w+) = ([\d.]+) > max", output):
-        assert agrees(shown, estimate(name, d).value)
+    for name, shown in re.findall(r"(\S+(?: \[[^\]]+\])?) = ([\d.]+) > max", output):
+        assert agrees(shown, _rule_value({"loss": name}, cmd, d)[0])
     return 1
 
 
 def verify_compare(cmd: Command, output: str) -> int:
     labels, id_col = cmd.option("--labels"), cmd.option("--id-col")
     assert labels is not None
-    models = [load(f, labels, id_col) for f in cmd.files]
+    models = [load(f, labels, id_col, cmd.option("--label-col")) for f in cmd.files]
     names = [Path(f).name for f in cmd.files]
     # pair by id: both joins are on the same labels file
     order = [np.argsort(m.ids) for m in models]
@@ -424,7 +482,7 @@ def verify_compare(cmd: Command, output: str) -> int:
     top = sorted(range(len(gap)), key=lambda i: (-gap[i], ids[i]))
     for row, i in zip(spread.rows, top, strict=False):
         cell = dict(zip(spread.header, row, strict=True))
-        assert cell["id"] == ids[i]
+        assert cell.get("id", cell.get("row")) == ids[i]
         for name, v in zip(names, first, strict=True):
             assert agrees(cell[name], v[i])
         assert agrees(cell["spread"], gap[i])

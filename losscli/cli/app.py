@@ -529,16 +529,21 @@ def compute(
             raise
         if writer is not None:
             writer.commit()
-        rendered = FORMATS[fmt.value](report, precision)
-        if hist and fmt.value == "table":
-            from losscli.report.distribution import with_histograms
-
-            rendered = with_histograms(rendered, report.results)
-        _print(rendered)
-        if calibration:
-            _print_reliability(report, fmt.value, precision)
+        _show_report(report, fmt.value, precision, hist=hist, calibration=calibration)
 
     guarded(run, quiet, verbose)
+
+
+def _show_report(report: Any, fmt: str, precision: int, *, hist: bool, calibration: bool) -> None:
+    """Print compute's report; ``--hist`` histograms and the ``--calibration`` table after."""
+    rendered = FORMATS[fmt](report, precision)
+    if hist and fmt == "table":
+        from losscli.report.distribution import with_histograms
+
+        rendered = with_histograms(rendered, report.results)
+    _print(rendered)
+    if calibration:
+        _print_reliability(report, fmt, precision)
 
 
 @app.command()

@@ -9,7 +9,6 @@ interval and its difference from the overall value of the same loss.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from typing import Any
 
 from rich.console import RenderableType
@@ -115,7 +114,7 @@ def slices_json(report: Report) -> list[dict[str, Any]]:
     for s in report.slices:
         results = []
         for r, overall in zip(s.results, report.results, strict=False):
-            item = json_safe(asdict(r))
+            item = json_safe(r.to_dict())
             item["difference"] = json_safe(r.value - overall.value)
             results.append(item)
         out.append(
