@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CLI_ENV, invoke
+from conftest import CLI_ENV, ROOT, invoke
 
 CUTS = [(0, 130), (130, 131), (131, 300)]
 
@@ -154,3 +154,29 @@ def test_the_installed_command_merges(tmp_path: Path) -> None:
         [str(exe), "merge", str(tmp_path / "nope.json")], capture_output=True, text=True, env=env
     )
     assert missing.returncode == 3 and "no such file" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [(["--group-by", "lang"], "--group-by"), (["--loss", "ece", "--label-col", "intent"], "ece")],
+)
+def test_slices_and_calibration_bins_are_not_saved(
+    tmp_path: Path, extra: list[str], named: str
+) -> None:
+    """A state without its slices or bins would merge into a report that silently lost them
+    (or computed ece from nothing)."""
+    sample = ROOT / "sample_data"
+    result = invoke(
+        [
+            "compute",
+            sample / "tickets_probs_v2.csv",
+            sample / "tickets_labels.csv",
+            "--loss",
+            "ce",
+            *extra,
+            "--save-state",
+            tmp_path / "s.json",
+        ]
+    )
+    assert result.exit_code == 2, result.output
+    assert named in result.stderr and not (tmp_path / "s.json").exists()

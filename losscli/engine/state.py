@@ -80,6 +80,17 @@ def state_of(
     """The document ``--save-state`` writes."""
     if ev.bootstrap is not None:
         raise UsageError("--save-state keeps t intervals only; leave out --ci bootstrap")
+    binned = [s.text for s, m in zip(specs, ev.moments, strict=True) if m.calibration is not None]
+    if binned:
+        raise UsageError(
+            f"--save-state does not keep the confidence bins of {', '.join(binned)} yet; "
+            "compute calibration errors on the whole data"
+        )
+    if ev.sliced is not None:
+        raise UsageError(
+            "--save-state does not keep --group-by slices yet; save the state without "
+            "--group-by, or run --group-by on the whole data"
+        )
     return {
         "format": FORMAT,
         "version": VERSION,
