@@ -34,9 +34,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check losscli tests bench sample_data scripts
 	$(BIN)/mypy
 
+# Each bench script writes its tables to bench/results/NAME.md; the README's Performance
+# section is regenerated from them at the end.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_compute.py
 	$(BIN)/python bench/bench_slices.py
+	$(BIN)/python scripts/update_readme.py
 
 golden: $(STAMP)
 	LOSSCLI_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py

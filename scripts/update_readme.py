@@ -1,7 +1,9 @@
 """Regenerate the README's generated parts: the loss table and the gallery outputs.
 
 The loss table comes from the registry; each gallery block's output is the real output of its
-command, run on a fixed 100-column colourless console. ``tests/test_docs.py`` fails when the
+command, run on a fixed 100-column colourless console; each performance table between
+``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` is ``bench/results/NAME.md``, the file the
+benchmark script ``bench/NAME.py`` writes when ``make bench`` runs it. ``tests/test_docs.py`` fails when the
 README drifts from what this script would write. Run: ``make readme``.
 """
 
@@ -20,6 +22,18 @@ GALLERY = re.compile(
     r"(<!-- gallery -->\n```console\n\$ )(?P<cmd>[^\n]+)\n(?P<out>.*?)(```)", re.DOTALL
 )
 LOSS_TABLE = re.compile(r"(<!-- losses -->\n)(.*?)(<!-- /losses -->)", re.DOTALL)
+BENCH = re.compile(
+    r"(<!-- bench:(?P<name>[\w-]+) -->\n)(.*?)(<!-- /bench:(?P=name) -->)", re.DOTALL
+)
+BENCH_RESULTS = ROOT / "bench" / "results"
+
+
+def bench_table(name: str) -> str:
+    """What ``bench/NAME.py`` last wrote to ``bench/results/NAME.md``, ending in one newline."""
+    path = BENCH_RESULTS / f"{name}.md"
+    if not path.is_file():
+        raise SystemExit(f"README has a bench:{name} block but {path} is missing: run make bench")
+    return path.read_text().rstrip("\n") + "\n"
 
 
 def run_command(cmd: str) -> str:
@@ -48,6 +62,7 @@ def render(readme: str) -> str:
     from losscli.report.render import loss_markdown
 
     readme = LOSS_TABLE.sub(lambda m: m.group(1) + loss_markdown(LOSSES) + m.group(3), readme)
+    readme = BENCH.sub(lambda m: m.group(1) + bench_table(m.group("name")) + m.group(4), readme)
     return GALLERY.sub(
         lambda m: m.group(1) + m.group("cmd") + "\n" + run_command(m.group("cmd")) + m.group(4),
         readme,

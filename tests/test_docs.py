@@ -81,6 +81,31 @@ def test_readme_loss_table_and_gallery_are_current() -> None:
         assert f"| `{loss.name}` |" in text
 
 
+def test_every_bench_result_is_in_the_readme_and_nothing_else() -> None:
+    # `make bench` writes bench/results/NAME.md and `make readme` splices it between the
+    # bench:NAME markers of the Performance section: a results file without its block would
+    # never reach the README, a block without its file would make `make readme` fail.
+    update = _update_readme()
+    text = (ROOT / "README.md").read_text()
+    blocks = {m.group("name") for m in update.BENCH.finditer(text)}
+    results = {p.stem for p in (ROOT / "bench" / "results").glob("*.md")}
+    assert blocks == results
+    scripts = {p.stem for p in (ROOT / "bench").glob("bench_*.py")}
+    assert results <= scripts, "each results file is written by the bench script of its name"
+
+
+def test_bench_blocks_are_replaced_by_the_results_file(tmp_path: Any, monkeypatch: Any) -> None:
+    update = _update_readme()
+    (tmp_path / "bench_x.md").write_text("| a |\n|---|\n| 1 |\n\n")
+    monkeypatch.setattr(update, "BENCH_RESULTS", tmp_path)
+    readme = "## Performance\n<!-- bench:bench_x -->\nold table\n<!-- /bench:bench_x -->\nafter\n"
+    assert update.render(readme).endswith(
+        "<!-- bench:bench_x -->\n| a |\n|---|\n| 1 |\n<!-- /bench:bench_x -->\nafter\n"
+    )
+    with pytest.raises(SystemExit, match="bench_y"):
+        update.render("<!-- bench:bench_y -->\n<!-- /bench:bench_y -->\n")
+
+
 def test_losses_formats_cover_the_registry(run_cli: Any) -> None:
     import json
 
