@@ -3,8 +3,8 @@
 The loss table comes from the registry; each gallery block's output is the real output of its
 command, run on a fixed 100-column colourless console; each performance table between
 ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` is ``bench/results/NAME.md``, the file the
-benchmark script ``bench/NAME.py`` writes when ``make bench`` runs it. ``tests/test_docs.py`` fails when the
-README drifts from what this script would write. Run: ``make readme``.
+benchmark script ``bench/NAME.py`` writes when ``make bench`` runs it. ``tests/test_docs.py``
+fails when the README drifts from what this script would write. Run: ``make readme``.
 """
 
 from __future__ import annotations
