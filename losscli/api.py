@@ -184,6 +184,7 @@ def per_sample(
     *,
     logits: bool | None = None,
     convention: str = "losscli",
+    weights: Any = None,
 ) -> PerSample:
     """One loss's per-sample terms on in-memory arrays (PyTorch's ``reduction="none"``).
 
@@ -193,21 +194,34 @@ def per_sample(
     weights or ``ignore_index`` say otherwise), so the ``mean`` reduction is
     ``values.sum() / weights.sum()`` and the ``sum`` reduction is ``values.sum()``.
 
+    ``weights``: one non-negative sample weight ``s[i]`` per sample, as ``compute(weights=)``
+    and scikit-learn's ``sample_weight`` take it: ``values[i]`` is then ``s[i]`` times the
+    unweighted term and ``weights[i]`` is ``s[i]`` times its share, so
+    ``values.sum() / weights.sum()`` is ``compute(spec, ..., weights=s).value``
+    (Σ s·ℓ / Σ s) and ``values.sum()`` its ``sum`` reduction. A sample's own loss is
+    ``values[i] / weights[i]`` where ``weights[i] > 0``. (Per-sample terms need no
+    ``groups=``: select the rows of a group from the arrays.)
+
     >>> per_sample("mse", [0.9, 0.2, 0.4], [1, 0, 1]).values.round(4).tolist()
     [0.01, 0.04, 0.36]
+    >>> t = per_sample("mse", [0.9, 0.2, 0.4], [1, 0, 1], weights=[1, 0, 2])
+    >>> t.values.round(4).tolist(), t.weights.tolist()
+    ([0.01, 0.0, 0.72], [1.0, 0.0, 2.0])
     """
     if convention == ALL_CONVENTIONS:
         raise UsageError("per_sample() takes one convention; call it once per convention")
     specs = parse_specs([spec], "mean", convention)
     kind = None if logits is None else (Kind.LOGITS if logits else Kind.PROBS)
+    meta, columns = _meta_arrays(weights, None)
     collector = Collector(1)
     run(
         array_source("preds", preds),
         array_source("labels", labels),
         specs,
-        Options(kind=kind),
+        Options(kind=kind, meta=meta),
         top=0,
         sink=collector,
+        meta_src=in_memory_table("weights", columns, DEFAULT_CHUNK_ROWS) if columns else None,
     )
     samples = collector.samples()
     values = samples.values[0]

@@ -146,6 +146,57 @@ def test_every_loss_follows_the_weighted_definition(loss: Any) -> None:
     assert ones.value == pytest.approx(plain.value, rel=1e-12, abs=1e-15)
 
 
+# --------------------------------------------------------------------------- per_sample
+
+
+@pytest.mark.parametrize("case", WEIGHTED["cases"], ids=[c["id"] for c in WEIGHTED["cases"]])
+def test_per_sample_weights_reduce_to_sklearn_sample_weight(case: dict[str, Any]) -> None:
+    """per_sample(weights=s): values.sum() / weights.sum() is scikit-learn's sample_weight
+    value (weighted_cases.json; its root for rmse), as compute(weights=s) gives it."""
+    terms = losscli.per_sample(
+        case["spec"],
+        case["preds"],
+        case["labels"],
+        logits=_logits(case["kind"]),
+        weights=case["weights"],
+    )
+    mean = terms.values.sum() / terms.weights.sum()
+    root = case["spec"] == "rmse"
+    assert (math.sqrt(mean) if root else mean) == pytest.approx(case["expected"], rel=1e-10)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=[lo.name for lo in LOSSES])
+def test_per_sample_weights_scale_each_term(loss: Any) -> None:
+    """For every loss: the weighted terms are s·v and s·W of the unweighted terms (v, W), and
+    they reduce to compute(weights=s)'s value and sum."""
+    case = _first_case(loss.name)
+    assert case is not None
+    if loss.reduce.binned:  # not means of per-sample terms (see the definition test)
+        return
+    args = (case["spec"], case["preds"], case["labels"])
+    logits = _logits(case["kind"])
+    plain = losscli.per_sample(*args, logits=logits)
+    s = np.random.default_rng(len(loss.name) + 1).uniform(0.0, 3.0, len(plain.values))
+    s[-1] = 0.0
+    got = losscli.per_sample(*args, logits=logits, weights=s)
+    np.testing.assert_allclose(got.values, s * plain.values, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got.weights, s * plain.weights, rtol=1e-15, atol=0)
+    value = losscli.compute(*args, logits=logits, weights=s).value
+    mean = got.values.sum() / got.weights.sum()
+    expected = math.sqrt(mean) if loss.reduce is Reduce.SQRT_MEAN else mean
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    if loss.reduce is Reduce.MEAN:
+        total = losscli.compute(*args, logits=logits, weights=s, reduction="sum").value
+        assert total == pytest.approx(got.values.sum(), rel=1e-12, abs=1e-15)
+
+
+def test_per_sample_refuses_bad_weights() -> None:
+    with pytest.raises(InputError, match="negative weight -1 at row 1"):
+        losscli.per_sample("mse", [1.0, 2.0], [1.0, 1.0], weights=[1, -1])
+    with pytest.raises(InputError, match="weights has 3 rows but the predictions have 2"):
+        losscli.per_sample("mse", [1.0, 2.0], [1.0, 1.0], weights=[1, 1, 1])
+
+
 # --------------------------------------------------------------------------- Kish
 
 
