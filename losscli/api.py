@@ -49,7 +49,7 @@ def compute_files(
     labels_key: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     convention: str = "losscli",
-    by_class: bool = False,
+    by_class: bool | None = False,
     preds_format: str | None = None,
     labels_format: str | None = None,
     intervals: Intervals | None = None,

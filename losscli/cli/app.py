@@ -163,7 +163,7 @@ _CONFIG_HELP = (
 )
 _OUTPUT_HELP = (
     "Also write the report to this file; the suffix names the format: .json, .md, "
-    ".xml (JUnit, check only), .txt (repeatable)."
+    ".html, .xml (JUnit, check only), .csv (compute only), .txt (repeatable)."
 )
 _INPUT_FORMAT_HELP = "Format of {what} read from standard input ('-'): " + ", ".join(FORMAT_NAMES)
 HeaderOpt = Annotated[
@@ -396,6 +396,7 @@ def compute(
     pred_cols: PredColsOpt = None,
     label_col: LabelColOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,  # type: ignore[attr-defined]
+    output: OutputOpt = None,
     precision: Annotated[
         int,
         typer.Option(
@@ -490,6 +491,7 @@ def compute(
         from losscli.engine.intervals import Intervals
         from losscli.io.text import dialect_of
 
+        outputs = _compute_outputs(output, fmt.value, (preds, labels, meta))
         dialect = dialect_of(delimiter, decimal, header)
         inputs = _input_fields(logits, probs, id_col, join, pred_cols, label_col, nan)
         inputs |= _meta_fields(weight_col, group_by, meta, min_slice_size)
@@ -514,7 +516,7 @@ def compute(
                 labels_key=labels_key,
                 chunk_rows=chunk_rows,
                 convention=convention.value,
-                by_class=by_class,
+                by_class=by_class or _html_classes(fmt.value, outputs),
                 preds_format=preds_format,
                 labels_format=labels_format,
                 intervals=Intervals.of(ci.value, bootstrap_samples, seed),
@@ -530,8 +532,44 @@ def compute(
         if writer is not None:
             writer.commit()
         _show_report(report, fmt.value, precision, hist=hist, calibration=calibration)
+        _write_compute(outputs, report, precision)
 
     guarded(run, quiet, verbose)
+
+
+def _compute_outputs(
+    paths: list[Path] | None, fmt: str, inputs: tuple[Path | None, ...]
+) -> list[tuple[Path, str]]:
+    """compute's ``-o`` files, checked before any work; HTML asked for needs matplotlib."""
+    from losscli.io.outputs import check_target
+
+    outputs = _outputs(paths, FORMATS)
+    for path, _ in outputs:
+        check_target("-o", path, inputs)
+    _need_charts(fmt, outputs)
+    return outputs
+
+
+def _need_charts(fmt: str, outputs: list[tuple[Path, str]]) -> None:
+    """Exit 2 with the pip command, before any work, when HTML is asked for without matplotlib."""
+    if fmt == "html" or any(name == "html" for _, name in outputs):
+        from losscli.report.charts import require
+
+        require()
+
+
+def _html_classes(fmt: str, outputs: list[tuple[Path, str]]) -> bool | None:
+    """False, or None (per-class rows when the task has classes) when HTML is asked for."""
+    wanted = fmt == "html" or any(name == "html" for _, name in outputs)
+    return None if wanted else False
+
+
+def _write_compute(outputs: list[tuple[Path, str]], report: Any, precision: int) -> None:
+    from losscli.io.outputs import write_text
+    from losscli.report.render import plain_text
+
+    for path, name in outputs:
+        write_text(path, plain_text(FORMATS[name](report, precision)), "-o")
 
 
 def _show_report(report: Any, fmt: str, precision: int, *, hist: bool, calibration: bool) -> None:

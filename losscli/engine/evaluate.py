@@ -379,15 +379,20 @@ def evaluate(
     *,
     top: int = 10,
     sink: PerSampleSink | None = None,
-    by_class: bool = False,
+    by_class: bool | None = False,
     intervals: Intervals | None = None,
     meta: MetaColumns | None = None,
 ) -> Evaluation:
     """One pass over aligned batches, updating every loss's accumulator.
 
     ``meta`` names the batches' per-row columns: sample weights (``weight``) and the group
-    columns whose slices get their own accumulators (``groups``)."""
+    columns whose slices get their own accumulators (``groups``). ``by_class=None``: per-class
+    rows whenever the task has classes and no loss scores whole images (the HTML report)."""
     check_tasks(specs, plan)
+    if by_class is None:
+        by_class = plan.task not in (Task.REGRESSION, Task.MULTIOUTPUT) and not any(
+            s.loss.per_image for s in specs
+        )
     intervals = intervals or Intervals()
     n_classes = len(plan.classes) if by_class else 0
     meta = meta or MetaColumns()

@@ -58,7 +58,7 @@ def run(
     top: int = 10,
     sink: PerSampleSink | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    by_class: bool = False,
+    by_class: bool | None = False,
     intervals: Intervals | None = None,
     meta_src: Source | None = None,
     min_slice_size: int = 0,

@@ -364,11 +364,19 @@ def _md_distributions(report: Report) -> list[str]:
     return ["", "<details><summary>Per-sample distributions</summary>", *charts, "", "</details>"]
 
 
+def report_html(report: Report, precision: int) -> str:
+    """One self-contained HTML page (``losscli.report.html``; charts need matplotlib)."""
+    from losscli.report.html import compute_html
+
+    return compute_html(report, precision)
+
+
 FORMATS: dict[str, Callable[[Report, int], RenderableType | str]] = {
     "table": report_table,
     "json": report_json,
     "csv": report_csv,
     "markdown": report_markdown,
+    "html": report_html,
 }
 
 
@@ -507,6 +515,9 @@ OUTPUT_SUFFIXES = {
     ".markdown": "markdown",
     ".xml": "junit",
     ".txt": "table",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
 }
 # GitHub keeps at most 1 MiB of job summary per step (GITHUB_STEP_SUMMARY).
 STEP_SUMMARY_LIMIT = 1 << 20
