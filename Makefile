@@ -37,8 +37,10 @@ lint: $(STAMP)
 # Each bench script writes its tables to bench/results/NAME.md; the README's Performance
 # section is regenerated from them at the end.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_compute.py
 	$(BIN)/python bench/bench_slices.py
+	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python scripts/update_readme.py
 
 golden: $(STAMP)

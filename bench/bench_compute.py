@@ -1,14 +1,18 @@
 """Benchmark ``losscli compute`` against the pandas + scikit-learn one-liners users write today.
 
     .venv/bin/python bench/bench_compute.py [--task regression|multiclass|all] [--rows N]
-        [--repeat R] [--losses mae,...]
+        [--repeat R] [--losses mae,...] [--quick]
 
 Three tasks; ``--task all`` (the default) runs each and prints a table for each.
 
 - ``regression``, MSE: ``preds.csv`` (header ``pred``) and ``labels.csv`` (header ``label``),
   noisy predictions of a skewed target, 10 million rows by default (or the
   ``LOSSCLI_BENCH_ROWS`` environment variable, which sets this task's default only). The
-  one-liner reads both files with pandas and calls ``sklearn.metrics.mean_squared_error``.
+  one-liner reads both files with pandas and calls ``sklearn.metrics.mean_squared_error``;
+  a second one reads them with polars (``pl.read_csv`` of both, then the mean of the squared
+  difference), when polars is installed (a bench-only dependency: the ``bench`` extra, which
+  ``make bench`` installs). The targets: losscli no slower than polars, at no more than half
+  its peak memory.
 - ``multiclass``, cross-entropy: ``preds.csv`` with 10 logit columns ``c0``..``c9`` and
   ``labels.csv`` with one column ``label`` of class indices 0..9, 2 million rows by default.
   losscli reads the scores as logits by itself. The one-liner reads both files with pandas,
@@ -34,8 +38,12 @@ Three tasks; ``--task all`` (the default) runs each and prints a table for each.
      task only);
    - the ``python -c`` one-liner above.
 3. Prints best wall time and peak RSS per tool, the one-liner / losscli ratios, and checks
-   that both tools agree on the task's loss to 1e-9 relative; then the machine and library
-   versions.
+   that the tools agree on the task's loss to 1e-9 relative; then the machine, the library
+   versions and the load average.
+
+A full run (every task at its default size) writes its table to
+``bench/results/bench_compute.md``, which ``make readme`` splices into README's Performance
+section. ``--quick``: 100,000 rows, one run per tool, nothing written.
 
 Wall times include interpreter start-up and imports: that is what a user waits for.
 
@@ -62,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_compute.md"
 SEED = 12345
 CHUNK = 1_000_000  # prediction values per generated chunk (rows × prediction columns)
 CLASSES = 10
@@ -180,6 +189,8 @@ class Task:
     cache_key: str  # cache directory prefix: bump its version when the generated data changes
     rows_env: str | None = None  # environment variable overriding default_rows
     options: tuple[str, ...] = ()  # more losscli options, e.g. --ci bootstrap
+    # The same number with polars (a bench-only dependency): python -c template, or None.
+    polars_liner: str | None = None
 
     def rows(self) -> int:
         """The default row count: ``rows_env`` if set, else ``default_rows``."""
@@ -226,6 +237,10 @@ TASKS = {
             default_rows=10_000_000,
             cache_key="v1",  # the original, unprefixed name: existing caches stay valid
             rows_env="LOSSCLI_BENCH_ROWS",
+            polars_liner=(
+                "import polars as pl; p=pl.read_csv({preds!r}); l=pl.read_csv({labels!r}); "
+                "print(((p['pred'] - l['label']) ** 2).mean())"
+            ),
         ),
         Task(
             name="multiclass",
@@ -383,15 +398,38 @@ def run_task(task: Task, rows: int, exe: Path | None, extra: list[str], repeat: 
         print(f"error: {exc}", file=sys.stderr)
         exit_code = exit_code or 3
 
+    if task.polars_liner is not None:
+        if polars_available():
+            code = task.polars_liner.format(preds=str(preds), labels=str(labels))
+            try:
+                argv = [sys.executable, "-c", code]
+                summaries.append(bench("polars", argv, parse_one_liner, repeat))
+            except ToolError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                exit_code = exit_code or 3
+        else:
+            print(
+                "  polars is not installed: `pip install -e '.[bench]'` (make bench does)",
+                file=sys.stderr,
+            )
+
     report(task, rows, summaries)
-    if len(summaries) == 2 and not agree(summaries[0].value, summaries[1].value):
-        print(
-            f"error: {task.name} {task.loss} values disagree beyond {REL_TOL:g} relative: "
-            f"losscli {summaries[0].value!r}, one-liner {summaries[1].value!r}",
-            file=sys.stderr,
-        )
-        return 1
+    ours = next((s for s in summaries if s.tool == "losscli"), None)
+    for other in summaries:
+        if ours is not None and other is not ours and not agree(ours.value, other.value):
+            print(
+                f"error: {task.name} {task.loss} values disagree beyond {REL_TOL:g} relative: "
+                f"losscli {ours.value!r}, {other.tool} {other.value!r}",
+                file=sys.stderr,
+            )
+            return 1
     return exit_code
+
+
+def polars_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("polars") is not None
 
 
 # The same losscli run with the content hashing of the inputs (losscli/io/digest.py) left out:
@@ -450,19 +488,62 @@ def machine() -> str:
     )
 
 
+# Markdown rows for bench/results/bench_compute.md, one per task run.
+TABLE_ROWS: list[str] = []
+
+
 def report(task: Task, rows: int, summaries: list[Summary]) -> None:
     print(f"\nlosscli compute vs one-liner, {rows:,} rows, {task.title}")
     print(f"{'tool':<12} {'best wall s':>12} {'peak RSS MiB':>13} {task.loss.upper():>22}")
     for s in summaries:
         print(f"{s.tool:<12} {s.best_wall:>12.3f} {mib(s.peak_rss):>13.1f} {s.value:>22.15g}")
     by_tool = {s.tool: s for s in summaries}
-    if {"losscli", "one-liner"} <= by_tool.keys():
-        ours, theirs = by_tool["losscli"], by_tool["one-liner"]
-        print(
-            f"one-liner / losscli: time {theirs.best_wall / ours.best_wall:.2f}x, "
-            f"memory {theirs.peak_rss / ours.peak_rss:.2f}x"
-        )
+    ours = by_tool.get("losscli")
+    for name in ("one-liner", "polars"):
+        if ours is not None and name in by_tool:
+            theirs = by_tool[name]
+            print(
+                f"{name} / losscli: time {theirs.best_wall / ours.best_wall:.2f}x, "
+                f"memory {theirs.peak_rss / ours.peak_rss:.2f}x"
+            )
+    TABLE_ROWS.append(table_row(task, rows, by_tool))
     sys.stdout.flush()  # the table before the next task's progress lines on stderr
+
+
+def table_row(task: Task, rows: int, by_tool: dict[str, Summary]) -> str:
+    """One Markdown row: times, time ratios (losscli / other: below 1 is faster) and peaks."""
+
+    def cell(name: str) -> str:
+        s = by_tool.get(name)
+        return "—" if s is None else f"{s.best_wall:.2f} s, {mib(s.peak_rss):.0f} MiB"
+
+    def ratio(name: str) -> str:
+        ours, theirs = by_tool.get("losscli"), by_tool.get(name)
+        if ours is None or theirs is None:
+            return "—"
+        return (
+            f"{ours.best_wall / theirs.best_wall:.2f}× time, "
+            f"{ours.peak_rss / theirs.peak_rss:.2f}× memory"
+        )
+
+    spec = " ".join(f"--loss {task.loss}".split() + list(task.options))
+    return (
+        f"| {task.title} (`{spec}`) | {rows:,} | {cell('losscli')} | {cell('one-liner')} | "
+        f"{cell('polars')} | {ratio('one-liner')} | {ratio('polars')} |"
+    )
+
+
+def results_markdown(repeat: int, load: str) -> str:
+    head = [
+        f"Best wall time of {repeat} runs and peak RSS, each run a fresh process "
+        f"(`bench/bench_compute.py`); load average {load} (1, 5, 15 min) when measured. "
+        "Ratios are losscli / the other tool: below 1 means losscli takes less.",
+        "",
+        "| task | rows | losscli | pandas + scikit-learn one-liner | polars one-liner | "
+        "losscli / pandas | losscli / polars |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    return "\n".join([*head, *TABLE_ROWS]) + "\n"
 
 
 def agree(a: float, b: float) -> bool:
@@ -491,12 +572,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool (default 3)")
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 100,000 rows, one run per tool, bench/results not written",
+    )
+    parser.add_argument(
         "--losses",
         default="",
         help="comma-separated extra losses for the losscli run; needs --task regression or "
         "multiclass (the task's own loss, mse or ce, is always included and compared)",
     )
     args = parser.parse_args(argv)
+    # Only a full run of every task at its default size writes bench/results.
+    args.write_results = not args.quick and args.rows is None and args.task == "all"
+    if args.quick:
+        args.rows, args.repeat = 100_000, 1
     args.tasks = list(TASKS.values()) if args.task == "all" else [TASKS[args.task]]
     try:
         args.rows_by_task = {
@@ -521,13 +611,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}\n(timing the one-liners only)", file=sys.stderr)
         exe = None
 
+    start_load = load_average()
     codes = [
         run_task(task, args.rows_by_task[task.name], exe, args.losses, args.repeat)
         for task in args.tasks
     ]
     print(f"\nmachine: {machine()}")
     print(f"versions: {versions()}")
+    load = f"{start_load} at the start, {load_average()} at the end"
+    print(f"load average: {load}")
+    if args.write_results:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(results_markdown(args.repeat, load))
+        print(f"wrote {RESULTS}", file=sys.stderr)
     return min((c for c in codes if c), default=0)
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, as uptime prints them."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -472,7 +472,7 @@ def compute(
     group_by: GroupByOpt = None,
     meta: MetaOpt = None,
     min_slice_size: MinSliceOpt = None,
-    chunk_rows: ChunkRowsOpt = 1 << 20,
+    chunk_rows: ChunkRowsOpt = 1 << 17,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     header: HeaderOpt = None,
@@ -837,7 +837,7 @@ def check(
     group_by: GroupByOpt = None,
     meta: MetaOpt = None,
     min_slice_size: MinSliceOpt = None,
-    chunk_rows: ChunkRowsOpt = 1 << 20,
+    chunk_rows: ChunkRowsOpt = 1 << 17,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -946,7 +946,7 @@ def compare(
     test: TestOpt = None,
     bootstrap_samples: MaybeSamplesOpt = None,
     seed: MaybeSeedOpt = None,
-    chunk_rows: ChunkRowsOpt = 1 << 20,
+    chunk_rows: ChunkRowsOpt = 1 << 17,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:

@@ -101,6 +101,7 @@ def open_source(
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     src.digest = file_digest(path)
+    src.nbytes = path.stat().st_size
     return src
 
 

@@ -169,7 +169,11 @@ def _combine_tables(
         digest,
         shard_names=[p.name for p in parts],
         shard_rows=rows,
+        nbytes=sum(p.nbytes for p in parts),
     )
+    positions = [p.position for p in parts]
+    if all(positions):
+        src.position = lambda: sum(at() for at in positions if at is not None)
     return src
 
 
@@ -224,6 +228,7 @@ def _combine_arrays(
         digest,
         shard_names=[p.name for p in parts],
         shard_rows=[p.n_rows for p in parts],
+        nbytes=sum(p.nbytes for p in parts),
     )
 
 

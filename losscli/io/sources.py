@@ -11,17 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from losscli.io.digest import Digest
+from losscli.io.progress import by_rows, metered
 
-DEFAULT_CHUNK_ROWS = 1 << 20
+T = TypeVar("T")
+
+DEFAULT_CHUNK_ROWS = 1 << 17
 # Decisions about a file (column types, task, logits or probabilities) look at its head.
 PEEK_ROWS = 1 << 16
 # Dense arrays are cut into chunks of about this many values.
-DENSE_CHUNK_VALUES = 1 << 24
+DENSE_CHUNK_VALUES = 1 << 21
 
 TableChunk = dict[str, np.ndarray]
 
@@ -63,6 +66,10 @@ class TableSource:
     digest: Digest | None = field(default=None, repr=False)
     # The same chunks as Arrow record batches, where the reader has them (CSV, Parquet).
     arrow: Callable[[list[str]], Iterator[Any]] | None = field(default=None, repr=False)
+    # The size of the file(s) in bytes, and the bytes a pass has read so far where the reader
+    # knows it (CSV); otherwise progress is counted in rows of ``n_rows``.
+    nbytes: int = field(default=0, repr=False)
+    position: Callable[[], int] | None = field(default=None, repr=False)
 
     @property
     def has_header(self) -> bool:
@@ -72,8 +79,18 @@ class TableSource:
         return self.kinds[column] in (ColumnKind.NUMBER, ColumnKind.SCORES)
 
     def chunks(self, columns: list[str]) -> Iterator[TableChunk]:
-        """Row chunks holding only ``columns`` (column projection where the format allows)."""
-        return self._open(columns)
+        """Row chunks holding only ``columns`` (column projection where the format allows),
+        the pass's progress reported (``losscli.io.progress``)."""
+        return self.metered(self._open(columns), _rows_or_none)
+
+    def metered(self, items: Iterator[T], rows_of: Callable[[T], int]) -> Iterator[T]:
+        """A pass over the file (chunks or Arrow batches), its progress reported."""
+        if self.position is not None:
+            position = self.position
+            return metered(items, self.nbytes, lambda _: position())
+        if self.n_rows is not None:
+            return metered(items, self.nbytes, by_rows(self.nbytes, self.n_rows, rows_of))
+        return items
 
     def head(self, columns: list[str]) -> TableChunk | None:
         """The first rows (a cheap read), for deciding how to interpret the file."""
@@ -91,6 +108,7 @@ class ArraySource:
     _rows: Callable[[int], Iterator[np.ndarray]] = field(repr=False)
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     digest: Digest | None = field(default=None, repr=False)
+    nbytes: int = field(default=0, repr=False)  # of the file(s): progress by rows read
 
     @property
     def n_rows(self) -> int:
@@ -102,7 +120,8 @@ class ArraySource:
 
     def chunks(self) -> Iterator[np.ndarray]:
         row_values = max(1, int(np.prod(self.shape[1:])))
-        return self._rows(max(1, min(self.chunk_rows, DENSE_CHUNK_VALUES // row_values)))
+        step = max(1, min(self.chunk_rows, DENSE_CHUNK_VALUES // row_values))
+        return metered(self._rows(step), self.nbytes, by_rows(self.nbytes, self.n_rows, len))
 
     def head(self) -> np.ndarray | None:
         return next(self._rows(PEEK_ROWS), None) if self.n_rows else None
@@ -119,6 +138,46 @@ def sliced(array: np.ndarray) -> Callable[[int], Iterator[np.ndarray]]:
 
 
 Source = TableSource | ArraySource
+
+
+def _rows_of(chunk: TableChunk) -> int:
+    return len(next(iter(chunk.values())))
+
+
+def _rows_or_none(chunk: TableChunk) -> int:
+    return _rows_of(chunk) if chunk else 0
+
+
+def rechunked(chunks: Iterator[TableChunk], rows: int) -> Iterator[TableChunk]:
+    """Table chunks of ``rows`` rows (the last one shorter): small decoded batches joined,
+    large ones cut. Readers decode in small batches to keep their own buffers small (CSV
+    blocks of 256 KiB, Parquet batches of 64k rows); the engine gets fewer, larger chunks, so
+    its per-chunk cost stays small. Chunks without columns pass through as they are."""
+    pending: list[TableChunk] = []
+    held = 0
+    for chunk in chunks:
+        if not chunk:
+            yield chunk
+            continue
+        size = _rows_of(chunk)
+        if not size:
+            continue
+        pending.append(chunk)
+        held += size
+        if held < rows:
+            continue
+        whole = pending[0] if len(pending) == 1 else _joined(pending)
+        cut = held - held % rows
+        for start in range(0, cut, rows):
+            yield {k: v[start : start + rows] for k, v in whole.items()}
+        pending = [{k: v[cut:] for k, v in whole.items()}] if cut < held else []
+        held -= cut
+    if pending:
+        yield pending[0] if len(pending) == 1 else _joined(pending)
+
+
+def _joined(chunks: list[TableChunk]) -> TableChunk:
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
 def is_number(text: str) -> bool:
