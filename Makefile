@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_compute.py
 	$(BIN)/python bench/bench_slices.py
 	$(BIN)/python bench/bench_memory.py
+	$(BIN)/python bench/bench_kernels.py
 	$(BIN)/python scripts/update_readme.py
 
 golden: $(STAMP)
@@ -64,6 +65,7 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_reference.py
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_oracles.py
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_weighted.py
+	$(REFENV)/bin/python tests/reference/generate_kernels.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
 # Mutation testing with mutmut 3 (settings in pyproject.toml [tool.mutmut]): every small change

@@ -17,7 +17,14 @@ import numpy as np
 from losscli.engine.accumulators import ByClass, Moments, Worst
 from losscli.engine.histogram import Histogram
 from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap, clip_to_range
-from losscli.engine.prepare import check_tasks, own_values, pool, unpooled
+from losscli.engine.prepare import (
+    as_float64,
+    check_tasks,
+    own_values,
+    pool,
+    reads_float32,
+    unpooled,
+)
 from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, SliceResult, WorstRow
 from losscli.engine.signature import losscli_version, signature_of
 from losscli.engine.slices import Sliced, key_text
@@ -47,7 +54,7 @@ def _p_scores(batch: Batch, plan: Plan, idx: np.ndarray) -> np.ndarray | None:
     """Probabilities of the rows ``idx`` when the task has classes and the kind is known."""
     if plan.kind is None or plan.task not in (Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION):
         return None
-    preds = batch.preds[idx]
+    preds = batch.preds[idx].astype(np.float64)
     if plan.kind is Kind.PROBS:
         return preds
     return 1 / (1 + np.exp(-preds)) if preds.ndim == 1 else np.exp(log_softmax(preds, axis=1))
@@ -151,6 +158,20 @@ class EvaluatedChunk:
 PerSampleSink = Callable[[EvaluatedChunk], None]
 
 
+class _Float64Scores:
+    """A batch with float64 scores, cast at most once per chunk for the losses that need it
+    (float32 logits stay float32 for the cross-entropy kernels: ``reads_float32``)."""
+
+    def __init__(self, batch: Batch) -> None:
+        self._batch = batch
+        self._wide: Batch | None = None
+
+    def __call__(self) -> Batch:
+        if self._wide is None:
+            self._wide = as_float64(self._batch)
+        return self._wide
+
+
 @dataclass
 class Evaluation:
     """What one pass over the data leaves: one Moments per loss and the worst rows (and, with
@@ -189,8 +210,9 @@ class Evaluation:
         terms_list: list[PerSample] = []
         own: list[np.ndarray] = []
         split: list[tuple[PerSample, np.ndarray]] = []
+        wide = _Float64Scores(batch)
         for i, (spec, moments) in enumerate(zip(specs, self.moments, strict=True)):
-            raw_terms, dense = unpooled(spec, batch, plan)
+            raw_terms, dense = unpooled(spec, batch if reads_float32(spec, plan) else wide(), plan)
             terms = pool(raw_terms, len(batch)) if dense else raw_terms
             own.append(own_values(spec, terms))  # a row's own loss, whatever its weight
             if self.histograms:  # the rows that count: a sample weight of 0 leaves one out

@@ -4,6 +4,7 @@ puts (preds, labels) in the shapes the loss expects and checks them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from losscli.errors import DomainError, InputError, UsageError
 from losscli.interpret.plan import PROB_SUM_TOL, Batch, Kind, LabelMode, Note, Plan
 from losscli.losses import PerSample, Reduce, Target, Task
+from losscli.losses.kernels import FLOAT32_LOGITS
 from losscli.losses.numerics import Convention, one_hot
 from losscli.spec import LossSpec
 
@@ -324,6 +326,24 @@ _CLASS_REFUSALS: dict[Task, str] = {
     "distributions; for soft labels use ce or kl",
     Task.DENSE: "{text} takes one label per row, not label maps; for maps use ce or dice",
 }
+
+
+def reads_float32(spec: LossSpec, plan: Plan) -> bool:
+    """Whether ``spec`` takes float32 logits as they are (the cross-entropy family's row-block
+    kernels, ``losses.kernels.FLOAT32_LOGITS``); every other loss gets float64 scores."""
+    return (
+        plan.kind is Kind.LOGITS
+        and plan.task in (Task.MULTICLASS, Task.DISTRIBUTION, Task.DENSE)
+        and spec.loss.name in FLOAT32_LOGITS
+        and not _log_labels(spec)
+    )
+
+
+def as_float64(batch: Batch) -> Batch:
+    """The batch with float64 scores (itself when they are float64 already)."""
+    if batch.preds.dtype == np.float64:
+        return batch
+    return replace(batch, preds=batch.preds.astype(np.float64))
 
 
 def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:

@@ -18,6 +18,7 @@ from losscli.interpret.meta import LABELS, PREDS, MetaPlan, MetaRows
 from losscli.interpret.plan import (
     Batch,
     Chunk,
+    Kind,
     LabelMode,
     NanPolicy,
     Note,
@@ -171,7 +172,12 @@ class BatchStream:
         preds = np.asarray(preds)
         if preds.dtype.kind not in "biuf":
             raise InputError(f"{self.preds_src.name}: predictions must be numbers")
-        preds = classes_on_axis_1(preds.astype(np.float64, copy=False), plan.class_axis)
+        # float32 logits stay float32 (no cast of the chunk): the cross-entropy kernels read them
+        # as they are, and the engine casts for the other losses (engine.prepare.reads_float32).
+        keep = preds.dtype == np.float32 and plan.kind is Kind.LOGITS
+        preds = classes_on_axis_1(
+            preds.astype(np.float64, copy=False) if not keep else preds, plan.class_axis
+        )
         if isinstance(lc, dict) and plan.label_cols:
             cols = plan.label_cols
             labels = lc[cols[0]] if len(cols) == 1 else np.column_stack([lc[c] for c in cols])

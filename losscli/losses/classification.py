@@ -24,6 +24,7 @@ from losscli.losses.base import (
     Target,
     Task,
 )
+from losscli.losses.kernels import log_softmax_terms
 from losscli.losses.numerics import (
     Convention,
     log_probs,
@@ -125,6 +126,8 @@ def cross_entropy(
         return PerSample(-(labels * log_p + (1.0 - labels) * log_q))
     n_classes = preds.shape[1]
     w = _class_weights(weight, n_classes)
+    if logits:
+        return _ce_logits(preds, labels, w, label_smoothing, ignore_index, weight)
     logp = log_probs(preds, logits=logits, convention=convention)
     eps = label_smoothing
     if labels.ndim == 2:
@@ -136,6 +139,43 @@ def cross_entropy(
     if eps:
         # torch: the smoothing term is weighted by class and shares the nll's denominator.
         values = values + eps / n_classes * np.where(kept, -np.sum(logp * w, axis=1), 0.0)
+    return PerSample(values, _index_weights(w_true, kept, weight))
+
+
+def _ce_logits(
+    preds: FloatArray,
+    labels: np.ndarray,
+    w: FloatArray,
+    eps: float,
+    ignore_index: int,
+    weight: list[float] | None,
+) -> PerSample:
+    """Multiclass cross-entropy from logits by the fused row-block kernel (``kernels``).
+
+    With m the row max and l = log Σ exp(z − m): −log p_y = l − (z_y − m), and
+    −Σ_c a_c log p_c = (Σ_c a_c)·l − Σ_c a_c (z_c − m) for the smoothing and soft targets.
+    """
+    n_classes = preds.shape[1]
+    weighted = weight is not None
+    if labels.ndim == 2:
+        # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
+        target = labels * (1.0 - eps) + eps / n_classes if eps else labels
+        t = log_softmax_terms(preds, target=target, class_weights=w if weighted else None)
+        mass = target @ w if weighted else target.sum(axis=1)
+        assert t.dot is not None
+        return PerSample(mass * t.log_sum - t.dot)
+    kept = labels != ignore_index
+    safe = np.where(kept, labels, 0)
+    t = log_softmax_terms(
+        preds, labels=safe, dot=bool(eps), class_weights=w if eps and weighted else None
+    )
+    w_true = np.where(kept, w[safe], 0.0)
+    values = w_true * -t.log_p_true()
+    if eps:
+        assert t.dot is not None
+        # torch: the smoothing term is weighted by class and shares the nll's denominator.
+        smooth = np.where(kept, w.sum() * t.log_sum - t.dot, 0.0)
+        values = (1.0 - eps) * values + eps / n_classes * smooth
     return PerSample(values, _index_weights(w_true, kept, weight))
 
 
@@ -253,9 +293,10 @@ def nll(
     array([1.386294])
     """
     _hard_labels("nll", preds, labels)
+    t = log_softmax_terms(preds)
     with np.errstate(over="ignore"):
-        sums = np.exp(preds).sum(axis=1)
-    bad = (preds > 0).any(axis=1) | (np.abs(sums - 1.0) > LOG_PROB_SUM_TOL)
+        sums = np.exp(t.shift + t.log_sum)  # Σ_c exp(z_c), by the row-block kernel
+    bad = (t.shift > 0) | (np.abs(sums - 1.0) > LOG_PROB_SUM_TOL)
     if bad.any():
         raise DomainError(
             f"nll takes log-probabilities (values <= 0 whose exp sums to 1 per row), but a row's "
@@ -300,7 +341,10 @@ def focal(
             out = (a * labels + (1.0 - a) * (1.0 - labels)) * out
         return PerSample(out)
     _hard_labels("focal", preds, labels)
-    log_py = log_probs(preds, logits=logits)[np.arange(labels.shape[0]), labels]
+    if logits:
+        log_py = log_softmax_terms(preds, labels=labels).log_p_true()
+    else:  # the guarded log is elementwise: only the true classes' probabilities are needed
+        log_py = prob_log(preds[np.arange(labels.shape[0]), labels])
     # 1 − p_y = −expm1(log p_y), exact when p_y is close to 1.
     out = -np.power(-np.expm1(log_py), gamma) * log_py
     return PerSample(out if alpha is None or alpha < 0 else alpha * out)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample, Target, Task
+from losscli.losses.kernels import log_softmax_blocks
 from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr, xlogy
 
 
@@ -17,6 +18,39 @@ def _kl_log_target(preds: FloatArray, log_p: FloatArray, *, logits: bool) -> Flo
         p = np.exp(log_p)
         # 0 where p = 0 (log p = −inf), +inf where q = 0 < p, as rel_entr.
         return np.sum(np.where(p > 0, p * (log_p - log_q), 0.0), axis=1)
+
+
+def _kl_logits(preds: FloatArray, labels: FloatArray) -> FloatArray:
+    """Σ_c p_c (log p_c − log q_c), q = softmax(logits), one row block at a time."""
+    out = np.empty(len(preds))
+
+    def block(rows: slice, log_q: np.ndarray, q: np.ndarray) -> None:
+        p = labels[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Elementwise, as torch's kl_div: p ≈ q cancels term by term, not in two sums.
+            terms = np.where(p > 0, p * (np.log(p) - log_q[:, :, 0]), 0.0)
+        out[rows] = terms.sum(axis=1)
+
+    log_softmax_blocks(preds, block)
+    return out
+
+
+def _js_terms(p: FloatArray, q: FloatArray) -> FloatArray:
+    """½ Σ_c [rel_entr(p, m) + rel_entr(q, m)] per row, m = ½(p + q)."""
+    m = 0.5 * (p + q)
+    # rel_entr is 0 where p = 0, and m > 0 wherever p > 0 or q > 0: every term is finite.
+    return 0.5 * (np.sum(rel_entr(p, m), axis=1) + np.sum(rel_entr(q, m), axis=1))
+
+
+def _js_logits(preds: FloatArray, labels: FloatArray) -> FloatArray:
+    """``_js_terms`` with q = softmax(logits), one row block at a time."""
+    out = np.empty(len(preds))
+
+    def block(rows: slice, log_q: np.ndarray, q: np.ndarray) -> None:
+        out[rows] = _js_terms(labels[rows], q[:, :, 0])
+
+    log_softmax_blocks(preds, block)
+    return out
 
 
 def kl_divergence(
@@ -52,11 +86,7 @@ def kl_divergence(
         if not logits:
             values = np.sum(rel_entr(labels, preds), axis=1)
         else:
-            log_q = log_softmax(preds, axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values = np.sum(
-                    np.where(labels > 0, labels * (np.log(labels) - log_q), 0.0), axis=1
-                )
+            values = _kl_logits(preds, labels)
     if convention is Convention.TORCH:
         return PerSample(values, np.full(len(values), float(labels.shape[1])))
     return PerSample(values)
@@ -77,10 +107,7 @@ def jensen_shannon(
     >>> jensen_shannon(q, p, logits=False, base=2).values
     array([1.])
     """
-    q = np.exp(log_softmax(preds, axis=1)) if logits else preds
-    m = 0.5 * (labels + q)
-    # rel_entr is 0 where p = 0, and m > 0 wherever p > 0 or q > 0: every term is finite.
-    js = 0.5 * (np.sum(rel_entr(labels, m), axis=1) + np.sum(rel_entr(q, m), axis=1))
+    js = _js_logits(preds, labels) if logits else _js_terms(labels, preds)
     if base is not None:
         js = js / math.log(base)
     # JS >= 0; the two sums can round to a difference of -1e-17 when p == q.

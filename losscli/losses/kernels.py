@@ -1,0 +1,283 @@
+"""Fused row-block kernels for the cross-entropy family (ce, nll, focal, kl and js from logits).
+
+Every loss of the family needs a row's log-softmax only through a few numbers:
+with m = max_c z_c (the shift that keeps exp finite) and l = log Σ_c exp(z_c − m),
+
+    log p_y = (z_y − m) − l,        Σ_c a_c log p_c = Σ_c a_c (z_c − m) − (Σ_c a_c)·l.
+
+``log_softmax_terms`` computes m, l, z_y − m and Σ_c a_c (z_c − m) for class weights or
+target rows a, walking the scores in row blocks of about ``BLOCK_BYTES`` so that the shifted
+scores z − m and their exps live in one cache-sized scratch buffer (reused per thread), never
+as an (n, C) matrix, and float32 scores are never cast or copied as a whole: the max pass runs
+on the scores in their own dtype (a max is exact in any precision), the shift z − m is written
+straight into the float64 block buffer (exact for float32 scores: the difference of two
+float32 numbers needs at most 48 significant bits, unless their exponents lie more than 29
+binades apart, where it is rounded once like any float64 difference), and the exp and every
+per-row sum run in float64. So float32 files give the float64 computation on the same values
+(the tests pin this to 1e-12), not just torch's float32 to 1e-6.
+
+Why not exp in float32 (what torch does for float32): it is about 1.8× cheaper per element
+with AVX-512, but each term then carries ~1 ulp of float32 (6e-8), which moves per-row
+results by up to ~5e-8 and means by ~3e-9 relative: inside ARCHITECTURE.md's 1e-6 for float32,
+but outside what losscli has promised for float32 files so far (the float64 computation to
+1e-10 relative: tests/test_breakdowns.py, test_oracles.py, test_readers.py, test_invariants.py).
+
+Dense maps (n, C, d1, ...) are read in their own layout (classes on axis 1): each position's
+terms come out flattened in (n, d1, ...) order, the order of ``moveaxis(z, 1, -1)``.
+
+Blocks run on a thread pool when the input is large (NumPy releases the GIL inside its
+ufuncs). Each row's result depends only on that row and on the block size, which depends only
+on C and the positions per row, never on the number of threads: threaded and single-threaded
+results are identical bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from losscli.losses.base import FloatArray
+
+# Bytes of the float64 block buffer (z − m, then its exps): with the block's input (half as
+# much for float32) and the row vectors, within one core's 1 MiB L2.
+BLOCK_BYTES = 1 << 19
+# Inputs smaller than this run on one thread: the pool costs more than it saves.
+PARALLEL_BYTES = 1 << 23
+# Up to this many classes, reduce class by class over whole columns of a block: NumPy's
+# per-row reductions cost ~4 ns a row of overhead, more than the arithmetic of a short row.
+FEW_CLASSES = 16
+
+
+# The losses whose functions run their logits path on these kernels and so read float32 logits
+# as they are (every per-row sum in float64); the engine casts scores to float64 for the others.
+FLOAT32_LOGITS = frozenset({"ce", "focal", "nll", "kl", "js"})
+
+
+def cpu_threads() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class Scratch:
+    """One worker's reusable buffers, by name: allocated once, at the largest block's size."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        size = int(np.prod(shape))
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self._buffers[name] = np.empty(size, dtype=dtype)
+        return buf[:size].reshape(shape)
+
+
+BlockWork = Callable[[slice, Scratch], None]
+
+
+def block_rows(row_bytes: int) -> int:
+    """Rows per block: ``BLOCK_BYTES`` of rows of ``row_bytes`` (at least one row)."""
+    return max(1, BLOCK_BYTES // max(row_bytes, 1))
+
+
+def run_blocks(n: int, row_bytes: int, work: BlockWork, threads: int | None = None) -> None:
+    """Call ``work(rows, scratch)`` on consecutive row blocks covering 0..n; ``row_bytes``: the
+    float64 working bytes of one row.
+
+    ``threads`` None: one thread below ``PARALLEL_BYTES`` of work, else every core; an int
+    forces that many workers. Worker k takes blocks k, k + T, k + 2T, ... with its own scratch.
+    """
+    step = block_rows(row_bytes)
+    blocks = [slice(a, min(a + step, n)) for a in range(0, n, step)]
+    if threads is None:
+        threads = cpu_threads() if n * row_bytes >= PARALLEL_BYTES else 1
+    workers = min(threads, len(blocks))
+    if workers <= 1:
+        scratch = Scratch()
+        for rows in blocks:
+            work(rows, scratch)
+        return
+
+    def worker(mine: list[slice]) -> None:
+        scratch = Scratch()
+        for rows in mine:
+            work(rows, scratch)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(worker, blocks[k::workers]) for k in range(workers)]:
+            done.result()
+
+
+def as_positions(x: np.ndarray) -> np.ndarray:
+    """Scores (n, C) or (n, C, d1, ...) as a (n, C, D) view (D = 1 for one row per sample)."""
+    x = np.ascontiguousarray(x)
+    return x.reshape(x.shape[0], x.shape[1], -1)
+
+
+def _row_max(x: np.ndarray, out: np.ndarray) -> None:
+    """max over axis 1 of a block (b, C, D) into ``out`` (b, D), in the block's dtype."""
+    if x.shape[1] <= FEW_CLASSES:
+        np.copyto(out, x[:, 0])
+        for c in range(1, x.shape[1]):
+            np.maximum(out, x[:, c], out=out)
+    else:
+        np.max(x, axis=1, out=out)
+
+
+def _row_sum(x: np.ndarray, out: np.ndarray) -> None:
+    """Σ over axis 1 of a block (b, C, D) into float64 ``out`` (b, D), accumulated in float64."""
+    if x.shape[1] <= FEW_CLASSES:
+        np.copyto(out, x[:, 0])
+        for c in range(1, x.shape[1]):
+            np.add(out, x[:, c], out=out)
+    else:
+        np.einsum("bcd->bd", x, out=out, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Per position (n·D,) float64: the shift m, l = log Σ exp(z − m), z_y − m (hard labels
+    given) and Σ_c a_c (z_c − m) (class weights or target rows given)."""
+
+    shift: FloatArray
+    log_sum: FloatArray
+    true: FloatArray | None
+    dot: FloatArray | None
+
+    def log_p_true(self) -> FloatArray:
+        """log p_y = (z_y − m) − l."""
+        assert self.true is not None
+        return self.true - self.log_sum
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    x: np.ndarray  # (n, C, D) scores
+    labels: np.ndarray | None  # (n, D) class indices, in range
+    class_weights: np.ndarray | None  # (C,) weights of the dot, in x's dtype
+    target: np.ndarray | None  # (n, C, D) rows of the dot
+    positive_only: bool  # the dot skips classes where the target is 0 (0 · log 0 = 0)
+
+
+def _block_terms(inp: _Inputs, out: Terms, rows: slice, scratch: Scratch) -> None:
+    """One block's terms, written into ``out`` at the block's positions."""
+    x = inp.x[rows]
+    b, d = x.shape[0], x.shape[2]
+    at = slice(rows.start * d, rows.stop * d)
+    m = scratch.take("max", (b, d), x.dtype)
+    _row_max(x, m)
+    out.shift[at] = m.reshape(-1)
+    if out.true is not None and inp.labels is not None:
+        true = np.take_along_axis(x, inp.labels[rows][:, None, :], axis=1)
+        np.subtract(true.reshape(-1), m.reshape(-1), out=out.true[at], dtype=np.float64)
+    shifted = scratch.take("shifted", x.shape, np.dtype(np.float64))
+    # <= 0, so exp never overflows; computed in float64 (exact for float32 scores).
+    np.subtract(x, m[:, None, :], out=shifted, dtype=np.float64)
+    if out.dot is not None:
+        dot = out.dot[at].reshape(b, d)
+        _dot(inp, shifted, rows, dot, scratch)
+    np.exp(shifted, out=shifted)
+    total = scratch.take("sum", (b, d), np.dtype(np.float64))
+    _row_sum(shifted, total)
+    np.log(total, out=out.log_sum[at].reshape(b, d))
+
+
+def _dot(inp: _Inputs, shifted: np.ndarray, rows: slice, out: np.ndarray, scratch: Scratch) -> None:
+    """Σ_c a_c (z_c − m) of a block into ``out`` (b, D), a the class weights or target rows."""
+    if inp.target is None:
+        if inp.class_weights is None:
+            _row_sum(shifted, out)
+            return
+        prod = scratch.take("product", shifted.shape, np.dtype(np.float64))
+        np.multiply(shifted, inp.class_weights[None, :, None], out=prod)
+        _row_sum(prod, out)
+        return
+    t = inp.target[rows]
+    prod64 = scratch.take("product", shifted.shape, np.dtype(np.float64))
+    np.multiply(t, shifted, out=prod64)
+    if inp.class_weights is not None:
+        prod64 *= inp.class_weights[None, :, None]
+    if inp.positive_only:  # 0 · (−inf) is 0 here, as in scipy's rel_entr
+        np.copyto(prod64, 0.0, where=t <= 0)
+    _row_sum(prod64, out)
+
+
+def log_softmax_terms(
+    scores: np.ndarray,
+    *,
+    labels: np.ndarray | None = None,
+    dot: bool = False,
+    class_weights: np.ndarray | None = None,
+    target: np.ndarray | None = None,
+    positive_only: bool = False,
+    threads: int | None = None,
+) -> Terms:
+    """The log-softmax terms of ``scores`` (n, C) or (n, C, d1, ...), per position.
+
+    ``labels`` int (n,) or (n, d1, ...) in 0..C−1 give z_y − m. ``dot`` (implied by a
+    ``target``) gives Σ_c a_c (z_c − m) with a_c = (``class_weights`` (C,) or 1) times
+    (``target``, float64 like ``scores``, or 1). ``positive_only``: classes where the target is
+    0 count 0 in the dot (where z_c = −inf, 0 · −inf would be NaN).
+    """
+    x = as_positions(scores)
+    n, c, d = x.shape
+    w = None if class_weights is None else np.asarray(class_weights, dtype=np.float64)
+    inp = _Inputs(
+        x,
+        None if labels is None else np.asarray(labels).reshape(n, d),
+        w,
+        None if target is None else np.asarray(target, dtype=np.float64).reshape(n, c, d),
+        positive_only,
+    )
+    size = n * d
+    out = Terms(
+        np.empty(size),
+        np.empty(size),
+        None if labels is None else np.empty(size),
+        np.empty(size) if dot or target is not None else None,
+    )
+    run_blocks(
+        n,
+        8 * c * d,
+        lambda rows, scratch: _block_terms(inp, out, rows, scratch),
+        threads,
+    )
+    return out
+
+
+def log_softmax_blocks(
+    scores: np.ndarray,
+    per_block: Callable[[slice, np.ndarray, np.ndarray], None],
+    *,
+    threads: int | None = None,
+) -> None:
+    """Call ``per_block(rows, log_q, q)`` with each block's log-softmax and softmax (b, C, D)
+    in float64 scratch buffers (for losses taking every class's log q or q elementwise: kl, js).
+    log q = (z − m) − log Σ exp(z − m) and q = exp(z − m) / Σ exp(z − m)."""
+    x = as_positions(scores)
+    n, c, d = x.shape
+
+    def work(rows: slice, scratch: Scratch) -> None:
+        blk = x[rows]
+        b = blk.shape[0]
+        m = scratch.take("max", (b, d), blk.dtype)
+        _row_max(blk, m)
+        log_q = scratch.take("log_q", blk.shape, np.dtype(np.float64))
+        np.subtract(blk, m[:, None, :], out=log_q, dtype=np.float64)
+        q = scratch.take("q", blk.shape, np.dtype(np.float64))
+        np.exp(log_q, out=q)
+        total = scratch.take("sum", (b, d), np.dtype(np.float64))
+        _row_sum(q, total)
+        q /= total[:, None, :]
+        np.log(total, out=total)
+        log_q -= total[:, None, :]
+        per_block(rows, log_q, q)
+
+    run_blocks(n, 8 * c * d, work, threads)

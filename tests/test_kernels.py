@@ -1,0 +1,246 @@
+"""The row-block kernels of the cross-entropy family against torch 2.13.0, at block boundaries.
+
+Expected numbers: ``tests/reference/kernel_cases.json``, written by
+``tests/reference/generate_kernels.py`` (``make reference``) with torch 2.13.0; each case names
+its torch call in ``reference``. Inputs come from ``kernel_inputs.py`` (exact integer
+arithmetic: the generator and these tests build the same arrays bit for bit). Tolerances are
+ARCHITECTURE.md's: 1e-10 relative for float64 inputs, 1e-6 relative or absolute for float32.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import kernel_inputs as ki
+import numpy as np
+import pytest
+
+import losscli
+from losscli.errors import DomainError
+from losscli.losses import kernels
+from losscli.losses.classification import cross_entropy, focal, nll
+from losscli.losses.distribution import jensen_shannon, kl_divergence
+from losscli.losses.numerics import log_softmax
+
+CASES_PATH = Path(__file__).resolve().parent / "reference" / "kernel_cases.json"
+DOC = json.loads(CASES_PATH.read_text(encoding="utf-8"))
+CASES: list[dict[str, Any]] = DOC["cases"]
+TOLERANCE = {"float64": {"rel": 1e-10}, "float32": {"rel": 1e-6, "abs": 1e-6}}
+FUNCTIONS = {"ce": cross_entropy, "focal": focal, "nll": nll, "kl": kl_divergence}
+
+
+def case_arrays(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str]:
+    """(preds, labels, dtype) of a case, as the generator built them."""
+    src = case["inputs"]
+    if "extreme" in src:
+        z, y = ki.extreme(src["extreme"])
+        return z, y, src["extreme"]
+    spec = DOC["shapes"][src["shape"]]
+    shape, dtype = tuple(spec["shape"]), spec["dtype"]
+    z = ki.logits(shape, dtype)
+    y = ki.labels((shape[0], *shape[2:]), shape[1], src["ignore_every"])
+    if src.get("target"):
+        return z, ki.distributions(*shape), dtype
+    if src.get("log_softmax"):
+        return log_softmax(z, axis=1), y, dtype
+    return z, y, dtype
+
+
+def per_position(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """losscli's per-position terms (values, weights) of a case, by the loss function."""
+    z, y, dtype = case_arrays(case)
+    kwargs = dict(case["kwargs"])
+    if kwargs.get("weight") == "class_weights":
+        kwargs["weight"] = ki.class_weights(z.shape[1])
+    if z.ndim > 2:  # dense maps reach the loss as positions (the engine's layout)
+        z = np.moveaxis(z, 1, -1).reshape(-1, z.shape[1])
+        y = y.reshape(-1)
+    if case["loss"] == "js":
+        terms = jensen_shannon(z, y, logits=True)
+    elif case["loss"] == "nll":
+        terms = nll(z, y, **kwargs)
+    else:
+        terms = FUNCTIONS[case["loss"]](z, y, logits=True, **kwargs)
+    return terms.values, terms.weights, dtype
+
+
+def test_reference_file_comes_from_torch_2_13() -> None:
+    assert DOC["versions"]["torch"].startswith("2.13.0")
+    assert len({c["id"] for c in CASES}) == len(CASES)
+    assert all(c["reference"].startswith("torch 2.13.0") for c in CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
+def test_per_position_values_match_torch(case: dict[str, Any]) -> None:
+    values, _, dtype = per_position(case)
+    tol = TOLERANCE[dtype]
+    assert values[case["rows"]] == pytest.approx(case["per_sample"], **tol)
+    finite = np.isfinite(case["sum"])
+    assert (
+        float(values.sum()) == pytest.approx(case["sum"], **tol)
+        if finite
+        else (values.sum() == case["sum"])
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
+def test_mean_matches_torch(case: dict[str, Any]) -> None:
+    values, weights, dtype = per_position(case)
+    mean = values.sum() / (len(values) if weights is None else weights.sum())
+    if not np.isfinite(case["mean"]):
+        assert mean == case["mean"]
+    else:
+        assert float(mean) == pytest.approx(case["mean"], **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c["loss"] == "ce" and "shape" in c["inputs"] and not c["kwargs"]],
+    ids=lambda c: c["id"],
+)
+def test_engine_mean_matches_torch(case: dict[str, Any]) -> None:
+    """Through ``losscli.compute`` (the engine's chunk loop; dense maps as positions)."""
+    z, y, dtype = case_arrays(case)
+    result = losscli.compute("ce", z, y, logits=True)
+    assert result.value == pytest.approx(case["mean"], **TOLERANCE[dtype])
+
+
+def test_shapes_cross_block_boundaries() -> None:
+    """The reference shapes do what the generator says: N not a multiple of the block, N
+    below one block, C so large that a block holds two rows."""
+    rows = {
+        key: kernels.block_rows(8 * int(np.prod(s["shape"][1:])))
+        for key, s in DOC["shapes"].items()
+    }
+    assert rows["f32-300x1000"] == 65 and 300 % 65
+    assert rows["f64-1100x64"] == 1024 and 1100 % 1024
+    assert rows["f64-4100x16"] == 4096 and 4100 % 4096
+    assert rows["f32-5x100"] > 5 and rows["f32-2050x10"] > 2050
+    assert rows["f32-3x50257"] == 1
+
+
+def big_logits(dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+    z = ki.logits((2_000, 300), dtype)  # 9 blocks of 218 rows and one of 38
+    return z, ki.labels((2_000,), 300)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_threads_give_identical_bits(dtype: str) -> None:
+    z, y = big_logits(dtype)
+    w = np.asarray(ki.class_weights(300))
+    runs = [
+        kernels.log_softmax_terms(z, labels=y, dot=True, class_weights=w, threads=t)
+        for t in (1, 2, 3)
+    ]
+    for other in runs[1:]:
+        for name in ("shift", "log_sum", "true", "dot"):
+            assert np.array_equal(getattr(runs[0], name), getattr(other, name)), name
+    p = ki.distributions(2_000, 300)
+    soft = [kernels.log_softmax_terms(z, target=p, threads=t).dot for t in (1, 2)]
+    assert np.array_equal(soft[0], soft[1])
+
+
+def test_loss_functions_use_the_pool_with_the_same_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cross_entropy's default (a pool above PARALLEL_BYTES) equals its one-thread result."""
+    z, y = big_logits()
+    one = cross_entropy(z, y, logits=True, label_smoothing=0.1).values
+    monkeypatch.setattr(kernels, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(kernels, "cpu_threads", lambda: 2)
+    pooled = cross_entropy(z, y, logits=True, label_smoothing=0.1).values
+    assert np.array_equal(one, pooled)
+
+
+def test_run_blocks_gives_each_worker_every_kth_block() -> None:
+    """Two workers: blocks 0, 2, 4 and 1, 3 (of 5 blocks of 2 rows), each with its scratch."""
+    seen: list[tuple[kernels.Scratch, int]] = []
+    lock = threading.Lock()
+
+    def work(rows: slice, scratch: kernels.Scratch) -> None:
+        with lock:
+            seen.append((scratch, rows.start))
+
+    kernels.run_blocks(10, kernels.BLOCK_BYTES // 2, work, threads=2)
+    by_worker: dict[int, list[int]] = {}
+    for scratch, start in seen:
+        by_worker.setdefault(id(scratch), []).append(start)
+    assert sorted(sorted(starts) for starts in by_worker.values()) == [[0, 4, 8], [2, 6]]
+
+
+def test_float32_scores_give_the_float64_computation_bit_for_bit() -> None:
+    """The max runs on float32 (exact), the shift is written in float64: the same terms as on
+    the scores cast to float64 beforehand, without that whole cast."""
+    z, y = big_logits()
+    w = np.asarray(ki.class_weights(300))
+    narrow = kernels.log_softmax_terms(z, labels=y, dot=True, class_weights=w)
+    wide = kernels.log_softmax_terms(z.astype(np.float64), labels=y, dot=True, class_weights=w)
+    for name in ("shift", "log_sum", "true", "dot"):
+        assert np.array_equal(getattr(narrow, name), getattr(wide, name)), name
+
+
+def test_temporaries_stay_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No scratch buffer holds more than one block: BLOCK_BYTES of float64, never (n, C)."""
+    sizes: list[int] = []
+
+    class Spy(kernels.Scratch):
+        def take(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+            buf = super().take(name, shape, dtype)
+            sizes.append(buf.nbytes)
+            return buf
+
+    monkeypatch.setattr(kernels, "Scratch", Spy)
+    z, y = big_logits()
+    cross_entropy(z, y, logits=True, label_smoothing=0.1)
+    kl_divergence(z, ki.distributions(2_000, 300), logits=True)
+    assert sizes and max(sizes) <= kernels.BLOCK_BYTES < z.nbytes
+
+
+def test_dense_layout_matches_the_positions_layout() -> None:
+    """(n, C, d1, d2) read in place gives the terms of its (n·d1·d2, C) positions."""
+    z = ki.logits((3, 5, 4, 7), "float64")
+    y = ki.labels((3, 4, 7), 5)
+    native = kernels.log_softmax_terms(z, labels=y, dot=True)
+    flat = kernels.log_softmax_terms(np.moveaxis(z, 1, -1).reshape(-1, 5), labels=y.reshape(-1))
+    assert native.log_p_true() == pytest.approx(flat.log_p_true(), rel=1e-14)
+
+
+def test_nll_checks_rows_by_the_kernel() -> None:
+    """nll's domain check (exp sums to 1, values <= 0) runs blockwise; it still names rows."""
+    logp = log_softmax(ki.logits((4, 100), "float64"), axis=1)
+    logp[2] += 0.5
+    with pytest.raises(DomainError, match=r"exp sums to 1\.6487"):
+        nll(logp, np.zeros(4, dtype=np.int64))
+
+
+def test_engine_passes_float32_logits_to_the_kernels_and_float64_to_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No float64 copy of float32 logits for ce; hinge (no kernel) still computes in float64."""
+    from losscli.losses import classification
+
+    seen: list[np.dtype] = []
+    kernel = classification.log_softmax_terms
+
+    def spy(scores: np.ndarray, **kwargs: Any) -> kernels.Terms:
+        seen.append(scores.dtype)
+        return kernel(scores, **kwargs)
+
+    monkeypatch.setattr(classification, "log_softmax_terms", spy)
+    z, y = big_logits()
+    ce = losscli.compute("ce", z, y, logits=True)
+    assert seen == [np.dtype(np.float32)]
+    assert ce.value == pytest.approx(float(cross_entropy(z, y, logits=True).values.mean()))
+    hinge_result = losscli.compute("hinge", z, y, logits=True)
+    z64 = z.astype(np.float64)
+    hinge = np.maximum(
+        0,
+        1
+        - (
+            z64[np.arange(2_000), y]
+            - np.where(np.arange(300) == y[:, None], -np.inf, z64).max(axis=1)
+        ),
+    )
+    # The hand derivation: Crammer–Singer max(0, 1 − (s_y − max_{j≠y} s_j)) in float64.
+    assert hinge_result.value == pytest.approx(float(hinge.mean()), rel=1e-12)
