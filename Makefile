@@ -66,6 +66,7 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_oracles.py
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_weighted.py
 	$(REFENV)/bin/python tests/reference/generate_kernels.py
+	$(REFENV)/bin/python tests/reference/generate_compare.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
 # Mutation testing with mutmut 3 (settings in pyproject.toml [tool.mutmut]): every small change

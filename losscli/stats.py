@@ -13,8 +13,6 @@ from statistics import NormalDist
 
 import numpy as np
 
-from losscli.losses.base import Reduce
-
 LEVEL = 0.95  # every interval losscli reports is a two-sided 95% interval
 # Above this many degrees of freedom the t distribution is the normal one to ~1e-7.
 _NORMAL_DF = 1e7
@@ -179,52 +177,14 @@ class Test:
     p_holm: float = math.nan  # p adjusted by Holm over every test of the run (check)
 
 
-def _interval(diff: float, se: float, df: float, n: int, method: str) -> Difference:
+def difference_interval(diff: float, se: float, df: float, n: int, method: str) -> Difference:
+    """A difference with standard error ``se``: its two-sided 95% t interval on ``df``."""
     half = t_ppf(0.5 + LEVEL / 2, df) * se if se > 0 else (0.0 if se == 0 else math.nan)
     return Difference(diff, se, df, diff - half, diff + half, n, method)
 
 
 PAIRED = "paired t-test on per-sample losses"
 WELCH = "Welch two-sample t-test from n and std"
-
-
-def influence(
-    values: np.ndarray, weights: np.ndarray | None, reduce: Reduce
-) -> tuple[float, np.ndarray]:
-    """The reduced value and each sample's linearised influence on it (sums to 0)."""
-    n = len(values)
-    w = np.ones(n) if weights is None else weights
-    sum_w = float(w.sum())
-    ratio = float(values.sum()) / sum_w if sum_w else math.nan
-    z = (values - ratio * w) / (sum_w / n) if sum_w else np.full(n, math.nan)
-    if reduce is Reduce.SQRT_MEAN:
-        root = math.sqrt(ratio) if ratio >= 0 else math.nan
-        # d sqrt(R) = dR / (2 sqrt(R)) (delta method); a zero mean has zero spread.
-        return root, (z / (2 * root) if root > 0 else np.zeros(n))
-    return ratio, z
-
-
-def paired_difference(
-    a: tuple[np.ndarray, np.ndarray | None],
-    b: tuple[np.ndarray, np.ndarray | None],
-    reduce: Reduce,
-    *,
-    exact: tuple[float, float] | None = None,
-) -> Difference:
-    """``value(B) - value(A)`` on the same (aligned) samples, paired.
-
-    ``a`` and ``b`` are (values, weights) per sample. ``exact`` are the two values as the engine
-    reported them over exactly these samples; they replace the re-summed ones so that a model
-    compared with itself differs by exactly 0.
-    """
-    value_a, z_a = influence(a[0], a[1], reduce)
-    value_b, z_b = influence(b[0], b[1], reduce)
-    if exact is not None:
-        value_a, value_b = exact
-    n = len(z_a)
-    u = z_b - z_a
-    se = float(np.std(u, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-    return _interval(value_b - value_a, se, n - 1, n, PAIRED)
 
 
 def welch_difference(
@@ -237,7 +197,7 @@ def welch_difference(
         df = (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
     else:
         df = float(n_a + n_b - 2)
-    return _interval(value_b - value_a, se, df, n_a + n_b, WELCH)
+    return difference_interval(value_b - value_a, se, df, n_a + n_b, WELCH)
 
 
 # --------------------------------------------------------------------------- several tests

@@ -458,7 +458,11 @@ def verify_compare(cmd: Command, output: str) -> int:
         s: [estimate(s, m).own[o] for m, o in zip(models, order, strict=True)] for s in cmd.specs
     }
     ids = np.asarray(models[0].ids)[order[0]]
-    values, paired, spread = rich_tables(output)
+    values, paired, spread, *by_slice = rich_tables(output)
+    for table in by_slice:
+        assert table.title.startswith("Paired differences by "), table.title
+        groups = models[0].columns[cmd.option("--group-by") or ""][order[0]]
+        check_compare_slices(table, names, own, groups)
     for row in values.rows:
         cell = dict(zip(values.header, row, strict=True))
         means = [v.mean() for v in own[cell["loss"]]]
@@ -487,6 +491,48 @@ def verify_compare(cmd: Command, output: str) -> int:
             assert agrees(cell[name], v[i])
         assert agrees(cell["spread"], gap[i])
     return 3
+
+
+def holm(p: list[float]) -> list[float]:
+    """Holm's step-down adjustment, from its definition: the i-th smallest of m p-values
+    becomes max_{j ≤ i} min(1, (m − j + 1)·p_(j))."""
+    order = sorted(range(len(p)), key=p.__getitem__)
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def check_compare_slices(
+    table: Table, names: list[str], own: dict[str, list[np.ndarray]], groups: np.ndarray
+) -> None:
+    """compare --group-by: a pandas group-by of the per-sample differences (losses from
+    scikit-learn/NumPy above): per slice n, both means, the mean difference with its paired
+    t interval, ``scipy.stats.ttest_rel``'s p and Holm over every row; worst first."""
+    expected = []
+    for row in table.rows:
+        cell = dict(zip(table.header, row, strict=True))
+        a, b = own[cell["loss"]][0], own[cell["loss"]][names.index(cell["model"])]
+        frame = pd.DataFrame({"slice": groups, "a": a, "b": b, "d": b - a})
+        g = frame[frame["slice"] == cell["slice"]]
+        n = len(g)
+        se = g["d"].std(ddof=1) / math.sqrt(n)
+        half = stats.t.ppf(0.975, n - 1) * se
+        assert int(cell["n"].replace(",", "")) == n
+        assert agrees(cell["baseline"], g["a"].mean()) and agrees(cell["candidate"], g["b"].mean())
+        assert agrees(cell["Δ"], g["d"].mean())
+        low, high = interval(cell["95% CI of Δ"])
+        assert agrees(low, g["d"].mean() - half) and agrees(high, g["d"].mean() + half)
+        p = float(stats.ttest_rel(g["b"], g["a"]).pvalue)
+        assert agrees(cell["p"], p)
+        expected.append((p, cell["p (Holm)"], g["d"].mean()))
+    for (_, shown, _), adjusted in zip(expected, holm([e[0] for e in expected]), strict=True):
+        assert agrees(shown, adjusted)
+    diffs = [e[2] for e in expected]
+    assert diffs == sorted(diffs, reverse=True)  # worst-regressing slice first
+    sizes = frame.groupby("slice").size()
+    assert sorted(r[table.column("slice")] for r in table.rows) == sorted(sizes.index)
 
 
 def verify_explain(cmd: Command, output: str) -> int:

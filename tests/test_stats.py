@@ -1,4 +1,5 @@
-"""losscli.stats: the t distribution, paired and Welch differences, influences.
+"""losscli.stats: the t distribution, Welch differences; paired differences from the streamed
+moments of ``losscli.engine.paired.PairedMoments``.
 
 Reference numbers: the t distribution from ``scipy.stats.t``; Welch's test from
 ``scipy.stats.ttest_ind_from_stats``; paired tests from ``scipy.stats.ttest_rel``; influences
@@ -13,8 +14,27 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from losscli.engine.paired import PairedMoments
 from losscli.losses import Reduce
-from losscli.stats import influence, paired_difference, t95, t_ppf, t_sf, welch_difference
+from losscli.stats import Difference, t95, t_ppf, t_sf, welch_difference
+
+
+def paired_difference(
+    a: tuple[np.ndarray, np.ndarray | None],
+    b: tuple[np.ndarray, np.ndarray | None],
+    reduce: Reduce,
+    chunk: int = 1 << 30,
+) -> Difference:
+    """value(B) − value(A) from PairedMoments fed ``chunk`` samples at a time."""
+    m = PairedMoments()
+    for s in range(0, len(a[0]), chunk):
+        cut = slice(s, s + chunk)
+        m.update(
+            (a[0][cut], None if a[1] is None else a[1][cut]),
+            (b[0][cut], None if b[1] is None else b[1][cut]),
+        )
+    return m.finalize(reduce)
+
 
 # --------------------------------------------------------------------------- t distribution
 
@@ -59,13 +79,32 @@ def test_paired_mean_difference_is_scipy_ttest_rel() -> None:
     assert test.p_value == pytest.approx(ref.pvalue, rel=1e-8)
 
 
-def test_influence_of_a_weighted_mean_sums_to_zero() -> None:
-    """R = Σv / Σw; z_i = (v_i − R·w_i) / w̄ (the linearised influence), so Σz = 0."""
-    v, w = np.array([1.0, 4.0, 0.0, 2.0]), np.array([1.0, 2.0, 0.0, 1.0])
-    value, z = influence(v, w, Reduce.MEAN)
-    assert value == pytest.approx(7.0 / 4.0, rel=1e-15)  # (1 + 4 + 0 + 2) / (1 + 2 + 0 + 1)
-    assert z.tolist() == pytest.approx(((v - 1.75 * w) / 1.0).tolist(), rel=1e-15)
-    assert float(z.sum()) == pytest.approx(0.0, abs=1e-12)
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 30])
+def test_weighted_paired_difference_is_the_spread_of_linearised_influences(chunk: int) -> None:
+    """R = Σv / Σw; z_i = (v_i − R·w_i) / w̄ (the linearised influence of sample i, Σz = 0);
+    the paired SE is sd(z_B − z_A) / √n, here computed in memory from the definition."""
+    rng = np.random.default_rng(11)
+    n = 300
+    w_a = rng.choice([0.0, 0.5, 1.0, 2.0], n)
+    w_b = np.where(rng.random(n) < 0.9, w_a, 1.0)
+    v_a, v_b = w_a * rng.gamma(2.0, 1.0, n), w_b * rng.gamma(2.3, 1.0, n)
+
+    def z(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+        ratio = v.sum() / w.sum()
+        return (v - ratio * w) / (w.sum() / n)
+
+    d = paired_difference((v_a, w_a), (v_b, w_b), Reduce.MEAN, chunk)
+    u = z(v_b, w_b) - z(v_a, w_a)
+    assert float(z(v_a, w_a).sum()) == pytest.approx(0.0, abs=1e-10)
+    assert d.diff == pytest.approx(v_b.sum() / w_b.sum() - v_a.sum() / w_a.sum(), rel=1e-12)
+    assert d.se == pytest.approx(u.std(ddof=1) / math.sqrt(n), rel=1e-12)
+
+
+def test_a_model_against_itself_differs_by_exactly_zero() -> None:
+    rng = np.random.default_rng(2)
+    v, w = rng.gamma(2.0, 1.0, 1000), rng.choice([0.0, 1.0, 3.0], 1000)
+    d = paired_difference((v * w, w), (v * w, w), Reduce.MEAN, 37)
+    assert (d.diff, d.se, d.test(0.0).p_value) == (0.0, 0.0, 1.0)
 
 
 @pytest.mark.parametrize("n", [2, 3, 10, 1000])

@@ -8,6 +8,7 @@ before any file is read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,17 +24,17 @@ from losscli.ci.checks import (
     baseline_from_results,
     evaluate_rules,
 )
-from losscli.ci.compare import align
+from losscli.ci.compare import Sources, paired_runs
 from losscli.ci.config import Settings, settings_options
-from losscli.ci.paired import Testing, TestMethod, paired_test
+from losscli.ci.paired import Testing, TestMethod
 from losscli.ci.slices import check_slice_rules, slice_outcomes
 from losscli.engine.results import Report
-from losscli.engine.run import Samples, collect, run
+from losscli.engine.run import run
 from losscli.errors import InputError, UsageError
 from losscli.interpret.onefile import one_file_options
 from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, open_source
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, open_source
 from losscli.spec import LossSpec, parse_specs
 from losscli.stats import Difference, welch_difference
 
@@ -126,56 +127,47 @@ def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_
             )
             return Runs(report)
         old_path = stdin_copy(s.baseline_preds, s.preds_format, folder, "--preds-format")
-        old_src = open_path(old_path, s.baseline_preds, s.preds_key, chunk_rows)
-        old_labels = open_path(labels_path, labels, s.labels_key, chunk_rows)
+        paths = [(old_path, s.baseline_preds), (preds_path, s.preds)]
+
+        def sources(m: int) -> Sources:
+            return (
+                open_path(*paths[m], s.preds_key, chunk_rows),
+                open_path(labels_path, labels, s.labels_key, chunk_rows),
+                None if s.meta is None else open_source(s.meta, chunk_rows=chunk_rows),
+            )
+
         return _paired_runs(
+            sources,
             specs,
             options,
-            (preds_src, labels_src),
-            (old_src, old_labels),
             chunk_rows,
             Testing.of(s.test, s.bootstrap_samples, s.seed),
+            by_row=s.id_col is None,
         )
 
 
 def _paired_runs(
+    sources: Callable[[int], Sources],
     specs: list[LossSpec],
     options: Options,
-    now_srcs: tuple[Source, Source],
-    old_srcs: tuple[Source, Source],
     chunk_rows: int,
     testing: Testing,
+    *,
+    by_row: bool,
 ) -> Runs:
-    """Both runs with their per-sample terms, and the paired difference of every loss."""
-    report, now = collect(now_srcs[0], now_srcs[1], specs, options, chunk_rows=chunk_rows)
-    old_report, old = collect(old_srcs[0], old_srcs[1], specs, options, chunk_rows=chunk_rows)
-    differences = paired_differences(specs, old_report, old, report, now, testing)
-    return Runs(report, baseline_from_results(old_report.results), differences)
-
-
-def paired_differences(
-    specs: list[LossSpec],
-    old_report: Report,
-    old: Samples,
-    report: Report,
-    now: Samples,
-    testing: Testing | None = None,
-) -> dict[str, Difference]:
-    """Per loss, the paired difference (current - baseline) on the samples both runs have."""
-    idx_old, idx_now = align([old.keys, now.keys])
-    old, now = old.take(idx_old), now.take(idx_now)
-    complete = idx_old is None and idx_now is None
-    out = {}
-    for j, (spec, r, o) in enumerate(zip(specs, report.results, old_report.results, strict=True)):
-        out[r.loss] = paired_test(
-            now.keys,
-            (old.values[j], old.weights[j]),
-            (now.values[j], now.weights[j]),
-            spec.loss.reduce,
-            testing or Testing(),
-            exact=(o.value, r.value) if complete else None,
+    """Both runs (``sources(0)`` the baseline, ``sources(1)`` the current one) side by side,
+    and the paired difference (current − baseline) of every loss on the samples both have."""
+    (old_report, report), pairing = paired_runs(
+        sources, 2, specs, options, testing, 0, chunk_rows, by_row=by_row
+    )
+    complete = old_report.n_samples == report.n_samples == pairing.n_paired
+    differences = {
+        r.loss: stats.finalize(spec.loss.reduce, exact=(o.value, r.value) if complete else None)
+        for spec, r, o, stats in zip(
+            specs, report.results, old_report.results, pairing.stats[0], strict=True
         )
-    return out
+    }
+    return Runs(report, baseline_from_results(old_report.results), differences)
 
 
 def welch_differences(report: Report, baseline: dict[str, Baseline]) -> dict[str, Difference]:

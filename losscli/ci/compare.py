@@ -22,23 +22,32 @@ regularised incomplete beta function) so that losscli needs no SciPy at run time
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from losscli.ci.baseline import same_labels
+from losscli.ci.compare_slices import SliceDiff, SlicedPairs, SliceRow, slice_rows
 from losscli.ci.config import Settings, settings_options
-from losscli.ci.paired import Testing, paired_test
-from losscli.engine.run import Samples, collect
+from losscli.ci.paired import PairedStats, Testing
+from losscli.engine.evaluate import EvaluatedChunk
+from losscli.engine.paired import Aligned, Disagreements, NotAligned, Samples
+from losscli.engine.results import Report
+from losscli.engine.run import OpenRun, collect, open_run, samples_of
+from losscli.engine.slices import SliceKey
 from losscli.errors import UsageError
+from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, open_source
 from losscli.losses import Reduce
-from losscli.spec import parse_specs
+from losscli.spec import LossSpec, parse_specs
 from losscli.stats import LEVEL, PAIRED, Difference, holm
+
+_LOG = logging.getLogger("losscli")
 
 # --------------------------------------------------------------------------- samples
 
@@ -105,29 +114,16 @@ class Comparison:
     method: str = PAIRED
     paths: tuple[str, ...] = ()  # the prediction files as given
     testing: dict[str, object] = field(default_factory=dict)  # --test, samples, seed
+    group_by: tuple[str, ...] = ()  # --group-by columns
+    slices: tuple[SliceRow, ...] = ()  # per slice, worst-regressing first
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
         from losscli.engine.results import SCHEMA_VERSION, json_safe
         from losscli.engine.signature import losscli_version
 
-        def diff(d: ModelDiff | None) -> dict[str, object] | None:
-            if d is None:
-                return None
-            x = d.difference
-            return {
-                "diff": x.diff,
-                "se": x.se,
-                "df": x.df,
-                "ci_low": x.ci_low,
-                "ci_high": x.ci_high,
-                "p_value": d.p_value,
-                "p_holm": d.p_holm,
-                "mde": x.mde,
-                "n": x.n,
-                "share_better": d.better,
-                "share_worse": d.worse,
-            }
+        def diff(d: ModelDiff | SliceDiff | None) -> dict[str, object] | None:
+            return None if d is None else diff_dict(d)
 
         doc = {
             "schema_version": SCHEMA_VERSION,
@@ -159,7 +155,49 @@ class Comparison:
                 ],
             },
         }
+        if self.group_by:
+            doc["group_by"] = list(self.group_by)
+            doc["slices"] = [self._slice_dict(r, diff) for r in self.slices]
         return dict(json_safe(doc))
+
+    def _slice_dict(self, row: SliceRow, diff: Callable[[SliceDiff], object]) -> dict[str, object]:
+        """One slice in the JSON: its values, n, and per loss the models' values and the
+        differences to the first (the layout of ``losses``)."""
+        n_other = len(self.models) - 1
+        losses = []
+        for j in range(len(row.diffs) // max(n_other, 1)):
+            part = row.diffs[j * n_other : (j + 1) * n_other]
+            losses.append(
+                {
+                    "loss": part[0].loss,
+                    "values": [part[0].baseline, *(d.candidate for d in part)],
+                    "vs_first": [None, *(diff(d) for d in part)],
+                }
+            )
+        return {
+            "slice": dict(zip(self.group_by, row.values, strict=True)),
+            "n": row.n,
+            "hidden": row.hidden,
+            "losses": losses,
+        }
+
+
+def diff_dict(d: ModelDiff | SliceDiff) -> dict[str, object]:
+    """A tested difference as JSON fields (overall rows and slices alike)."""
+    x = d.difference
+    return {
+        "diff": x.diff,
+        "se": x.se,
+        "df": x.df,
+        "ci_low": x.ci_low,
+        "ci_high": x.ci_high,
+        "p_value": d.p_value,
+        "p_holm": d.p_holm,
+        "mde": x.mde,
+        "n": x.n,
+        "share_better": d.better,
+        "share_worse": d.worse,
+    }
 
 
 def model_names(paths: Sequence[str]) -> list[str]:
@@ -175,13 +213,60 @@ def model_names(paths: Sequence[str]) -> list[str]:
     return list(paths)
 
 
-def _shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Shares of samples (both counted) where b's loss is lower / higher than a's."""
-    both = ~(np.isnan(a) | np.isnan(b))
-    n = int(both.sum())
-    if n == 0:
-        return math.nan, math.nan
-    return float((b[both] < a[both]).sum()) / n, float((b[both] > a[both]).sum()) / n
+@dataclass
+class Pairing:
+    """What pairing the models' samples leaves: per model after the first and per loss, the
+    paired statistics against the first; the largest disagreements; the paired count."""
+
+    stats: list[list[PairedStats]]
+    disagreements: Disagreements
+    n_paired: int = 0
+    sliced: SlicedPairs | None = None  # --group-by: the same per slice
+
+
+def pair(
+    streams: Sequence[Iterator[Samples]],
+    n_losses: int,
+    testing: Testing,
+    top: int,
+    *,
+    by_row: bool,
+    groups: tuple[str, ...] = (),
+) -> Pairing:
+    """Pair the models' streams of samples chunk by chunk (``losscli.engine.paired.Aligned``:
+    memory bounded by the chunks, not the rows), overall and per slice of the ``groups``
+    columns. Raises ``NotAligned`` when ids come in different orders."""
+    out = Pairing(
+        [[PairedStats(testing) for _ in range(n_losses)] for _ in streams[1:]],
+        Disagreements(top if n_losses else 0),
+        sliced=SlicedPairs(groups, len(streams), n_losses, testing) if groups else None,
+    )
+    for parts in Aligned(streams, n_losses, by_row):
+        if out.sliced is not None:
+            out.sliced.add(parts)
+        first = parts[0]
+        for stats, other in zip(out.stats, parts[1:], strict=True):
+            for j, acc in enumerate(stats):
+                acc.update(
+                    first.keys,
+                    (first.values[j], first.weights[j]),
+                    (other.values[j], other.weights[j]),
+                    (first.shown[j], other.shown[j]),
+                )
+        if n_losses:
+            stack = np.column_stack([p.shown[0] for p in parts])
+            out.disagreements.update(first.keys, stack, out.n_paired)
+        out.n_paired += len(first)
+    return out
+
+
+def pair_in_memory(samples: Sequence[Samples], testing: Testing, top: int) -> Pairing:
+    """Pair the models' samples held in memory: by key, whatever their order."""
+    index = align([s.keys for s in samples])
+    aligned = [s.take(i) for s, i in zip(samples, index, strict=True)]
+    n_losses = len(samples[0].values)
+    groups = tuple(samples[0].groups)
+    return pair([iter([s]) for s in aligned], n_losses, testing, top, by_row=False, groups=groups)
 
 
 def compare_models(
@@ -196,7 +281,7 @@ def compare_models(
     signatures: Sequence[Sequence[str]] = (),
     testing: Testing | None = None,
 ) -> Comparison:
-    """Compare every model with the first, loss by loss.
+    """Compare every model with the first, loss by loss, from samples held in memory.
 
     ``specs`` are (spec text, reduction) per loss; ``values[m][l]`` is model m's reported value
     for loss l; ``samples[m]`` its per-sample terms. Samples are paired by key; the differences
@@ -204,42 +289,73 @@ def compare_models(
     given, is the signature of ``values[m][l]``.
     """
     testing = testing or Testing()
-    index = align([s.keys for s in samples])
-    aligned = [s.take(i) for s, i in zip(samples, index, strict=True)]
-    complete = all(i is None for i in index)
+    pairing = pair_in_memory(samples, testing, top)
+    n_samples = [len(s.keys) for s in samples]
+    return comparison(
+        models, labels, specs, values, n_samples, pairing, key_name, signatures, testing
+    )
+
+
+def comparison(
+    models: Sequence[str],
+    labels: str,
+    specs: Sequence[tuple[str, Reduce]],
+    values: Sequence[Sequence[float]],
+    n_samples: Sequence[int],
+    pairing: Pairing,
+    key_name: str,
+    signatures: Sequence[Sequence[str]],
+    testing: Testing,
+    *,
+    slice_values: Sequence[Mapping[SliceKey, tuple[float, ...]]] = (),
+    min_slice_size: int = 0,
+) -> Comparison:
+    """The ``Comparison`` of models from their reported values and their pairing.
+
+    ``slice_values[m][key]``: model m's reported values of a slice, one per loss (with
+    ``--group-by``)."""
+    complete = all(n == pairing.n_paired for n in n_samples)
     rows: list[LossRow] = []
     for j, (text, reduce) in enumerate(specs):
         vals = tuple(float(v[j]) for v in values)
         ranked = [math.inf if math.isnan(v) else v for v in vals]
         best = min(range(len(vals)), key=ranked.__getitem__)
-        first = aligned[0]
         diffs: list[ModelDiff | None] = [None]
-        for m in range(1, len(aligned)):
-            other = aligned[m]
-            d = paired_test(
-                first.keys,
-                (first.values[j], first.weights[j]),
-                (other.values[j], other.weights[j]),
-                reduce,
-                testing,
-                exact=(vals[0], vals[m]) if complete else None,
-            )
-            better, worse = _shares(first.shown[j], other.shown[j])
+        for m, stats in enumerate(pairing.stats, 1):
+            d = stats[j].finalize(reduce, exact=(vals[0], vals[m]) if complete else None)
+            better, worse = stats[j].moments.shares()
             diffs.append(ModelDiff(d, d.test(0.0).p_value, better, worse))
         signed = tuple(sig[j] for sig in signatures)
         rows.append(LossRow(text, vals, best, tuple(diffs), signed))
+    names = tuple(model_names(models))
+    slices: tuple[SliceRow, ...] = ()
+    if pairing.sliced is not None:
+        slices = slice_rows(
+            pairing.sliced.finalize(),
+            specs,
+            names,
+            slice_values if complete and slice_values else None,
+            min_slice_size,
+        )
     return Comparison(
-        tuple(model_names(models)),
+        names,
         labels,
-        tuple(len(s.keys) for s in samples),
-        len(aligned[0].keys),
+        tuple(n_samples),
+        pairing.n_paired,
         key_name,
         _holm_rows(rows),
-        disagreements(aligned, top),
+        tuple(Disagreement(*d) for d in pairing.disagreements.finalize()),
         method=testing.name,
         paths=tuple(models),
         testing=testing.to_dict(),
+        group_by=() if pairing.sliced is None else pairing.sliced.columns,
+        slices=slices,
     )
+
+
+def reported_slices(report: Report) -> dict[SliceKey, tuple[float, ...]]:
+    """A run's per-slice values, one per loss, by slice key (the shown slices)."""
+    return {s.values: tuple(r.value for r in s.results) for s in report.slices if s.results}
 
 
 def _holm_rows(rows: list[LossRow]) -> tuple[LossRow, ...]:
@@ -255,32 +371,6 @@ def _holm_rows(rows: list[LossRow]) -> tuple[LossRow, ...]:
     )
 
 
-def disagreements(aligned: Sequence[Samples], top: int) -> tuple[Disagreement, ...]:
-    """The ``top`` samples whose first-loss values differ most between models."""
-    if top <= 0 or not aligned or not aligned[0].shown:
-        return ()
-    stack = np.column_stack([s.shown[0] for s in aligned])
-    counted = ~np.isnan(stack).all(axis=1)
-    with np.errstate(invalid="ignore"):
-        spread = np.where(
-            counted,
-            np.nanmax(np.where(counted[:, None], stack, 0), axis=1)
-            - np.nanmin(np.where(counted[:, None], stack, 0), axis=1),
-            -np.inf,
-        )
-    k = min(top, len(spread))
-    if k == 0:
-        return ()
-    idx = np.argpartition(-spread, k - 1)[:k] if k < len(spread) else np.arange(len(spread))
-    idx = idx[np.lexsort((idx, -spread[idx]))]
-    keys = aligned[0].keys
-    return tuple(
-        Disagreement(str(keys[i]), tuple(float(x) for x in stack[i]), float(spread[i]))
-        for i in idx
-        if counted[i]
-    )
-
-
 # --------------------------------------------------------------------------- compare files
 
 
@@ -291,7 +381,12 @@ def compare_files(
     top: int = 10,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Comparison:
-    """``losscli compare`` as a function: every model against the first on the same labels."""
+    """``losscli compare`` as a function: every model against the first on the same labels.
+
+    The models are evaluated side by side in chunks and paired as they stream (memory
+    bounded by the chunks); when ``--id-col`` ids come in different orders in the models'
+    files, their per-sample terms are held in memory and paired by id instead.
+    """
     s = settings
     if len(preds) < 2:
         raise UsageError(f"compare needs at least two prediction files, got {len(preds)}")
@@ -300,30 +395,102 @@ def compare_files(
     specs = parse_specs(list(s.loss), "mean")
     one_stdin([*preds, s.labels])
     options = settings_options(s)
-    reports, samples = [], []
+    testing = Testing.of(s.test, s.bootstrap_samples, s.seed)
+    labels = s.labels
     with spill_folder() as folder:
-        labels_path = stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
-        for path in preds:
-            src = open_path(
-                stdin_copy(path, s.preds_format, folder, "--preds-format"),
-                path,
-                s.preds_key,
-                chunk_rows,
+        labels_path = stdin_copy(labels, s.labels_format, folder, "--labels-format")
+        paths = [stdin_copy(p, s.preds_format, folder, "--preds-format") for p in preds]
+
+        def sources(i: int) -> Sources:
+            return (
+                open_path(paths[i], preds[i], s.preds_key, chunk_rows),
+                open_path(labels_path, labels, s.labels_key, chunk_rows),
+                None if s.meta is None else open_source(s.meta, chunk_rows=chunk_rows),
             )
-            labels_src = open_path(labels_path, s.labels, s.labels_key, chunk_rows)
-            report, sample = collect(src, labels_src, specs, options, chunk_rows=chunk_rows)
-            reports.append(report)
-            samples.append(sample)
-    paths = [r.preds.path for r in reports]
-    same_labels(paths, [rep.results for rep in reports])
-    return compare_models(
-        paths,
+
+        reports, pairing = paired_runs(
+            sources,
+            len(preds),
+            specs,
+            options,
+            testing,
+            top,
+            chunk_rows,
+            by_row=s.id_col is None,
+            min_slice_size=s.min_slice_size or 0,
+        )
+    names = [r.preds.path for r in reports]
+    same_labels(names, [rep.results for rep in reports])
+    return comparison(
+        names,
         reports[0].labels.path,
         [(spec.label, spec.loss.reduce) for spec in specs],
         [[r.value for r in rep.results] for rep in reports],
-        samples,
-        top=top,
-        key_name="id" if s.id_col is not None else "row",
-        signatures=[[r.signature for r in rep.results] for rep in reports],
-        testing=Testing.of(s.test, s.bootstrap_samples, s.seed),
+        [rep.n_samples for rep in reports],
+        pairing,
+        "id" if s.id_col is not None else "row",
+        [[r.signature for r in rep.results] for rep in reports],
+        testing,
+        slice_values=[reported_slices(rep) for rep in reports],
+        min_slice_size=s.min_slice_size or 0,
     )
+
+
+Sources = tuple[Source, Source, Source | None]  # predictions, labels, --meta
+
+
+def paired_runs(
+    sources: Callable[[int], Sources],
+    n_models: int,
+    specs: list[LossSpec],
+    options: Options,
+    testing: Testing,
+    top: int,
+    chunk_rows: int,
+    *,
+    by_row: bool,
+    min_slice_size: int = 0,
+) -> tuple[list[Report], Pairing]:
+    """Evaluate models side by side and pair them: ``sources(m)`` opens model m's
+    predictions, labels and ``--meta`` file. Streams; falls back to pairing in memory
+    (opening the sources again) when ids come in different orders."""
+    groups = options.meta.groups
+
+    def opened(m: int) -> OpenRun:
+        preds, labels, meta = sources(m)
+        return open_run(
+            preds,
+            labels,
+            specs,
+            options,
+            top=0,
+            chunk_rows=chunk_rows,
+            meta_src=meta,
+            min_slice_size=min_slice_size,
+        )
+
+    runs = [opened(m) for m in range(n_models)]
+    chunks: list[Generator[EvaluatedChunk, None, None]] = [r.chunks() for r in runs]
+    try:
+        streams = [(samples_of(chunk, groups) for chunk in c) for c in chunks]
+        pairing = pair(streams, len(specs), testing, top, by_row=by_row, groups=groups)
+        return [r.report() for r in runs], pairing
+    except NotAligned as why:
+        for c in chunks:
+            c.close()
+        _LOG.info("pairing the models in memory: %s", why)
+    reports, samples = [], []
+    for m in range(n_models):
+        preds, labels, meta = sources(m)
+        report, sample = collect(
+            preds,
+            labels,
+            specs,
+            options,
+            chunk_rows=chunk_rows,
+            meta_src=meta,
+            min_slice_size=min_slice_size,
+        )
+        reports.append(report)
+        samples.append(sample)
+    return reports, pair_in_memory(samples, testing, top)

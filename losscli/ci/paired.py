@@ -20,11 +20,12 @@ whatever n, and they merge by addition.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 
+from losscli.engine.paired import PairedMoments, Terms, paired_terms
 from losscli.engine.resample import (
     DEFAULT_SAMPLES,
     DEFAULT_SEED,
@@ -38,7 +39,7 @@ from losscli.engine.resample import (
 )
 from losscli.errors import UsageError
 from losscli.losses import Reduce
-from losscli.stats import LEVEL, PAIRED, Difference, paired_difference
+from losscli.stats import LEVEL, PAIRED, Difference
 
 BOOTSTRAP = "paired bootstrap on shared Poisson resamples"
 PERMUTATION = "paired approximate randomization (sign flips)"
@@ -95,13 +96,6 @@ def _keys(keys: np.ndarray) -> np.ndarray:
     return sample_keys(keys, keys)
 
 
-def _sums(keys: np.ndarray, x: np.ndarray, resampler: Resampler) -> np.ndarray:
-    acc = ResampledSums(resampler, x.shape[1])
-    for start in range(0, len(keys), _ROWS):
-        acc.update(keys[start : start + _ROWS], x[start : start + _ROWS])
-    return acc.finalize()[0]
-
-
 def paired_test(
     keys: np.ndarray,
     a: tuple[np.ndarray, np.ndarray | None],
@@ -111,27 +105,95 @@ def paired_test(
     *,
     exact: tuple[float, float] | None = None,
 ) -> Difference:
-    """``value(B) − value(A)`` on the same (aligned) samples, tested as ``testing`` says."""
-    t = paired_difference(a, b, reduce, exact=exact)
-    if testing.method is TestMethod.T:
-        return t
-    n = len(keys)
-    wa = np.ones(n) if a[1] is None else a[1]
-    wb = np.ones(n) if b[1] is None else b[1]
-    root = reduce is Reduce.SQRT_MEAN
+    """``value(B) − value(A)`` on the same (aligned) samples held in memory, tested as
+    ``testing`` says: ``PairedStats`` fed in blocks."""
+    stats = PairedStats(testing)
+    for start in range(0, len(keys), _ROWS):
+        cut = slice(start, start + _ROWS)
+        stats.update(
+            keys[cut],
+            (a[0][cut], None if a[1] is None else a[1][cut]),
+            (b[0][cut], None if b[1] is None else b[1][cut]),
+        )
+    return stats.finalize(reduce, exact=exact)
+
+
+def _resampled(t: Difference, testing: Testing, n: int, replicates: np.ndarray) -> Difference:
+    """The test's difference from its B replicates (bootstrap ones, or permutation nulls)."""
+    low, high = percentile_interval(replicates, LEVEL)
     if testing.method is TestMethod.BOOTSTRAP:
-        r = Resampler(testing.samples, testing.seed, Draw.POISSON)
-        reps = paired_bootstrap(_sums(_keys(keys), np.column_stack([a[0], wa, b[0], wb]), r), root)
-        low, high = percentile_interval(reps, LEVEL)
-        return Difference(t.diff, _sd(reps), math.inf, low, high, n, BOOTSTRAP, replicates=reps)
-    r = Resampler(testing.samples, testing.seed, Draw.SIGNS)
-    flipped = _sums(_keys(keys), np.column_stack([b[0] - a[0], wb - wa]), r)
-    totals = np.array([a[0].sum(), wa.sum(), b[0].sum(), wb.sum()])
-    null = sign_flips(flipped, totals, root)
-    q_low, q_high = percentile_interval(null, LEVEL)
+        return Difference(
+            t.diff, _sd(replicates), math.inf, low, high, n, BOOTSTRAP, replicates=replicates
+        )
     return Difference(
-        t.diff, _sd(null), math.inf, t.diff - q_high, t.diff - q_low, n, PERMUTATION, null=null
+        t.diff,
+        _sd(replicates),
+        math.inf,
+        t.diff - high,
+        t.diff - low,
+        n,
+        PERMUTATION,
+        null=replicates,
     )
+
+
+@dataclass
+class PairedStats:
+    """Model B against model A on one loss, streamed: ``update`` with each chunk of aligned
+    samples, ``merge`` another part, ``finalize`` the tested difference.
+
+    The paired moments give the t-test (``losscli.engine.paired.PairedMoments``); the
+    resampling tests add B running sums keyed by sample (``ResampledSums``: the Poisson
+    weights of (v_A, w_A, v_B, w_B), or the random signs of (v_B − v_A, w_B − w_A)), so
+    memory is B per loss whatever the number of samples, and parts merge by addition.
+    Every test losscli offers is of this kind; none needs all samples at once.
+    """
+
+    testing: Testing = field(default_factory=Testing)
+    moments: PairedMoments = field(default_factory=PairedMoments)
+    sums: ResampledSums | None = None
+
+    def __post_init__(self) -> None:
+        method = self.testing.method
+        if self.sums is None and method is not TestMethod.T:
+            draw = Draw.POISSON if method is TestMethod.BOOTSTRAP else Draw.SIGNS
+            resampler = Resampler(self.testing.samples, self.testing.seed, draw)
+            self.sums = ResampledSums(resampler, 4 if draw is Draw.POISSON else 2)
+
+    def update(
+        self,
+        keys: np.ndarray,
+        a: Terms,
+        b: Terms,
+        shown: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Add aligned samples: their keys (row numbers or ids), each model's terms and own
+        losses."""
+        self.moments.update(a, b, shown)
+        if self.sums is None or not len(keys):
+            return
+        va, wa, vb, wb = paired_terms(a, b)
+        if self.testing.method is TestMethod.BOOTSTRAP:
+            self.sums.update(_keys(keys), np.column_stack([va, wa, vb, wb]))
+        else:
+            self.sums.update(_keys(keys), np.column_stack([vb - va, wb - wa]))
+
+    def merge(self, other: PairedStats) -> None:
+        self.moments.merge(other.moments)
+        if self.sums is not None and other.sums is not None:
+            self.sums.merge(other.sums)
+
+    def finalize(self, reduce: Reduce, *, exact: tuple[float, float] | None = None) -> Difference:
+        """``value(B) − value(A)`` tested as ``testing`` says (``exact``: the reported values)."""
+        t = self.moments.finalize(reduce, exact=exact)
+        if self.sums is None:
+            return t
+        root = reduce is Reduce.SQRT_MEAN
+        sums = self.sums.finalize()[0]
+        if self.testing.method is TestMethod.BOOTSTRAP:
+            return _resampled(t, self.testing, self.moments.n, paired_bootstrap(sums, root))
+        null = sign_flips(sums, self.moments.totals, root)
+        return _resampled(t, self.testing, self.moments.n, null)
 
 
 def _sd(replicates: np.ndarray) -> float:

@@ -947,6 +947,9 @@ def compare(
     bootstrap_samples: MaybeSamplesOpt = None,
     seed: MaybeSeedOpt = None,
     chunk_rows: ChunkRowsOpt = 1 << 17,
+    group_by: GroupByOpt = None,
+    meta: MetaOpt = None,
+    min_slice_size: MinSliceOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -967,6 +970,7 @@ def compare(
             preds_format=preds_format,
             labels_format=labels_format,
             **_testing_fields(test, bootstrap_samples, seed),
+            **_meta_fields(None, group_by, meta, min_slice_size),
         )
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings, *preds)

@@ -410,6 +410,26 @@ def evaluate(
     ``meta`` names the batches' per-row columns: sample weights (``weight``) and the group
     columns whose slices get their own accumulators (``groups``). ``by_class=None``: per-class
     rows whenever the task has classes and no loss scores whole images (the HTML report)."""
+    result = start_evaluation(
+        specs, plan, top=top, by_class=by_class, intervals=intervals, meta=meta
+    )
+    for batch in batches:
+        chunk = result.update(batch, specs, plan)
+        if sink is not None:
+            sink(chunk)
+    return result
+
+
+def start_evaluation(
+    specs: list[LossSpec],
+    plan: Plan,
+    *,
+    top: int = 10,
+    by_class: bool | None = False,
+    intervals: Intervals | None = None,
+    meta: MetaColumns | None = None,
+) -> Evaluation:
+    """The empty accumulators of a pass (``evaluate``), its options checked."""
     check_tasks(specs, plan)
     if by_class is None:
         by_class = plan.task not in (Task.REGRESSION, Task.MULTIOUTPUT) and not any(
@@ -445,8 +465,4 @@ def evaluate(
             f"--by-class splits each loss by true class, but {', '.join(whole)} "
             "scores whole images, not positions; run it without --by-class"
         )
-    for batch in batches:
-        chunk = result.update(batch, specs, plan)
-        if sink is not None:
-            sink(chunk)
     return result

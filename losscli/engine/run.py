@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from losscli.engine.evaluate import EvaluatedChunk, PerSampleSink, evaluate
+from losscli.engine.evaluate import EvaluatedChunk, Evaluation, PerSampleSink, start_evaluation
 from losscli.engine.intervals import Intervals
+from losscli.engine.paired import Samples
 from losscli.engine.results import FileInfo, Report
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import locate
 from losscli.interpret.plan import Batch, Options, Plan, plan_inputs
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, Source
 from losscli.io.shards import check_shard_pairs
-from losscli.losses import PerSample, Target
+from losscli.losses import Target
 from losscli.spec import LossSpec
 
 _LOG = logging.getLogger("losscli")  # --verbose: decisions, chunks, timings
@@ -68,6 +69,91 @@ def run(
 
     ``meta_src`` is ``--meta FILE``, a third table holding weight or group columns;
     ``save_state``: also write the accumulators' exact state there (``losscli merge``)."""
+    opened = open_run(
+        preds_src,
+        labels_src,
+        specs,
+        options,
+        reduction=reduction,
+        top=top,
+        chunk_rows=chunk_rows,
+        by_class=by_class,
+        intervals=intervals,
+        meta_src=meta_src,
+        min_slice_size=min_slice_size,
+        save_state=save_state,
+    )
+    for chunk in opened.chunks():
+        if sink is not None:
+            sink(chunk)
+    return opened.report()
+
+
+@dataclass
+class OpenRun:
+    """A planned run whose chunks are pulled by the caller: iterate ``chunks()`` once, then
+    ``report()`` (``compare`` steps several models' runs side by side)."""
+
+    preds_src: Source
+    labels_src: Source
+    specs: list[LossSpec]
+    plan: Plan
+    stream: BatchStream
+    evaluation: Evaluation
+    chunk_rows: int
+    reduction: str = "mean"
+    min_slice_size: int = 0
+    save_state: Path | None = None
+    start: float = field(default_factory=time.perf_counter)
+
+    def chunks(self) -> Generator[EvaluatedChunk, None, None]:
+        """Each chunk added to the accumulators, as a sink receives it."""
+        for batch in _logged(self.stream, self.chunk_rows):
+            yield self.evaluation.update(batch, self.specs, self.plan)
+
+    def report(self) -> Report:
+        """The finalized report (and the saved state, with ``save_state``)."""
+        ev, plan = self.evaluation, self.plan
+        preds_src, labels_src = self.preds_src, self.labels_src
+        if plan.id_col is None:
+            check_shard_pairs(preds_src, labels_src)
+        _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - self.start)
+        files = (file_info(preds_src, plan.pred_cols), file_info(labels_src, plan.label_cols))
+        skipped = self.stream.skipped
+        report = ev.finalize(
+            self.specs,
+            plan,
+            reduction=self.reduction,
+            files=files,
+            skipped=skipped,
+            min_slice_size=self.min_slice_size,
+        )
+        if self.save_state is not None:
+            from losscli.engine.state import state_of, write_state
+
+            doc = state_of(
+                ev, self.specs, plan, reduction=self.reduction, files=files, skipped=skipped
+            )
+            write_state(self.save_state, doc)
+        return report
+
+
+def open_run(
+    preds_src: Source,
+    labels_src: Source,
+    specs: list[LossSpec],
+    options: Options,
+    *,
+    reduction: str = "mean",
+    top: int = 10,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    by_class: bool | None = False,
+    intervals: Intervals | None = None,
+    meta_src: Source | None = None,
+    min_slice_size: int = 0,
+    save_state: Path | None = None,
+) -> OpenRun:
+    """Plan the inputs of a run and set up its accumulators (``run`` without the pass)."""
     start = time.perf_counter()
     plan: Plan = plan_inputs(preds_src, labels_src, options_for(specs, options))
     if plan.id_col is None:
@@ -90,35 +176,22 @@ def run(
         if options.meta or meta_src is not None
         else None
     )
-    stream = BatchStream(preds_src, labels_src, plan, chunk_rows, meta_plan)
-    ev = evaluate(
-        _logged(stream, chunk_rows),
+    evaluation = start_evaluation(
+        specs, plan, top=top, by_class=by_class, intervals=intervals, meta=options.meta
+    )
+    return OpenRun(
+        preds_src,
+        labels_src,
         specs,
         plan,
-        top=top,
-        sink=sink,
-        by_class=by_class,
-        intervals=intervals,
-        meta=options.meta,
+        BatchStream(preds_src, labels_src, plan, chunk_rows, meta_plan),
+        evaluation,
+        chunk_rows,
+        reduction,
+        min_slice_size,
+        save_state,
+        start,
     )
-    if plan.id_col is None:
-        check_shard_pairs(preds_src, labels_src)
-    _LOG.info("evaluated %d samples in %.3f s", ev.n_samples, time.perf_counter() - start)
-    files = (file_info(preds_src, plan.pred_cols), file_info(labels_src, plan.label_cols))
-    report = ev.finalize(
-        specs,
-        plan,
-        reduction=reduction,
-        files=files,
-        skipped=stream.skipped,
-        min_slice_size=min_slice_size,
-    )
-    if save_state is not None:
-        from losscli.engine.state import state_of, write_state
-
-        doc = state_of(ev, specs, plan, reduction=reduction, files=files, skipped=stream.skipped)
-        write_state(save_state, doc)
-    return report
 
 
 def _logged(batches: Iterable[Batch], chunk_rows: int) -> Iterator[Batch]:
@@ -132,60 +205,33 @@ def _logged(batches: Iterable[Batch], chunk_rows: int) -> Iterator[Batch]:
     _LOG.info("read %d rows in %.3f s", rows, time.perf_counter() - start)
 
 
-@dataclass
-class Samples:
-    """One model's per-sample terms for each loss, in the order of the loss specs.
-
-    ``keys`` name the samples (ids, or row numbers of the predictions file); ``values`` and
-    ``weights`` are the loss terms; ``shown`` is each sample's own loss (NaN when ignored).
-    """
-
-    keys: np.ndarray
-    values: list[np.ndarray] = field(default_factory=list)
-    weights: list[np.ndarray | None] = field(default_factory=list)
-    shown: list[np.ndarray] = field(default_factory=list)
-
-    def take(self, idx: np.ndarray | None) -> Samples:
-        if idx is None:
-            return self
-        return Samples(
-            self.keys[idx],
-            [v[idx] for v in self.values],
-            [None if w is None else w[idx] for w in self.weights],
-            [s[idx] for s in self.shown],
-        )
+def samples_of(chunk: EvaluatedChunk, groups: Sequence[str] = ()) -> Samples:
+    """A chunk's samples: keys (row numbers, or ids as text), each loss's terms and own loss,
+    and the ``groups`` columns of its rows (``--group-by``)."""
+    batch = chunk.batch
+    meta = batch.meta or {}
+    return Samples(
+        batch.rows if batch.ids is None else batch.ids.astype(str),
+        [t.values for t in chunk.terms],
+        [t.weights for t in chunk.terms],
+        list(chunk.shown),
+        {c: np.asarray(meta[c]) for c in groups},
+    )
 
 
 class Collector:
     """A sink keeping every sample's key and loss terms, for paired statistics."""
 
-    def __init__(self, n_specs: int) -> None:
-        self.keys: list[np.ndarray] = []
-        self.terms: list[list[PerSample]] = [[] for _ in range(n_specs)]
-        self.shown: list[list[np.ndarray]] = [[] for _ in range(n_specs)]
+    def __init__(self, n_specs: int, groups: Sequence[str] = ()) -> None:
+        self.n_specs = n_specs
+        self.groups = tuple(groups)
+        self.parts: list[Samples] = []
 
     def __call__(self, chunk: EvaluatedChunk) -> None:
-        batch = chunk.batch
-        self.keys.append(batch.rows if batch.ids is None else batch.ids.astype(str))
-        for i, (terms, shown) in enumerate(zip(chunk.terms, chunk.shown, strict=True)):
-            self.terms[i].append(terms)
-            self.shown[i].append(shown)
+        self.parts.append(samples_of(chunk, self.groups))
 
     def samples(self) -> Samples:
-        def joined(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.empty(0)
-
-        out = Samples(joined(self.keys))
-        for terms, shown in zip(self.terms, self.shown, strict=True):
-            out.values.append(joined([t.values for t in terms]))
-            weighted = any(t.weights is not None for t in terms)
-            out.weights.append(
-                joined([np.ones(len(t.values)) if t.weights is None else t.weights for t in terms])
-                if weighted
-                else None
-            )
-            out.shown.append(joined(shown))
-        return out
+        return Samples.concat(self.parts, self.n_specs)
 
 
 def collect(
@@ -195,13 +241,24 @@ def collect(
     options: Options,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    meta_src: Source | None = None,
+    min_slice_size: int = 0,
 ) -> tuple[Report, Samples]:
-    """``run`` (mean reduction, no worst rows) plus every sample's loss terms.
+    """``run`` (mean reduction, no worst rows) plus every sample's loss terms (and group
+    values, with ``--group-by``).
 
     Memory grows with the rows (three float64 values per row and loss).
     """
-    collector = Collector(len(specs))
+    collector = Collector(len(specs), options.meta.groups)
     report = run(
-        preds_src, labels_src, specs, options, top=0, sink=collector, chunk_rows=chunk_rows
+        preds_src,
+        labels_src,
+        specs,
+        options,
+        top=0,
+        sink=collector,
+        chunk_rows=chunk_rows,
+        meta_src=meta_src,
+        min_slice_size=min_slice_size,
     )
     return report, collector.samples()

@@ -885,6 +885,10 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
         for s in cmp.disagreements:
             worst.add_row(Text(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6))
         parts += [Text(""), fit(worst, values=range(1, len(worst.columns)))]
+    if cmp.group_by:
+        from losscli.report.compare_slices import table_parts
+
+        parts += table_parts(cmp, precision)
     return Group(*parts)
 
 
@@ -925,6 +929,10 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
             _DIFF_HEADER, _diff_rows(cmp, min(precision, 4), code), right={2, 3, 4, 5, 6, 7}
         ),
     ]
+    if cmp.group_by:
+        from losscli.report.compare_slices import markdown as slice_markdown
+
+        lines += slice_markdown(cmp, precision)
     samples = cmp.disagreements[:shown]
     if samples:
         by = f"<code>{html.escape(cmp.losses[0].loss)}</code>"  # inside HTML: no Markdown
@@ -970,8 +978,16 @@ def compare_markdown(cmp: Any, precision: int, limit: int = COMMENT_LIMIT) -> st
     return text
 
 
+def compare_csv(cmp: Any, precision: int) -> str:
+    """The differences as CSV (overall and per slice), full precision."""
+    from losscli.report.compare_slices import compare_csv as csv_text
+
+    return csv_text(cmp, precision)
+
+
 COMPARE_FORMATS: dict[str, Callable[[Any, int], RenderableType | str]] = {
     "table": compare_table,
     "json": compare_json,
     "markdown": compare_markdown,
+    "csv": compare_csv,
 }

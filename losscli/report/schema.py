@@ -329,6 +329,24 @@ def compare_schema() -> Schema:
         }
     )
     sample = _object({"key": TEXT, "values": _array(NUMBER_OR_NULL), "spread": NUMBER_OR_NULL})
+    # --group-by: per slice (worst-regressing first; hidden: under --min-slice-size, no
+    # losses), the models' values on its paired samples and the differences to the first,
+    # p_holm adjusted over every (slice, loss, model).
+    slice_loss = _object(
+        {
+            "loss": TEXT,
+            "values": _array(NUMBER_OR_NULL),
+            "vs_first": _array({"oneOf": [diff, {"type": "null"}]}),
+        }
+    )
+    compared_slice = _object(
+        {
+            "slice": _SLICE["properties"]["slice"],
+            "n": COUNT,
+            "hidden": {"type": "boolean"},
+            "losses": _array(slice_loss),
+        }
+    )
     return {
         **_header("compare", "losscli compare --format json"),
         **_object(
@@ -351,7 +369,10 @@ def compare_schema() -> Schema:
                         "samples": _array(sample),
                     }
                 ),
-            }
+                "group_by": _array(TEXT),
+                "slices": _array(compared_slice),
+            },
+            optional=("group_by", "slices"),
         ),
     }
 
