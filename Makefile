@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_slices.py
 	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python bench/bench_kernels.py
+	$(BIN)/python bench/bench_compare.py
 	$(BIN)/python scripts/update_readme.py
 
 golden: $(STAMP)

@@ -107,7 +107,7 @@ class PairedMoments:
             mean = x.mean(axis=0)
             d = x - mean
             self.sums.update(np.column_stack([va, wa, vb, wb]))
-            self._merge_moments(len(x), mean, d.T @ d)
+            self._merge_moments(len(x), mean, np.einsum("ij,ik->jk", d, d))
         if shown is not None:
             sa, sb = shown
             both = ~(np.isnan(sa) | np.isnan(sb))

@@ -871,25 +871,29 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
         fit(diffs, values=range(2, len(diffs.columns))),
     ]
     if cmp.disagreements:
-        by = cmp.losses[0].loss
-        worst = Table(
-            title=f"Samples where the models disagree most (by {by})",
-            title_justify="left",
-            show_edge=False,
-            pad_edge=False,
-        )
-        worst.add_column(cmp.key_name, justify="right")
-        for model in cmp.models:
-            worst.add_column(Text(model), justify="right")
-        worst.add_column("spread", justify="right")
-        for s in cmp.disagreements:
-            worst.add_row(Text(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6))
+        worst = _disagreement_table(cmp)
         parts += [Text(""), fit(worst, values=range(1, len(worst.columns)))]
     if cmp.group_by:
         from losscli.report.compare_slices import table_parts
 
         parts += table_parts(cmp, precision)
     return Group(*parts)
+
+
+def _disagreement_table(cmp: Any) -> Table:
+    worst = Table(
+        title=f"Samples where the models disagree most (by {cmp.losses[0].loss})",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    worst.add_column(cmp.key_name, justify="right")
+    for model in cmp.models:
+        worst.add_column(Text(model), justify="right")
+    worst.add_column("spread", justify="right")
+    for s in cmp.disagreements:
+        worst.add_row(Text(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6))
+    return worst
 
 
 def compare_json(cmp: Any, precision: int) -> str:
@@ -933,32 +937,36 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
         from losscli.report.compare_slices import markdown as slice_markdown
 
         lines += slice_markdown(cmp, precision)
+    return "\n".join(lines + _markdown_samples(cmp, shown, models)) + "\n"
+
+
+def _markdown_samples(cmp: Any, shown: int, models: list[str]) -> list[str]:
+    """The first ``shown`` disagreeing samples, in a collapsed block."""
     samples = cmp.disagreements[:shown]
-    if samples:
-        by = f"<code>{html.escape(cmp.losses[0].loss)}</code>"  # inside HTML: no Markdown
-        note = (
-            ""
-            if shown >= len(cmp.disagreements)
-            else f" (the first {shown} of {len(cmp.disagreements)}, shortened to fit a comment)"
-        )
-        lines += [
-            "",
-            f"<details><summary>Samples where the models disagree most (by {by}){note}</summary>",
-            "",
-            markdown_table(
-                [md_text(cmp.key_name), *models, "spread"],
-                [
-                    [code(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6)]
-                    for s in samples
-                ],
-                right=set(range(len(models) + 2)),
-            ),
-            "",
-            "</details>",
-        ]
-    elif cmp.disagreements:
-        lines += ["", f"_{len(cmp.disagreements)} disagreeing samples left out to fit a comment._"]
-    return "\n".join(lines) + "\n"
+    if not samples:
+        n = len(cmp.disagreements)
+        return ["", f"_{n} disagreeing samples left out to fit a comment._"] if n else []
+    by = f"<code>{html.escape(cmp.losses[0].loss)}</code>"  # inside HTML: no Markdown
+    note = (
+        ""
+        if shown >= len(cmp.disagreements)
+        else f" (the first {shown} of {len(cmp.disagreements)}, shortened to fit a comment)"
+    )
+    return [
+        "",
+        f"<details><summary>Samples where the models disagree most (by {by}){note}</summary>",
+        "",
+        markdown_table(
+            [md_text(cmp.key_name), *models, "spread"],
+            [
+                [md_code(s.key), *(number(v, 6) for v in s.values), number(s.spread, 6)]
+                for s in samples
+            ],
+            right=set(range(len(models) + 2)),
+        ),
+        "",
+        "</details>",
+    ]
 
 
 def compare_markdown(cmp: Any, precision: int, limit: int = COMMENT_LIMIT) -> str:

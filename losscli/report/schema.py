@@ -302,9 +302,9 @@ def check_schema() -> Schema:
     }
 
 
-def compare_schema() -> Schema:
-    """The document of ``compare --format json``."""
-    diff = _object(
+def _compare_diff() -> Schema:
+    """One model's tested difference to the first."""
+    return _object(
         {
             "diff": NUMBER_OR_NULL,
             "se": NUMBER_OR_NULL,
@@ -319,6 +319,32 @@ def compare_schema() -> Schema:
             "share_worse": NUMBER_OR_NULL,
         }
     )
+
+
+def _compared_slice(diff: Schema) -> Schema:
+    """compare --group-by: one slice (worst-regressing first; hidden: under
+    --min-slice-size, no losses), the models' values on its paired samples and the
+    differences to the first, p_holm adjusted over every (slice, loss, model)."""
+    slice_loss = _object(
+        {
+            "loss": TEXT,
+            "values": _array(NUMBER_OR_NULL),
+            "vs_first": _array({"oneOf": [diff, {"type": "null"}]}),
+        }
+    )
+    return _object(
+        {
+            "slice": _SLICE["properties"]["slice"],
+            "n": COUNT,
+            "hidden": {"type": "boolean"},
+            "losses": _array(slice_loss),
+        }
+    )
+
+
+def compare_schema() -> Schema:
+    """The document of ``compare --format json``."""
+    diff = _compare_diff()
     loss = _object(
         {
             "loss": TEXT,
@@ -329,24 +355,6 @@ def compare_schema() -> Schema:
         }
     )
     sample = _object({"key": TEXT, "values": _array(NUMBER_OR_NULL), "spread": NUMBER_OR_NULL})
-    # --group-by: per slice (worst-regressing first; hidden: under --min-slice-size, no
-    # losses), the models' values on its paired samples and the differences to the first,
-    # p_holm adjusted over every (slice, loss, model).
-    slice_loss = _object(
-        {
-            "loss": TEXT,
-            "values": _array(NUMBER_OR_NULL),
-            "vs_first": _array({"oneOf": [diff, {"type": "null"}]}),
-        }
-    )
-    compared_slice = _object(
-        {
-            "slice": _SLICE["properties"]["slice"],
-            "n": COUNT,
-            "hidden": {"type": "boolean"},
-            "losses": _array(slice_loss),
-        }
-    )
     return {
         **_header("compare", "losscli compare --format json"),
         **_object(
@@ -370,7 +378,7 @@ def compare_schema() -> Schema:
                     }
                 ),
                 "group_by": _array(TEXT),
-                "slices": _array(compared_slice),
+                "slices": _array(_compared_slice(diff)),
             },
             optional=("group_by", "slices"),
         ),
