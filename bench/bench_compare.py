@@ -149,15 +149,20 @@ def losscli_diff(stdout: str) -> float:
 
 def table(rows: int, ours: Summary, theirs: Summary) -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    ratio = theirs.wall / ours.wall
+    speed = f"{ratio:.2f}× faster" if ratio >= 1 else f"{1 / ratio:.2f}× slower"
     return (
         "| `compare`, two models, `--loss mse` | rows | losscli | pandas one-liner | "
         "time ratio | peak memory (losscli / one-liner) |\n"
         "|---|---:|---:|---:|---:|---:|\n"
         f"| paired mean difference (+ t interval, shares, disagreements) | {rows:,} | "
-        f"{ours.wall:.2f} s | {theirs.wall:.2f} s | {theirs.wall / ours.wall:.2f}× | "
+        f"{ours.wall:.2f} s | {theirs.wall:.2f} s | {speed} | "
         f"{mib(ours.rss):.0f} / {mib(theirs.rss):.0f} MiB |\n\n"
-        f"losscli's peak is {mib(ours.rss):.0f} MiB against a target of {TARGET_MIB} MiB; "
-        f"both print the same difference ({ours.value:.9g}). Best of the runs, each a fresh "
+        f"losscli's peak is {mib(ours.rss):.0f} MiB against a target of {TARGET_MIB} MiB "
+        f"({'met' if mib(ours.rss) <= TARGET_MIB else 'missed'}); both print the same "
+        f"difference ({ours.value:.9g}). losscli also reports both models' values, the paired "
+        "t interval, the shares and the top disagreements, and hashes the three files. "
+        "Best of the runs, each a fresh "
         f"process, on {os.cpu_count()} cores at load average {load} "
         f"(`bench/bench_compare.py`, Python {platform.python_version()}).\n"
     )

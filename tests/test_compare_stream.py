@@ -263,7 +263,7 @@ def test_disagreement_heap_is_the_top_k_of_a_full_sort() -> None:
     keys = np.arange(n)
     heap = Disagreements(12)
     for a in range(0, n, 37):
-        heap.update(keys[a : a + 37], stack[a : a + 37], a)
+        heap.update(keys[a : a + 37], list(stack[a : a + 37].T), a)
     with warnings.catch_warnings():  # rows of NaN only: "All-NaN slice", spread NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         spread = np.nanmax(stack, axis=1) - np.nanmin(stack, axis=1)

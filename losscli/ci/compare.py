@@ -254,8 +254,7 @@ def pair(
                     (first.shown[j], other.shown[j]),
                 )
         if n_losses:
-            stack = np.column_stack([p.shown[0] for p in parts])
-            out.disagreements.update(first.keys, stack, out.n_paired)
+            out.disagreements.update(first.keys, [p.shown[0] for p in parts], out.n_paired)
         out.n_paired += len(first)
     return out
 
@@ -476,9 +475,10 @@ def paired_runs(
         pairing = pair(streams, len(specs), testing, top, by_row=by_row, groups=groups)
         return [r.report() for r in runs], pairing
     except NotAligned as why:
+        _LOG.info("pairing the models in memory: %s", why)
+    finally:  # stop the other models' readers when one fails (or the pairing stops early)
         for c in chunks:
             c.close()
-        _LOG.info("pairing the models in memory: %s", why)
     reports, samples = [], []
     for m in range(n_models):
         preds, labels, meta = sources(m)

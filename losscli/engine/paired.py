@@ -46,28 +46,43 @@ _BLOCK = 1 << 16  # rows summed at a time by BlockSums
 @dataclass
 class BlockSums:
     """Column sums taken over fixed blocks of rows in the order they arrive, so the float
-    sums are the same bits however the rows were cut into chunks."""
+    sums are the same bits however the rows were cut into chunks. A column given as None
+    is all ones (its sum is the count)."""
 
     columns: int
     sums: np.ndarray = field(init=False)
-    _pending: list[np.ndarray] = field(init=False, default_factory=list)
+    _pending: list[tuple[int, Sequence[np.ndarray | None]]] = field(
+        init=False, default_factory=list
+    )
     _held: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.sums = np.zeros(self.columns)
 
-    def update(self, x: np.ndarray) -> None:
-        self._pending.append(x)
-        self._held += len(x)
+    def update(self, n: int, columns: Sequence[np.ndarray | None]) -> None:
+        self._pending.append((n, columns))
+        self._held += n
         if self._held >= _BLOCK:
             self._drain(final=False)
 
     def _drain(self, final: bool) -> None:
-        x = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
-        end = len(x) if final else len(x) - len(x) % _BLOCK
-        for start in range(0, end, _BLOCK):
-            self.sums = self.sums + x[start : min(start + _BLOCK, end)].sum(axis=0)
-        self._pending, self._held = [x[end:]], len(x) - end
+        held = self._held
+        end = held if final else held - held % _BLOCK
+        joined = [self._column(k) for k in range(self.columns)]
+        for k, x in enumerate(joined):
+            for start in range(0, end, _BLOCK):
+                stop = min(start + _BLOCK, end)
+                self.sums[k] += float(stop - start) if x is None else float(x[start:stop].sum())
+        rest = [None if x is None else x[end:] for x in joined]
+        self._pending, self._held = ([(held - end, rest)] if held > end else []), held - end
+
+    def _column(self, k: int) -> np.ndarray | None:
+        parts = [(n, cols[k]) for n, cols in self._pending]
+        if all(x is None for _, x in parts):
+            return None
+        if len(parts) == 1:
+            return parts[0][1]
+        return np.concatenate([np.ones(n) if x is None else x for n, x in parts])
 
     def merge(self, other: BlockSums) -> None:
         self.sums = self.finalize() + other.finalize()
@@ -101,19 +116,22 @@ class PairedMoments:
     ) -> None:
         """Add aligned samples: each model's (values, weights) and, for the shares, each
         sample's own loss under each model (NaN where it is not counted)."""
-        va, wa, vb, wb = paired_terms(a, b)
-        x = np.column_stack([va, wa, vb - va, wb - wa])
-        if len(x):
-            mean = x.mean(axis=0)
-            d = x - mean
-            self.sums.update(np.column_stack([va, wa, vb, wb]))
-            self._merge_moments(len(x), mean, np.einsum("ij,ik->jk", d, d))
+        va, vb = np.asarray(a[0], np.float64), np.asarray(b[0], np.float64)
+        n = len(va)
+        if n:
+            wa = None if a[1] is None else np.asarray(a[1], np.float64)
+            wb = None if b[1] is None else np.asarray(b[1], np.float64)
+            self.sums.update(n, (va, wa, vb, wb))
+            dw = None
+            if wa is not None or wb is not None:
+                dw = (np.ones(n) if wb is None else wb) - (1.0 if wa is None else wa)
+            self._merge_moments(n, *_centred(n, [va, wa, vb - va, dw]))
         if shown is not None:
             sa, sb = shown
-            both = ~(np.isnan(sa) | np.isnan(sb))
-            self.counted += int(both.sum())
-            self.better += int((sb[both] < sa[both]).sum())
-            self.worse += int((sb[both] > sa[both]).sum())
+            # NaN compares false both ways, so samples not counted fall out by themselves.
+            self.counted += n - int(np.count_nonzero(np.isnan(sa) | np.isnan(sb)))
+            self.better += int(np.count_nonzero(sb < sa))
+            self.worse += int(np.count_nonzero(sb > sa))
 
     def _merge_moments(self, n: int, mean: np.ndarray, comoment: np.ndarray) -> None:
         if n == 0:
@@ -180,6 +198,23 @@ class PairedMoments:
         return difference_interval(value_b - value_a, se, n - 1, n, PAIRED)
 
 
+def _centred(n: int, columns: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and centred sums of products of columns; None is a weight column of ones (or,
+    for the weights' difference, zeros): no spread. Products without BLAS (see
+    ``losscli.engine.accumulators._dot``)."""
+    mean = np.array([1.0, 1.0, 0.0, 0.0])
+    comoment = np.zeros((4, 4))
+    centred: list[tuple[int, np.ndarray]] = []
+    for k, x in enumerate(columns):
+        if x is not None:
+            mean[k] = x.mean()
+            centred.append((k, x - mean[k]))
+    for i, (j, dj) in enumerate(centred):
+        for k, dk in centred[i:]:
+            comoment[j, k] = comoment[k, j] = float(np.einsum("i,i->", dj, dk))
+    return mean, comoment
+
+
 def _side(sum_v: float, sum_w: float, n: int, reduce: Reduce) -> tuple[float, float, float, float]:
     """One model's value, ratio R = Σv/Σw, mean weight w̄ and influence scale s (1, or
     1/(2√R) for a root; 0 when the root is 0 or undefined, as ``stats.influence``)."""
@@ -208,26 +243,30 @@ class Disagreements:
     spread: np.ndarray = field(default_factory=lambda: np.empty(0))
     position: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
-    def update(self, keys: np.ndarray, stack: np.ndarray, start: int) -> None:
-        """Add samples: their keys, an (n, models) array of values, and the position of the
+    def update(self, keys: np.ndarray, columns: Sequence[np.ndarray], start: int) -> None:
+        """Add samples: their keys, each model's values of them, and the position of the
         first of them among every sample added."""
         if self.k <= 0 or not len(keys):
             return
-        counted = ~np.isnan(stack).all(axis=1)
-        if not counted.any():
-            return
-        filled = np.where(counted[:, None], stack, 0)
-        with np.errstate(invalid="ignore"):
-            spread = np.nanmax(filled, axis=1) - np.nanmin(filled, axis=1)
-        idx = np.flatnonzero(counted)
+        high, low = columns[0], columns[0]
+        for x in columns[1:]:
+            high, low = np.fmax(high, x), np.fmin(low, x)  # NaN only where all are NaN
+        spread = high - low
+        if len(self.spread) == self.k:  # full: a row must beat the k-th (ties came later)
+            idx = np.flatnonzero(spread > self.spread[-1])
+        else:
+            idx = np.flatnonzero(~np.isnan(spread))
         if len(idx) > self.k:
             kth = np.partition(-spread[idx], self.k - 1)[self.k - 1]
             idx = idx[-spread[idx] <= kth]  # every row tied with the k-th stays a candidate
+        if not len(idx):
+            return
+        values = np.column_stack([x[idx] for x in columns])
         self.merge(
             Disagreements(
                 self.k,
                 [str(keys[i]) for i in idx],
-                stack[idx],
+                values,
                 spread[idx],
                 idx.astype(np.int64) + start,
             )
@@ -290,6 +329,8 @@ class Samples:
     @staticmethod
     def concat(parts: Sequence[Samples], n_losses: int) -> Samples:
         """The parts one after the other (weights None only where every part has none)."""
+        if len(parts) == 1:
+            return parts[0]
 
         def joined(arrays: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(arrays) if arrays else np.empty(0)
