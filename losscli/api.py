@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from losscli.spec import ALL_CONVENTIONS, parse_specs
 
 __all__ = ["compute", "compute_files", "parse_specs", "per_sample"]
 
+if TYPE_CHECKING:
+    from losscli.engine.distributed import DaskEngine
+
 
 def compute_files(
     preds: Path,
@@ -57,6 +60,7 @@ def compute_files(
     save_state: Path | None = None,
     meta: Path | None = None,
     min_slice_size: int = 0,
+    engine: DaskEngine | None = None,
 ) -> Report:
     """``losscli compute`` as a function: paths in, a ``Report`` out.
 
@@ -64,7 +68,8 @@ def compute_files(
     ``labels_format``). ``labels=None`` reads the labels from ``options.label_cols`` of
     the predictions file (one-file mode).
     ``meta`` is a third table holding ``options.meta``'s weight or group
-    columns, matched by position or by ``options.id_col``."""
+    columns, matched by position or by ``options.id_col``. ``engine``: evaluate the shards
+    as Dask partitions (``losscli.engine.distributed``)."""
     specs = parse_specs(losses, reduction, convention)
     one_stdin([preds, labels])
     with spill_folder() as folder:
@@ -95,6 +100,7 @@ def compute_files(
             save_state=save_state,
             meta_src=meta_src,
             min_slice_size=min_slice_size,
+            engine=engine,
         )
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.ci.baseline import Comparability, judge
 from losscli.ci.checks import (
@@ -37,6 +37,9 @@ from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
 from losscli.io.readers import DEFAULT_CHUNK_ROWS, open_source
 from losscli.spec import LossSpec, parse_specs
 from losscli.stats import Difference, welch_difference
+
+if TYPE_CHECKING:
+    from losscli.engine.distributed import DaskEngine
 
 
 def check_rules(s: Settings) -> Rules:
@@ -95,7 +98,12 @@ class Runs:
     differences: dict[str, Difference] = field(default_factory=dict)
 
 
-def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Runs:
+def evaluate_runs(
+    s: Settings,
+    specs: list[LossSpec],
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    engine: DaskEngine | None = None,
+) -> Runs:
     """Evaluate the predictions (and ``--baseline-preds`` on the same labels): one pass each,
     with both runs' per-sample terms when there are baseline predictions (for the paired
     test and each rule's minimum detectable effect)."""
@@ -124,6 +132,7 @@ def evaluate_runs(s: Settings, specs: list[LossSpec], chunk_rows: int = DEFAULT_
                 chunk_rows=chunk_rows,
                 meta_src=meta_src,
                 min_slice_size=s.min_slice_size or 0,
+                engine=engine,
             )
             return Runs(report)
         old_path = stdin_copy(s.baseline_preds, s.preds_format, folder, "--preds-format")
@@ -180,8 +189,11 @@ def welch_differences(report: Report, baseline: dict[str, Baseline]) -> dict[str
     return out
 
 
-def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> CheckReport:
-    """``losscli check``: ``losscli.ci.config.Settings`` in, a ``CheckReport`` out."""
+def check_files(
+    settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, engine: DaskEngine | None = None
+) -> CheckReport:
+    """``losscli check``: ``losscli.ci.config.Settings`` in, a ``CheckReport`` out;
+    ``engine``: evaluate on Dask (``--engine dask``)."""
     s = settings
     rules = check_rules(s)
     one_stdin([s.preds, s.labels, s.baseline_preds])
@@ -198,7 +210,12 @@ def check_files(settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> 
             "give --baseline-preds OLD (a baseline JSON holds only value, n and std: use --test t)"
         )
     # Paired per-sample terms whenever there are baseline predictions: the test, and the MDE.
-    runs = evaluate_runs(s, specs, chunk_rows)
+    if engine is not None and s.baseline_preds is not None:
+        raise UsageError(
+            "--baseline-preds pairs every sample's losses in this process; "
+            "use --engine local (a --baseline JSON works with --engine dask)"
+        )
+    runs = evaluate_runs(s, specs, chunk_rows, engine)
     report, differences = runs.report, runs.differences
     if runs.baseline is not None:
         baseline = runs.baseline

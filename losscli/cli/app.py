@@ -157,6 +157,60 @@ MinSliceOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+class EngineChoice(StrEnum):
+    """``--engine``: the evaluate loop in this process, or its partitions on Dask."""
+
+    LOCAL = "local"
+    DASK = "dask"
+
+
+EngineOpt = Annotated[
+    EngineChoice,
+    typer.Option(
+        "--engine",
+        help="'local' (this process) or 'dask': each shard of a folder, glob or dataset is a "
+        "Dask partition evaluated by a worker (needs losscli[dask]).",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="With --engine dask: the address of a running dask.distributed scheduler "
+        "(default: a local cluster).",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="With --engine dask: worker processes of the local cluster (default 2).",
+        show_default=False,
+    ),
+]
+
+
+def _engine(engine: EngineChoice, scheduler: str | None, workers: int | None) -> Any:
+    """``--engine``, ``--scheduler`` and ``--workers`` as a ``DaskEngine`` (None: local)."""
+    if engine is EngineChoice.LOCAL:
+        given = [name for name, v in (("--scheduler", scheduler), ("--workers", workers)) if v]
+        if given:
+            raise UsageError(f"{' and '.join(given)} apply to --engine dask; add --engine dask")
+        return None
+    if scheduler is not None and workers is not None:
+        raise UsageError(
+            "--workers sizes a local cluster; with --scheduler the cluster has its own workers"
+        )
+    from losscli.engine.distributed import DaskEngine, check_available
+
+    check_available()
+    return DaskEngine(scheduler, 2 if workers is None else workers)
+
+
 _CONFIG_HELP = (
     "Config file (default: the nearest losscli.toml, or pyproject.toml with "
     "\\[tool.losscli], from the working directory upwards)."  # \\[: not Rich markup
@@ -478,6 +532,9 @@ def compute(
     header: HeaderOpt = None,
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = ".",
+    engine: EngineOpt = EngineChoice.LOCAL,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Compute losses of PREDS against LABELS and show how the inputs were read.
 
@@ -498,11 +555,7 @@ def compute(
         options = replace(
             settings_options(Settings(**inputs)), class_axis=class_axis, class_labels=class_labels
         )
-        writer = None
-        if per_sample is not None:
-            from losscli.io.sinks import PerSampleWriter
-
-            writer = PerSampleWriter(per_sample, inputs=(preds, labels or preds))
+        writer, dask = _per_sample(per_sample, (preds, labels or preds), engine, scheduler, workers)
         try:
             report = compute_files(
                 preds,
@@ -511,7 +564,7 @@ def compute(
                 options,
                 reduction=reduction.value,
                 top=top,
-                sink=writer,
+                sink=writer if dask is None else None,
                 preds_key=preds_key,
                 labels_key=labels_key,
                 chunk_rows=chunk_rows,
@@ -524,6 +577,7 @@ def compute(
                 save_state=save_state,
                 meta=meta,
                 min_slice_size=min_slice_size or 0,
+                engine=dask,
             )
         except BaseException:
             if writer is not None:
@@ -570,6 +624,29 @@ def _write_compute(outputs: list[tuple[Path, str]], report: Any, precision: int)
 
     for path, name in outputs:
         write_text(path, plain_text(FORMATS[name](report, precision)), "-o")
+
+
+def _per_sample(
+    path: Path | None,
+    inputs: tuple[Path, Path],
+    engine: EngineChoice,
+    scheduler: str | None,
+    workers: int | None,
+) -> tuple[Any, Any]:
+    """The ``--per-sample`` writer (a file, or a folder of parts on Dask) and the engine."""
+    dask = _engine(engine, scheduler, workers)
+    if path is None:
+        return None, dask
+    if dask is not None:
+        from dataclasses import replace
+
+        from losscli.io.sinks import PerSampleFolder
+
+        folder = PerSampleFolder(path, inputs=inputs)
+        return folder, replace(dask, per_sample=folder.parts)
+    from losscli.io.sinks import PerSampleWriter
+
+    return PerSampleWriter(path, inputs=inputs), None
 
 
 def _show_report(report: Any, fmt: str, precision: int, *, hist: bool, calibration: bool) -> None:
@@ -840,6 +917,9 @@ def check(
     chunk_rows: ChunkRowsOpt = 1 << 17,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    engine: EngineOpt = EngineChoice.LOCAL,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     r"""Check losses against ceilings and a baseline; exit 1 when a rule fails (for CI).
 
@@ -878,7 +958,8 @@ def check(
         )
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings)
-        report = check_files(settings, chunk_rows=chunk_rows)
+        dask = _engine(engine, scheduler, workers)
+        report = check_files(settings, chunk_rows=chunk_rows, engine=dask)
         _print(CHECK_FORMATS[fmt.value](report))
         _write_reports(
             outputs, lambda name: CHECK_FORMATS[name](report), lambda: check_markdown(report)

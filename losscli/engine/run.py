@@ -8,6 +8,7 @@ import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from losscli.engine.evaluate import EvaluatedChunk, Evaluation, PerSampleSink, s
 from losscli.engine.intervals import Intervals
 from losscli.engine.paired import Samples
 from losscli.engine.results import FileInfo, Report
+from losscli.errors import UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import locate
 from losscli.interpret.plan import Batch, Options, Plan, plan_inputs
@@ -22,6 +24,9 @@ from losscli.io.readers import DEFAULT_CHUNK_ROWS, ArraySource, Source
 from losscli.io.shards import check_shard_pairs
 from losscli.losses import Target
 from losscli.spec import LossSpec
+
+if TYPE_CHECKING:
+    from losscli.engine.distributed import DaskEngine
 
 _LOG = logging.getLogger("losscli")  # --verbose: decisions, chunks, timings
 
@@ -64,11 +69,13 @@ def run(
     meta_src: Source | None = None,
     min_slice_size: int = 0,
     save_state: Path | None = None,
+    engine: DaskEngine | None = None,
 ) -> Report:
     """Evaluate already opened sources: the core of ``compute`` for files and arrays alike.
 
     ``meta_src`` is ``--meta FILE``, a third table holding weight or group columns;
-    ``save_state``: also write the accumulators' exact state there (``losscli merge``)."""
+    ``save_state``: also write the accumulators' exact state there (``losscli merge``);
+    ``engine``: evaluate the shards as partitions on Dask (``--engine dask``)."""
     opened = open_run(
         preds_src,
         labels_src,
@@ -83,9 +90,36 @@ def run(
         min_slice_size=min_slice_size,
         save_state=save_state,
     )
+    if engine is not None:
+        return _on_dask(opened, options, engine, sink=sink, top=top, by_class=by_class)
     for chunk in opened.chunks():
         if sink is not None:
             sink(chunk)
+    return opened.report()
+
+
+def _on_dask(
+    opened: OpenRun, options: Options, engine: DaskEngine, sink: Any, **fields: Any
+) -> Report:
+    """``--engine dask``: the planned run's shards evaluated as partitions on Dask."""
+    from losscli.engine.distributed import dask_settings, run_dask
+
+    if sink is not None:
+        raise UsageError("--engine dask writes per-sample losses as part files of a folder")
+    settings = dask_settings(
+        opened.specs,
+        opened.plan,
+        opened.reduction,
+        opened.chunk_rows,
+        meta=options.meta,
+        meta_plan=opened.stream.meta,
+        per_sample=engine.per_sample,
+        intervals=opened.evaluation.intervals,
+        **fields,
+    )
+    opened.evaluation, opened.stream.skipped = run_dask(
+        opened.preds_src, opened.labels_src, settings, engine
+    )
     return opened.report()
 
 

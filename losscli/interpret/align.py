@@ -144,6 +144,12 @@ class BatchStream:
         if rest is not None:
             rest.finish(start)
 
+    def convert(
+        self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None
+    ) -> Iterator[Batch]:
+        """Batches of rows already matched elsewhere (``--engine dask``: Dask's merge)."""
+        return self._convert(pc, lc, rows, ids)
+
     def _meta(
         self, pc: Chunk, lc: Chunk, rows: np.ndarray, ids: np.ndarray | None, rest: MetaRows | None
     ) -> TableChunk | None:

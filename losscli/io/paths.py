@@ -4,6 +4,7 @@ and sources named as the user wrote them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from losscli.errors import UsageError
@@ -31,11 +32,9 @@ def open_path(
     """Open ``real`` (``given`` itself or its copy), named as the user sees it; a directory,
     a glob or a Hive dataset opens as one source over its shards."""
     if real == given and is_sharded(real):
-        return open_shards(
-            real,
-            lambda f: open_source(f, key=key, chunk_rows=chunk_rows, dialect=dialect),
-            chunk_rows,
-        )
+        # A partial of the reader, not a lambda: a Dask worker reopens each shard with it.
+        reader = partial(open_source, key=key, chunk_rows=chunk_rows, dialect=dialect)
+        return open_shards(real, reader, chunk_rows)
     src = open_source(real, key=key, chunk_rows=chunk_rows, dialect=dialect)
     if real != given:
         src.name = shown_name(given)

@@ -24,12 +24,27 @@ from losscli.io.sources import ArraySource, ColumnKind, Source, TableChunk, Tabl
 _GLOB_CHARS = frozenset("*?[")
 
 
+@dataclass(frozen=True)
+class Part:
+    """One shard as another process reopens it (a Dask partition): its file, its Hive
+    partition keys and the reader call (picklable: a ``functools.partial`` of a reader)."""
+
+    path: Path
+    keys: dict[str, Any]
+    open_file: Callable[[Path], Source]
+
+    def open(self, chunk_rows: int) -> Sharded:
+        """The shard as a one-shard source (partition keys as columns, no content hash)."""
+        return _combine(str(self.path), [self.open_file(self.path)], [self.keys], chunk_rows, None)
+
+
 @dataclass
 class ShardedTable(TableSource):
     """A table read from several files in order; ``shard_rows`` fills in as they stream."""
 
     shard_names: list[str] = field(default_factory=list)
     shard_rows: list[int | None] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
 
 
 @dataclass
@@ -38,6 +53,7 @@ class ShardedArray(ArraySource):
 
     shard_names: list[str] = field(default_factory=list)
     shard_rows: list[int | None] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
 
 
 Sharded = ShardedTable | ShardedArray
@@ -92,15 +108,25 @@ def open_shards(path: Path, open_file: Callable[[Path], Source], chunk_rows: int
     else:
         files = shard_files(path)
         keys = [{} for _ in files]
-    parts = [open_file(f) for f in files]
-    digest = ContentDigest(files)
+    out = _combine(str(path), [open_file(f) for f in files], keys, chunk_rows, ContentDigest(files))
+    out.parts = [Part(f, k, open_file) for f, k in zip(files, keys, strict=True)]
+    return out
+
+
+def _combine(
+    name: str,
+    parts: list[Source],
+    keys: list[dict[str, Any]],
+    chunk_rows: int,
+    digest: ContentDigest | None,
+) -> Sharded:
     if all(isinstance(p, TableSource) for p in parts):
         tables = [p for p in parts if isinstance(p, TableSource)]
-        return _combine_tables(str(path), tables, keys, digest)
+        return _combine_tables(name, tables, keys, digest)
     if all(isinstance(p, ArraySource) for p in parts):
         arrays = [p for p in parts if isinstance(p, ArraySource)]
-        return _combine_arrays(str(path), arrays, chunk_rows, digest)
-    raise InputError(f"{path}: shards mix tables and arrays; every shard needs the same format")
+        return _combine_arrays(name, arrays, chunk_rows, digest)
+    raise InputError(f"{name}: shards mix tables and arrays; every shard needs the same format")
 
 
 def _hive_files(path: Path) -> tuple[list[Path], list[dict[str, Any]]]:
@@ -140,7 +166,10 @@ def _key_column(value: Any, kind: ColumnKind, n: int) -> np.ndarray:
 
 
 def _combine_tables(
-    name: str, parts: list[TableSource], keys: list[dict[str, Any]], digest: ContentDigest
+    name: str,
+    parts: list[TableSource],
+    keys: list[dict[str, Any]],
+    digest: ContentDigest | None,
 ) -> ShardedTable:
     first = parts[0]
     for part in parts[1:]:
@@ -203,7 +232,7 @@ def _chain(
 
 
 def _combine_arrays(
-    name: str, parts: list[ArraySource], chunk_rows: int, digest: ContentDigest
+    name: str, parts: list[ArraySource], chunk_rows: int, digest: ContentDigest | None
 ) -> ShardedArray:
     first = parts[0]
     for part in parts[1:]:
@@ -257,4 +286,4 @@ def check_shard_pairs(preds: Source, labels: Source) -> None:
             )
 
 
-__all__ = ["check_shard_pairs", "is_sharded", "open_shards", "shard_files"]
+__all__ = ["Part", "check_shard_pairs", "is_sharded", "open_shards", "shard_files"]
