@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python bench/bench_kernels.py
 	$(BIN)/python bench/bench_compare.py
+	$(BIN)/python bench/bench_shards.py --own-cluster
 	$(BIN)/python scripts/update_readme.py
 
 golden: $(STAMP)
