@@ -129,3 +129,20 @@ def test_chunked_npy_gives_the_one_chunk_value(tmp_path: Path, run_cli: RunCli) 
         assert result.exit_code == 0, result.stderr
         value = json.loads(result.stdout)["results"][0]["value"]
         assert value == pytest.approx(expected, rel=1e-12)
+
+
+def test_large_counts_have_thousands_separators_in_tables_only(
+    write: Callable[..., Path], run_cli: RunCli
+) -> None:
+    """2,500 samples: n and the reliability bin count read 2,500 in the terminal table; JSON
+    keeps plain numbers. (Every prediction is 0.9, so all 2,500 fall in one bin.)"""
+    labels = [1, 0, 1, 1, 1] * 500
+    preds = write("p.csv", {"p": [0.9] * 2500})
+    y = write("y.csv", {"y": labels})
+    table = run_cli(["compute", preds, y, "-l", "ece:bins=2", "--calibration"])
+    assert table.exit_code == 0, table.stderr
+    assert "2,500 samples" in table.stdout
+    assert " 2,500 " in table.stdout.split("reliability")[1]
+    doc = run_cli(["compute", preds, y, "-l", "ece:bins=2", "--format", "json"])
+    data = json.loads(doc.stdout)
+    assert data["n_samples"] == 2500 and data["results"][0]["n"] == 2500

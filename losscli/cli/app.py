@@ -10,7 +10,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from losscli.ci.paired import TestMethod
-from losscli.cli.feedback import configure, error_annotation, note, warn
+from losscli.cli.feedback import configure, error_annotation, note, progress_bar, warn
 from losscli.cli.help import Group
 from losscli.engine.intervals import CiMethod
 from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
@@ -298,7 +298,8 @@ def guarded(fn: Callable[[], T], quiet: bool = False, verbose: bool = False) -> 
     ``quiet`` and ``verbose`` are the command's ``--quiet`` and ``--verbose``."""
     try:
         configure(quiet, verbose)
-        out = fn()
+        with progress_bar():
+            out = fn()
         note("done, exit 0")
         return out
     except LossCliError as exc:

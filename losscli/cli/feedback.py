@@ -4,6 +4,9 @@
   named by ``-o`` and the GitHub step summary are still written; the exit code is the same).
 - ``--verbose``: every decision, the chunks read and timings, on stderr, from the
   ``losscli`` logger the library writes to.
+- On a terminal, a run longer than half a second shows a progress bar on stderr (bytes of the
+  inputs read, rate, ETA; ``LOSSCLI_PROGRESS_DELAY`` sets the half second), removed before the
+  report is printed; never off a terminal, with ``--quiet`` or with ``--verbose``.
 - Under GitHub Actions (``GITHUB_ACTIONS=true``), errors and warnings are also written as
   workflow commands (``::error title=...::...``), on stderr so that stdout stays the report.
 """
@@ -13,7 +16,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from losscli.errors import UsageError
 
@@ -25,6 +31,7 @@ class _State:
     quiet: bool = False
     verbose: bool = False
     start: float = field(default_factory=time.perf_counter)
+    bar: Any = None  # the progress bar while one may be shown (losscli.report.progress)
 
 
 STATE = _State()
@@ -53,10 +60,37 @@ def configure(quiet: bool, verbose: bool) -> None:
     LOG.setLevel(logging.DEBUG if verbose else logging.CRITICAL + 1)
 
 
+@contextmanager
+def progress_bar() -> Iterator[None]:
+    """While the block runs, a progress bar of the inputs read on stderr, for runs longer than
+    half a second; only when stderr is a terminal, never with ``--quiet`` (nor ``--verbose``,
+    whose lines it would break). It is removed before anything else is printed."""
+    if STATE.quiet or STATE.verbose or not sys.stderr.isatty():
+        yield
+        return
+    from losscli.io.progress import listening
+    from losscli.report.progress import ProgressBar
+
+    STATE.bar = ProgressBar()
+    try:
+        with listening(STATE.bar):
+            yield
+    finally:
+        end_progress()
+
+
+def end_progress() -> None:
+    """Remove the progress bar, if one is shown (before printing anything)."""
+    if STATE.bar is not None:
+        STATE.bar.close()
+        STATE.bar = None
+
+
 def show(rendered: object) -> None:
     """Print a report on stdout, unless ``--quiet``."""
     if STATE.quiet:
         return
+    end_progress()
     from losscli.report.render import print_output
 
     print_output(rendered)
@@ -67,6 +101,7 @@ def warn(message: str, title: str = "losscli", *, echo: bool = True) -> None:
     ``--quiet``."""
     if STATE.quiet:
         return
+    end_progress()
     from losscli.report.annotations import WARNING, annotation, in_github_actions
     from losscli.report.render import print_warning
 

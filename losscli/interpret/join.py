@@ -17,6 +17,7 @@ column) is the text ``7``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,14 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.interpret.memjoin import (
+    Fallback,
+    Owners,
+    duplicate_labels,
+    label_ids_at,
+    match,
+    read_labels,
+)
 from losscli.io.arrow import batch_to_chunk
 from losscli.io.cleanup import temp_dir
 from losscli.io.sources import TableChunk, TableSource
@@ -79,7 +88,7 @@ def _arrow_batches(src: TableSource, columns: list[str]) -> Iterator[Any]:
     import pyarrow as pa
 
     if src.arrow is not None:
-        batches = src.arrow(columns)
+        batches = src.metered(src.arrow(columns), lambda b: int(b.num_rows))
     else:  # a reader without Arrow batches (very wide CSV)
         batches = (
             pa.record_batch({c: _to_arrow(chunk[c]) for c in columns})
@@ -116,6 +125,7 @@ class _Spill:
         self.writers: dict[int, Any] = {}
         self.sinks: dict[int, Any] = {}
         self.parts: set[int] = set()
+        self.lock = threading.Lock()  # buckets are joined in two threads
 
     def path(self, part: int) -> Path:
         return self.folder / f"{self.prefix}-{part}.arrow"
@@ -123,11 +133,12 @@ class _Spill:
     def write(self, part: int, table: Any) -> None:
         import pyarrow as pa
 
-        if part not in self.writers:
-            self.parts.add(part)
-            self.sinks[part] = pa.OSFile(str(self.path(part)), "wb")
-            self.writers[part] = pa.ipc.new_stream(self.sinks[part], table.schema)
-        self.writers[part].write_table(table)
+        with self.lock:
+            if part not in self.writers:
+                self.parts.add(part)
+                self.sinks[part] = pa.OSFile(str(self.path(part)), "wb")
+                self.writers[part] = pa.ipc.new_stream(self.sinks[part], table.schema)
+            self.writers[part].write_table(table)
 
     def close(self) -> None:
         """Finish every file (safe to call again)."""
@@ -160,25 +171,20 @@ class _Problems:
         kept.extend(examples[: _SHOW - len(kept)])
         self.count[kind, side] = self.count.get((kind, side), 0) + count
 
+    def extend(self, other: _Problems) -> None:
+        for key, count in other.count.items():
+            self.add(*key, other.shown.get(key, []), count)
+
 
 def _partition(
     src: TableSource, cols: list[str], id_col: str, spill: _Spill, with_rows: bool
 ) -> None:
     """Stream ``src`` into the hash buckets (stopping at the first empty id)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     start = 0
     for batch in _arrow_batches(src, [*cols, id_col]):
-        keys = _key_strings(batch.column(id_col).combine_chunks())
-        blank = pc.or_(pc.equal(pc.utf8_length(keys), 0), pc.utf8_is_space(keys))
-        blank = blank.fill_null(True)
-        if pc.any(blank).as_py():
-            bad = np.flatnonzero(blank.to_numpy(zero_copy_only=False))[:_SHOW] + start
-            raise InputError(
-                f"{src.name}: the id column {id_col!r} has empty values (rows "
-                f"{', '.join(map(str, bad))}); every row needs an id to be matched"
-            )
+        keys = _checked_keys(src, id_col, batch, start)
         bucket = (_hash(keys) % np.uint64(BUCKETS)).astype(np.uint8)
         order = np.argsort(bucket, kind="stable")  # a radix sort for 8-bit keys
         edges = np.searchsorted(bucket[order], np.arange(BUCKETS + 1))
@@ -186,10 +192,38 @@ def _partition(
         if with_rows:
             columns["row"] = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
             columns["id"] = batch.column(id_col)
-        table = pa.table(columns)
+        table = pa.table(columns).take(pa.array(order))  # one gather; buckets are slices
         for b in np.flatnonzero(np.diff(edges)):
-            spill.write(int(b), table.take(pa.array(order[edges[b] : edges[b + 1]])))
+            spill.write(int(b), table.slice(int(edges[b]), int(edges[b + 1] - edges[b])))
         start += batch.num_rows
+
+
+def _checked_keys(src: TableSource, id_col: str, batch: Any, start: int) -> Any:
+    """The batch's ids as strings; an error naming the rows (from ``start``) of empty ids."""
+    import pyarrow.compute as pc
+
+    keys = _key_strings(batch.column(id_col).combine_chunks())
+    # Only null, empty ids and ids starting with a space or a non-ASCII byte can be blank.
+    n = len(keys)
+    offsets = np.frombuffer(keys.buffers()[1], np.int32, n + 1, keys.offset * 4)
+    buffer = keys.buffers()[2]
+    data = np.frombuffer(buffer, np.uint8) if buffer is not None else np.zeros(1, np.uint8)
+    first = data[np.minimum(offsets[:-1], len(data) - 1)]
+    maybe = (np.diff(offsets) == 0) | (first <= 32) | (first >= 128)
+    if keys.null_count:
+        maybe |= ~keys.is_valid().to_numpy(zero_copy_only=False)
+    if not maybe.any():
+        return keys
+    which = np.flatnonzero(maybe)
+    few = keys.take(which)
+    blank = pc.or_(pc.equal(pc.utf8_length(few), 0), pc.utf8_is_space(few)).fill_null(True)
+    if pc.any(blank).as_py():
+        bad = which[np.asarray(blank.to_numpy(zero_copy_only=False))][:_SHOW] + start
+        raise InputError(
+            f"{src.name}: the id column {id_col!r} has empty values (rows "
+            f"{', '.join(map(str, bad))}); every row needs an id to be matched"
+        )
+    return keys
 
 
 def _duplicates(keys: Any, side: str, problems: _Problems) -> bool:
@@ -205,9 +239,17 @@ def _duplicates(keys: Any, side: str, problems: _Problems) -> bool:
 
 
 def _join_bucket(
+    preds: Any, labels: Any, names: tuple[str, str], ranges: _Spill
+) -> tuple[int, _Problems]:
+    """Join one bucket pair; matched rows go to the row-range files. Returns the match count
+    and the bucket's duplicate and one-sided ids."""
+    problems = _Problems()
+    return _join_pair(preds, labels, names, problems, ranges), problems
+
+
+def _join_pair(
     preds: Any, labels: Any, names: tuple[str, str], problems: _Problems, ranges: _Spill
 ) -> int:
-    """Join one bucket pair; matched rows go to the row-range files. Returns the match count."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -275,7 +317,110 @@ class IdJoin:
     def chunks(
         self, chunk_rows: int
     ) -> Iterator[tuple[TableChunk, TableChunk, np.ndarray, np.ndarray]]:
-        """(prediction columns, label columns, row numbers, ids) per chunk of matched rows."""
+        """(prediction columns, label columns, row numbers, ids) per chunk of matched rows:
+        in memory when the labels fit (``losscli.interpret.memjoin``), else on disk."""
+        try:
+            labels = self._labels_in_memory()
+        except Fallback:
+            labels = None
+        if labels is not None:
+            yield from self._memory_chunks(labels, chunk_rows)
+            return
+        yield from self._external_chunks(chunk_rows)
+
+    def _key_of(self, src: TableSource) -> Any:
+        return lambda batch, start: _checked_keys(src, self.id_col, batch, start)
+
+    def _labels_in_memory(self) -> Any:
+        """The labels held and sorted in memory; duplicate ids raised now."""
+        src = self.labels
+        columns = [*self.label_cols, self.id_col]
+        labels = read_labels(
+            _arrow_batches(src, columns), self._key_of(src), self.label_cols, src.name
+        )
+        dups = duplicate_labels(labels)
+        if len(dups):
+            shown = _distinct(self._label_ids(dups[:_SHOW]))
+            problems = _Problems()
+            problems.add("dup", src.name, shown, len(dups))
+            _raise_problems(problems, (self.preds.name, src.name), self.id_col)
+        return labels
+
+    def _memory_chunks(
+        self, labels: Any, chunk_rows: int
+    ) -> Iterator[tuple[TableChunk, TableChunk, np.ndarray, np.ndarray]]:
+        """The predictions streamed in their order, each chunk matched as it comes."""
+        from losscli.io.prefetch import prefetch
+
+        names = (self.preds.name, self.labels.name)
+        src = self.preds
+        owners = Owners(labels.n)
+        problems = _Problems()
+        start = matched = 0
+        for batch in prefetch(_arrow_batches(src, [*self.pred_cols, self.id_col])):
+            keys = _checked_keys(src, self.id_col, batch, start)
+            found = match(labels, keys)
+            hit = np.flatnonzero(found.found)
+            rows = start + hit
+            repeated = owners.claim(found.label_rows, rows)
+            if repeated.any():
+                shown = keys.take(hit[repeated][:_SHOW]).to_pylist()
+                problems.add("dup", src.name, _distinct(shown), int(repeated.sum()))
+            if len(hit) < batch.num_rows:
+                missing = np.flatnonzero(~found.found)
+                shown = keys.take(missing[:_SHOW]).to_pylist()
+                problems.add("only", src.name, shown, len(missing))
+            start += batch.num_rows
+            matched += len(hit)
+            fatal = ("dup", src.name) in problems.count or (
+                ("only", src.name) in problems.count and not self.allow_unmatched
+            )
+            if fatal or not len(hit):
+                continue  # the checks at the end raise the error
+            yield from self._matched(batch, hit, found.label_rows, rows, labels, chunk_rows)
+        self._finish(problems, owners, names, matched)
+
+    def _matched(
+        self,
+        batch: Any,
+        hit: np.ndarray,
+        label_rows: np.ndarray,
+        rows: np.ndarray,
+        labels: Any,
+        chunk_rows: int,
+    ) -> Iterator[tuple[TableChunk, TableChunk, np.ndarray, np.ndarray]]:
+        """The found rows of a chunk of predictions with their labels, in their order."""
+        import pyarrow as pa
+
+        picked = batch.take(pa.array(hit)).combine_chunks().to_batches()[0]
+        p = batch_to_chunk(picked, self.pred_cols, self.preds.name)
+        ids = _shown_ids(np.asarray(picked.column(self.id_col).to_numpy(zero_copy_only=False)))
+        for at in range(0, len(hit), chunk_rows):
+            part = slice(at, at + chunk_rows)
+            yield (
+                {c: v[part] for c, v in p.items()},
+                {c: labels.columns[c][label_rows[part]] for c in self.label_cols},
+                rows[part],
+                ids[part],
+            )
+
+    def _finish(
+        self, problems: _Problems, owners: Owners, names: tuple[str, str], matched: int
+    ) -> None:
+        """The checks of the whole join, once the predictions are read."""
+        unclaimed = owners.unclaimed()
+        if len(unclaimed):
+            problems.add("only", names[1], self._label_ids(unclaimed[:_SHOW]), len(unclaimed))
+        self._check(problems, names, matched)
+
+    def _label_ids(self, rows: np.ndarray) -> list[Any]:
+        """The ids of some rows of the labels file, read again (for messages)."""
+        src = self.labels
+        return label_ids_at(_arrow_batches(src, [self.id_col]), self._key_of(src), rows)
+
+    def _external_chunks(
+        self, chunk_rows: int
+    ) -> Iterator[tuple[TableChunk, TableChunk, np.ndarray, np.ndarray]]:
         names = (self.preds.name, self.labels.name)
         with temp_dir(prefix="losscli-join-") as folder:
             spills = [_Spill(folder, "p"), _Spill(folder, "l"), _Spill(folder, "r")]
@@ -284,10 +429,10 @@ class IdJoin:
                 spills[0].close()
                 spills[1].close()
                 problems = _Problems()
-                matched = sum(
-                    _join_bucket(spills[0].read(b), spills[1].read(b), names, problems, spills[2])
-                    for b in range(BUCKETS)
-                )
+                matched = 0
+                for count, found in self._join_buckets(spills, names):
+                    matched += count
+                    problems.extend(found)  # in bucket order: the same message every run
                 spills[2].close()
                 self._check(problems, names, matched)
                 yield from self._in_order(spills[2], chunk_rows)
@@ -305,6 +450,18 @@ class IdJoin:
             )
             _partition(self.preds, self.pred_cols, self.id_col, spills[0], True)
             labels.result()
+
+    def _join_buckets(
+        self, spills: list[_Spill], names: tuple[str, str]
+    ) -> Iterator[tuple[int, _Problems]]:
+        """Every bucket pair joined, two at a time (Arrow's kernels release the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def join(b: int) -> tuple[int, _Problems]:
+            return _join_bucket(spills[0].read(b), spills[1].read(b), names, spills[2])
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="losscli-join") as pool:
+            yield from pool.map(join, range(BUCKETS))
 
     def _check(self, problems: _Problems, names: tuple[str, str], matched: int) -> None:
         _raise_problems(problems, names, self.id_col)
@@ -338,6 +495,10 @@ class IdJoin:
                     np.asarray(batch.column("row").to_numpy()),
                     _shown_ids(ids),
                 )
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
 
 
 def _shown_ids(values: np.ndarray) -> np.ndarray:

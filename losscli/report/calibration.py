@@ -8,7 +8,7 @@ from rich.text import Text
 
 from losscli.engine.results import CalibrationBin, LossResult, Report
 from losscli.report.render import markdown_table, number
-from losscli.report.text import md_code
+from losscli.report.text import count, md_code
 
 HEADER = ["bin", "count", "confidence", "accuracy", "gap"]
 
@@ -18,7 +18,7 @@ def _cells(b: CalibrationBin, precision: int) -> list[str]:
     where = "[1, 1]" if b.low == 1.0 else f"[{b.low:.4g}, {b.high:.4g})"
     return [
         where,
-        str(b.count),
+        count(b.count),
         number(b.confidence, precision),
         number(b.accuracy, precision),
         number(b.gap, precision),
