@@ -102,11 +102,21 @@ def read_labels(
         h2s.append(h2)
         if batch.num_rows:
             parts.append(batch_to_chunk(batch.combine_chunks().to_batches()[0], cols, name))
-    h1 = np.concatenate(h1s) if h1s else np.empty(0, np.uint64)
-    h2 = np.concatenate(h2s) if h2s else np.empty(0, np.uint64)
-    columns = {c: np.concatenate([p[c] for p in parts]) for c in cols} if parts else {}
+    # Each list is dropped as soon as it is joined: the peak is one array's two copies.
+    h1 = _joined(h1s)
+    h2 = _joined(h2s)
+    columns: dict[str, np.ndarray] = {}
+    for c in cols if parts else []:
+        columns[c] = np.concatenate([p.pop(c) for p in parts])
     order = np.argsort(h1)
-    return _Labels(h1[order], order, h2, columns)
+    h1 = h1[order]
+    return _Labels(h1, order, h2, columns)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    out = np.concatenate(parts) if parts else np.empty(0, np.uint64)
+    parts.clear()
+    return out
 
 
 def duplicate_labels(labels: _Labels) -> np.ndarray:
