@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench golden readme refenv reference mutation clean
+.PHONY: demo test lint bench golden readme refenv reference mutation screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 mutation: $(STAMP)
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
+
+# The README's report screenshots: the sample reports as HTML, photographed by headless
+# Chromium (Debian's chromium package) into docs/screenshots/. Not part of make test.
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) mutants build *.egg-info .pytest_cache .mypy_cache .ruff_cache bench/.cache

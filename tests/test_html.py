@@ -297,3 +297,152 @@ def test_html_through_the_installed_entry_point(tmp_path: Path) -> None:
     page = Page(out.read_text(encoding="utf-8"))
     assert page.problems() == []
     assert "Worst samples by ce" in page.text
+
+
+# --------------------------------------------------------------------------- check and compare
+
+TICKETS_CHECK = [*TICKETS, "-l", "ce", "--max", "ce=0.5", "--group-by", "lang"]
+TICKETS_COMPARE = [
+    SAMPLE / "tickets_probs_v1.csv",
+    SAMPLE / "tickets_probs_v2.csv",
+    "--labels",
+    SAMPLE / "tickets_labels.csv",
+    "--label-col",
+    "intent",
+    "-l",
+    "ce",
+]
+
+
+def test_check_page_shows_each_rule_and_its_result(tmp_path: Path) -> None:
+    out = tmp_path / "check.html"
+    # The README's slice example: v2 holds ce <= 0.5 overall but not ce <= 0.6 on German
+    # tickets (README gallery, "Slices and weights").
+    result = invoke(["check", *TICKETS_CHECK, "--slice-max", "ce=0.6", "-o", out])
+    assert result.exit_code == 1, result.output
+    page = Page(out.read_text(encoding="utf-8"))
+    assert page.problems() == []
+    text = page.text
+    assert "FAILED, 1 of 4 rules failed" in text
+    # Values as in the README gallery's check of the tickets (its numbers are recomputed with
+    # pandas by tests/test_snapshot_numbers.py).
+    # The rows of the rules table: the overall ceiling holds, the German slice fails.
+    assert re.search(r"ce\s*max 0\.5\s*0\.466791\s*0\.5\s*\+0\.03321\s*[\d.]+\s*PASS", text)
+    assert re.search(
+        r"ce \[lang=de\]\s*slice max 0\.6\s*1\.18222\s*0\.6\s*-0\.5822\s*—\s*FAIL", text
+    )
+    assert "predictions read as probabilities" in text  # the plan's decisions
+    assert "Per-sample distributions" in text
+    assert page.tags.count("svg") == 2  # the rules against their limits, the distribution
+
+
+def test_check_html_passing_to_stdout() -> None:
+    result = invoke(["check", *TICKETS_CHECK, "-f", "html"])
+    assert result.exit_code == 0, result.output
+    page = Page(result.stdout)
+    assert page.problems() == []
+    assert "PASSED" in page.text
+
+
+def test_compare_page_has_paired_difference_histograms(tmp_path: Path) -> None:
+    result = invoke(["compare", *TICKETS_COMPARE, "-f", "html"])
+    assert result.exit_code == 0, result.output
+    page = Page(result.stdout)
+    assert page.problems() == []
+    text = page.text
+    assert "tickets_probs_v2.csv minus that of" in text
+    assert "600 paired samples" in text
+    assert page.tags.count("svg") == 1
+
+
+def test_compare_differences_histogram_counts_every_pair() -> None:
+    from losscli.ci.compare import compare_files
+    from losscli.ci.config import Settings
+
+    settings = Settings(labels=SAMPLE / "tickets_labels.csv", loss=("ce",), label_col=("intent",))
+    cmp = compare_files(
+        [SAMPLE / "tickets_probs_v1.csv", SAMPLE / "tickets_probs_v2.csv"], settings
+    )
+    dist = cmp.losses[0].diffs[1].distribution
+    assert dist is not None and dist.count == 600 == sum(dist.counts)
+    # Hand check: the median difference has the sign of the shares better / worse.
+    d = cmp.losses[0].diffs[1]
+    assert (dist.quantiles["p50"] < 0) == (d.better > d.worse)
+
+
+def test_compare_markdown_has_a_mermaid_chart_of_the_differences() -> None:
+    result = invoke(["compare", *TICKETS_COMPARE, "-f", "markdown"])
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert "Paired per-sample differences to the first model" in md
+    title = next(line for line in md.splitlines() if "minus" in line and "title" in line)
+    assert "ce: tickets_probs_v2.csv minus tickets_probs_v1.csv, per sample" in title
+    bars = [line for line in md.splitlines() if line.strip().startswith("bar [")]
+    counts = [int(c) for c in bars[-1].strip()[len("bar [") : -1].split(",")]
+    assert sum(counts) == 600
+
+
+def test_mermaid_text_cannot_end_the_string_or_make_markup() -> None:
+    from losscli.report.distribution import mermaid_text
+
+    assert mermaid_text('a"b<script>&#lt;\nx') == "a#quot;b#lt;script#gt;#amp;#35;lt; x"
+
+
+def test_check_and_compare_html_through_the_installed_entry_point(tmp_path: Path) -> None:
+    out = tmp_path / "compare.html"
+    args = [str(ENTRY_POINT), "compare", *map(str, TICKETS_COMPARE), "-o", str(out)]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Comparing 2 models" in proc.stdout  # the table on stdout, the page in the file
+    assert Page(out.read_text(encoding="utf-8")).problems() == []
+    blocked = _python(_RUN_MAIN, "block", "check", *map(str, TICKETS_CHECK), "-f", "html")
+    assert blocked.returncode == 2
+    assert "pip install 'losscli[report]'" in blocked.stderr
+
+
+def test_regression_page_has_the_residual_histogram() -> None:
+    import pyarrow.parquet as pq
+
+    result = invoke(["compute", *HOUSES, "-l", "mse", "-f", "html"])
+    assert result.exit_code == 0, result.output
+    text = Page(result.stdout).text
+    assert "Residuals" in text and "classes" not in text
+    # Oracle: prediction − price from the files with pyarrow (min and max are kept exactly).
+    pred = pq.read_table(HOUSES[0]).column("pred").to_numpy()
+    price = pq.read_table(HOUSES[1]).column("price").to_numpy()
+    r = pred - price
+    assert f"Prediction − label, {len(r):,} values: min {r.min():.4g}," in text
+    assert f"max {r.max():.4g}." in text
+
+
+def test_model_names_are_escaped_in_compare_html_and_markdown(tmp_path: Path) -> None:
+    hostile = tmp_path / '<b>v2&"x#lt;.csv'
+    hostile.write_bytes((SAMPLE / "tickets_probs_v2.csv").read_bytes())
+    args = ["compare", SAMPLE / "tickets_probs_v1.csv", hostile, *TICKETS_COMPARE[2:]]
+    page_text = invoke([*args, "-f", "html"]).stdout
+    page = Page(page_text)
+    assert page.problems() == []
+    assert "b" not in page.tags
+    assert '<b>v2&"x#lt;.csv' in page.text
+    svg_texts = re.findall(r"<text[^>]*>([^<]*)</text>", page_text)
+    assert any("&lt;b&gt;v2&amp;" in t for t in svg_texts)  # the chart's axis label
+    md = invoke([*args, "-f", "markdown"]).stdout
+    title = next(line for line in md.splitlines() if "title" in line and "minus" in line)
+    assert "#lt;b#gt;v2#amp;#quot;x#35;lt;.csv minus tickets_probs_v1.csv" in title
+
+
+def test_readme_shows_each_screenshot_with_its_command() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "screenshots", ROOT / "scripts" / "screenshots.py"
+    )
+    assert spec is not None and spec.loader is not None
+    screenshots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshots)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, (command, _) in screenshots.REPORTS.items():
+        assert f"$ {command} -o {name}.html\n" in readme, name
+        assert f"](docs/screenshots/{name}.png)" in readme, name
+        png = ROOT / "docs" / "screenshots" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name

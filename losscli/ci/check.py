@@ -246,4 +246,5 @@ def check_files(
         data_differences=comparable.data_differences,
         warnings=comparable.warnings + tuple(slice_warnings),
         testing=testing.to_dict() if s.baseline_preds is not None else {},
+        interpretation=report.interpretation,
     )

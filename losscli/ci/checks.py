@@ -458,6 +458,8 @@ class CheckReport:
     data_differences: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     testing: dict[str, object] = field(default_factory=dict)  # --test, samples, seed
+    # How the inputs were read (decision, reason), as compute says it.
+    interpretation: tuple[tuple[str, str], ...] = ()
 
     @property
     def passed(self) -> bool:

@@ -35,6 +35,7 @@ from losscli.ci.compare_slices import SliceDiff, SlicedPairs, SliceRow, slice_ro
 from losscli.ci.config import Settings, settings_options
 from losscli.ci.paired import PairedStats, Testing
 from losscli.engine.evaluate import EvaluatedChunk
+from losscli.engine.histogram import Distribution, Histogram
 from losscli.engine.paired import Aligned, Disagreements, NotAligned, Samples
 from losscli.engine.results import Report
 from losscli.engine.run import OpenRun, collect, open_run, samples_of
@@ -82,6 +83,8 @@ class ModelDiff:
     better: float  # share of samples with a lower per-sample loss than the first model
     worse: float  # share with a higher one (the rest are ties)
     p_holm: float = math.nan  # p adjusted by Holm over every loss and model compared
+    # Histogram of the per-sample differences (this model's loss minus the first's).
+    distribution: Distribution | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,8 @@ class Comparison:
     testing: dict[str, object] = field(default_factory=dict)  # --test, samples, seed
     group_by: tuple[str, ...] = ()  # --group-by columns
     slices: tuple[SliceRow, ...] = ()  # per slice, worst-regressing first
+    # How the inputs were read (the first model's plan: decision, reason).
+    interpretation: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``compare --format json`` (values at full precision)."""
@@ -222,6 +227,8 @@ class Pairing:
     disagreements: Disagreements
     n_paired: int = 0
     sliced: SlicedPairs | None = None  # --group-by: the same per slice
+    # Per model after the first and per loss: a histogram of the per-sample differences.
+    differences: list[list[Histogram]] = field(default_factory=list)
 
 
 def pair(
@@ -240,12 +247,13 @@ def pair(
         [[PairedStats(testing) for _ in range(n_losses)] for _ in streams[1:]],
         Disagreements(top if n_losses else 0),
         sliced=SlicedPairs(groups, len(streams), n_losses, testing) if groups else None,
+        differences=[[Histogram() for _ in range(n_losses)] for _ in streams[1:]],
     )
     for parts in Aligned(streams, n_losses, by_row):
         if out.sliced is not None:
             out.sliced.add(parts)
         first = parts[0]
-        for stats, other in zip(out.stats, parts[1:], strict=True):
+        for stats, hists, other in zip(out.stats, out.differences, parts[1:], strict=True):
             for j, acc in enumerate(stats):
                 acc.update(
                     first.keys,
@@ -253,6 +261,7 @@ def pair(
                     (other.values[j], other.weights[j]),
                     (first.shown[j], other.shown[j]),
                 )
+                hists[j].update(other.shown[j] - first.shown[j])
         if n_losses:
             out.disagreements.update(first.keys, [p.shown[0] for p in parts], out.n_paired)
         out.n_paired += len(first)
@@ -308,6 +317,7 @@ def comparison(
     *,
     slice_values: Sequence[Mapping[SliceKey, tuple[float, ...]]] = (),
     min_slice_size: int = 0,
+    interpretation: tuple[tuple[str, str], ...] = (),
 ) -> Comparison:
     """The ``Comparison`` of models from their reported values and their pairing.
 
@@ -323,7 +333,8 @@ def comparison(
         for m, stats in enumerate(pairing.stats, 1):
             d = stats[j].finalize(reduce, exact=(vals[0], vals[m]) if complete else None)
             better, worse = stats[j].moments.shares()
-            diffs.append(ModelDiff(d, d.test(0.0).p_value, better, worse))
+            hist = pairing.differences[m - 1][j].finalize()
+            diffs.append(ModelDiff(d, d.test(0.0).p_value, better, worse, distribution=hist))
         signed = tuple(sig[j] for sig in signatures)
         rows.append(LossRow(text, vals, best, tuple(diffs), signed))
     names = tuple(model_names(models))
@@ -349,6 +360,7 @@ def comparison(
         testing=testing.to_dict(),
         group_by=() if pairing.sliced is None else pairing.sliced.columns,
         slices=slices,
+        interpretation=interpretation,
     )
 
 
@@ -432,6 +444,7 @@ def compare_files(
         testing,
         slice_values=[reported_slices(rep) for rep in reports],
         min_slice_size=s.min_slice_size or 0,
+        interpretation=reports[0].interpretation,
     )
 
 

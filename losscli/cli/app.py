@@ -938,6 +938,7 @@ def check(
         from losscli.report.render import check_markdown
 
         outputs = _outputs(output, CHECK_FORMATS)
+        _need_charts(fmt.value, outputs)
         flags = Settings(
             preds=preds,
             labels=labels,
@@ -1043,6 +1044,7 @@ def compare(
         from losscli.report.render import compare_markdown
 
         outputs = _outputs(output, COMPARE_FORMATS)
+        _need_charts(fmt.value, outputs)
         flags = Settings(
             labels=labels,
             loss=tuple(loss or ()),

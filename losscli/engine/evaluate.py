@@ -187,6 +187,8 @@ class Evaluation:
     histograms: list[Histogram] = field(default_factory=list)
     sliced: Sliced | None = None
     meta: MetaColumns = field(default_factory=MetaColumns)
+    # Regression: residuals (prediction − label) of the rows that count, in a histogram.
+    residuals: Histogram | None = None
 
     def merge(self, other: Evaluation) -> None:
         """Add another part of the same run (a partition, a saved state) to this one."""
@@ -201,6 +203,8 @@ class Evaluation:
             hist.merge(other_hist)
         if self.sliced is not None and other.sliced is not None:
             self.sliced.merge(other.sliced)
+        if self.residuals is not None and other.residuals is not None:
+            self.residuals.merge(other.residuals)
         self.n_samples += other.n_samples
 
     def update(self, batch: Batch, specs: list[LossSpec], plan: Plan) -> EvaluatedChunk:
@@ -231,6 +235,8 @@ class Evaluation:
                 moments.update_calibration(terms.calibration)
             terms_list.append(terms)
         self.n_samples += len(batch)
+        if self.residuals is not None:
+            self.residuals.update(residuals_of(batch, w))
         if self.sliced is not None:
             self.sliced.add(batch.meta or {}, terms_list)
         if self.bootstrap is not None:
@@ -298,6 +304,7 @@ class Evaluation:
             group_by=self.meta.groups,
             slices=self._slices(specs, reduction, sign, min_slice_size),
             weight_col=weight,
+            residuals=None if self.residuals is None else self.residuals.finalize(),
         )
 
     def _result(
@@ -387,6 +394,15 @@ def _loss_result(
     )
 
 
+def residuals_of(batch: Batch, w: np.ndarray | None) -> np.ndarray:
+    """Prediction − label of every output of the rows that count (weight > 0)."""
+    labels = batch.raw if batch.raw is not None else batch.labels
+    if labels.shape != batch.preds.shape:  # (n, 1) against (n,): one output per row
+        labels = labels.reshape(batch.preds.shape)
+    r = batch.preds - labels
+    return (r if w is None else r[w > 0]).ravel()
+
+
 def sample_weighted(terms: PerSample, w: np.ndarray) -> PerSample:
     """Terms under per-row sample weights w: values w·v, weights w·(class weight or 1), so the
     mean is Σwv/Σw as scikit-learn's sample_weight (times class weights where a loss has them)."""
@@ -458,6 +474,12 @@ def start_evaluation(
         histograms=[Histogram() for _ in specs],
         sliced=Sliced(meta.groups, len(specs), kish) if meta.groups else None,
         meta=meta,
+        # Numeric targets read as they are (not bce's logits or probabilities).
+        residuals=(
+            Histogram()
+            if plan.task in (Task.REGRESSION, Task.MULTIOUTPUT) and plan.kind is None
+            else None
+        ),
     )
     whole = [s.text for s in specs if s.loss.per_image]
     if by_class and whole:

@@ -165,6 +165,8 @@ class Report:
     group_by: tuple[str, ...] = ()
     slices: tuple[SliceResult, ...] = ()
     weight_col: str | None = None
+    # Regression: the histogram of residuals, prediction − label (None for other tasks).
+    residuals: Distribution | None = None
 
 
 def json_safe(obj: Any) -> Any:

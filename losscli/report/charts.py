@@ -93,15 +93,18 @@ def _edge_ticks(ax: Any, edges: Sequence[float]) -> None:
     ax.set_xticks([t - 0.5 for t in ticks], [short(edges[t]) for t in ticks], rotation=45)
 
 
-def distribution(dist: Distribution, what: str, *, signed: bool = False) -> str:
+def distribution(dist: Distribution, what: str, *, signs: tuple[str, str] | None = None) -> str:
     """A histogram of per-sample values: one bar per bin of the log-binned histogram (bars
-    are equally wide, so the x axis reads as logarithmic); with ``signed``, bars below zero
-    are drawn in a second colour (a paired difference: negative is an improvement)."""
+    are equally wide, so the x axis reads as logarithmic in each sign); ``signs`` colours the
+    bars below and above zero (a paired difference: green below, red above)."""
     fig = _figure(2.6)
     ax = fig.add_subplot()
     x = range(len(dist.counts))
     mids = [(lo + hi) / 2 for lo, hi in itertools.pairwise(dist.edges)]
-    colours = [GREEN if signed and m < 0 else (RED if signed and m > 0 else BLUE) for m in mids]
+    colours = [BLUE] * len(mids)
+    if signs is not None:
+        below, above = signs
+        colours = [below if m < 0 else (above if m > 0 else GREY) for m in mids]
     ax.bar(x, dist.counts, width=1.0, color=colours, edgecolor="white", linewidth=0.5)
     _edge_ticks(ax, dist.edges)
     ax.set_xlabel(plain(what))
@@ -163,7 +166,7 @@ def reliability(bins: Sequence[CalibrationBin]) -> str:
         "o",
         color=ORANGE,
         markersize=4,
-        label="mean confidence",
+        label="bin (mean confidence, accuracy)",
     )
     ax.set_xlim(0, 1.01)
     ax.set_ylim(0, 1.01)
@@ -182,9 +185,8 @@ def gates(
     ax = fig.add_subplot()
     y = list(range(len(names)))
     ax.barh(y, values, color=[GREEN if ok else RED for ok in passed])
-    ax.plot(limits, y, "|", color="black", markersize=14, markeredgewidth=2, label="limit")
+    ax.plot(limits, y, "|", color="black", markersize=14, markeredgewidth=2)
     ax.set_yticks(y, [plain(n) for n in names])
     ax.invert_yaxis()
-    ax.legend(loc="lower right", frameon=False)
-    ax.set_xlabel("value")
+    ax.set_xlabel("value (bar) and limit (black mark)")
     return _svg(fig)

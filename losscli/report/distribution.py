@@ -3,6 +3,8 @@ histogram (``--hist``) and a mermaid ``xychart-beta`` for Markdown (GitHub rende
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -64,9 +66,33 @@ def with_histograms(
     return Group(*parts)
 
 
-def _mermaid_text(text: str) -> str:
-    """Text inside a mermaid double-quoted string: no quotes, no line breaks."""
-    return text.replace('"', "'").replace("\n", " ").replace("\r", " ")
+# Mermaid's entity codes (decoded when the chart is drawn): user text can neither end a quoted
+# string nor read as markup. '#' first, so that a '#lt;' typed by a user stays as typed.
+_MERMAID_CODES = (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("&", "#amp;"))
+
+
+def mermaid_text(text: str) -> str:
+    """User text inside a mermaid double-quoted string: on one line, with ``# " < > &`` as
+    mermaid's entity codes."""
+    for char, code in _MERMAID_CODES:
+        text = text.replace(char, code)
+    return " ".join(text.splitlines())
+
+
+def mermaid_histogram(title: str, dist: Distribution) -> list[str]:
+    """A fenced ``xychart-beta`` bar chart of a histogram: a bar per bin, labelled by its
+    lower edge."""
+    labels = ", ".join(f'"{_short(lo)}"' for lo in dist.edges[:-1])
+    counts = ", ".join(str(c) for c in dist.counts)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{mermaid_text(title)}"',
+        f"    x-axis [{labels}]",
+        '    y-axis "samples"',
+        f"    bar [{counts}]",
+        "```",
+    ]
 
 
 def mermaid_chart(result: LossResult) -> list[str]:
@@ -74,14 +100,19 @@ def mermaid_chart(result: LossResult) -> list[str]:
     dist = result.distribution
     if dist is None:
         return []
-    labels = ", ".join(f'"{_short(lo)}"' for lo in dist.edges[:-1])
-    counts = ", ".join(str(c) for c in dist.counts)
-    return [
-        "```mermaid",
-        "xychart-beta",
-        f'    title "{_mermaid_text(result.loss)} per sample"',
-        f"    x-axis [{labels}]",
-        '    y-axis "samples"',
-        f"    bar [{counts}]",
-        "```",
-    ]
+    return mermaid_histogram(f"{result.loss} per sample", dist)
+
+
+def difference_charts(cmp: Any) -> list[str]:
+    """``compare``'s Markdown: per loss and model, a chart of the paired per-sample
+    differences to the first model (negative: lower loss), folded away ([] without any)."""
+    lines = []
+    for row in cmp.losses:
+        for model, d in zip(cmp.models[1:], row.diffs[1:], strict=True):
+            if d is not None and d.distribution is not None:
+                title = f"{row.loss}: {model} minus {cmp.models[0]}, per sample"
+                lines += ["", *mermaid_histogram(title, d.distribution)]
+    if not lines:
+        return []
+    summary = "Paired per-sample differences to the first model"
+    return ["", f"<details><summary>{summary}</summary>", *lines, "", "</details>"]

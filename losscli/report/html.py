@@ -184,7 +184,7 @@ def _inputs(report: Report) -> str:
         + "</ul>"
     )
     classes = ""
-    if report.classes:
+    if report.classes and report.task in ("binary", "multiclass", "dense", "distribution"):
         shown = ", ".join(report.classes[:20]) + (" …" if len(report.classes) > 20 else "")
         classes = f"<p>{len(report.classes)} classes: {esc(shown)}</p>"
     return section(
@@ -284,6 +284,22 @@ def _slices(report: Report) -> str:
     return section(title, *parts)
 
 
+def _residuals(report: Report) -> str:
+    """Regression: the histogram of prediction − label (kept as a mergeable histogram, so
+    no row is held; a scatter of prediction against label would need every row)."""
+    d = report.residuals
+    if d is None:
+        return ""
+    q = ", ".join(f"{k} {num(v)}" for k, v in d.quantiles.items())
+    caption = (
+        f"Prediction − label, {d.count:,} values: min {num(d.min)}, {q}, max {num(d.max)}. "
+        "Blue: predictions below the label, orange: above; bars are bins of equal width on a "
+        "log scale of the residual's size, each side of zero."
+    )
+    svg = charts.distribution(d, "prediction − label", signs=(charts.BLUE, charts.ORANGE))
+    return section("Residuals", figure(svg, caption))
+
+
 def _worst(report: Report, precision: int) -> str:
     if not report.worst:
         return ""
@@ -318,6 +334,7 @@ def compute_html(report: Report, precision: int) -> str:
             distributions(report.results),
             _by_class(report),
             reliability(report.results),
+            _residuals(report),
             _slices(report),
             _worst(report, precision),
         ],

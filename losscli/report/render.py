@@ -23,7 +23,7 @@ from rich.text import Text
 from losscli.engine.results import Report
 from losscli.errors import ExitCode, Interrupted, OutputError
 from losscli.report.compute import compute_document, worst_cells
-from losscli.report.distribution import mermaid_chart, spark
+from losscli.report.distribution import difference_charts, mermaid_chart, spark
 from losscli.report.slices import markdown as slices_markdown
 from losscli.report.slices import slice_parts
 from losscli.report.text import count, fit, md_code, md_text, natural_width, xml_text
@@ -793,11 +793,19 @@ def check_junit(report: Any) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def check_html(report: Any) -> str:
+    """One self-contained HTML page (``losscli.report.html_ci``; charts need matplotlib)."""
+    from losscli.report.html_ci import check_html
+
+    return check_html(report)
+
+
 CHECK_FORMATS: dict[str, Callable[[Any], RenderableType | str]] = {
     "table": check_table,
     "json": check_json,
     "markdown": check_markdown,
     "junit": check_junit,
+    "html": check_html,
 }
 
 
@@ -932,6 +940,7 @@ def _compare_markdown(cmp: Any, precision: int, shown: int) -> str:
         markdown_table(
             _DIFF_HEADER, _diff_rows(cmp, min(precision, 4), code), right={2, 3, 4, 5, 6, 7}
         ),
+        *difference_charts(cmp),
     ]
     if cmp.group_by:
         from losscli.report.compare_slices import markdown as slice_markdown
@@ -993,9 +1002,17 @@ def compare_csv(cmp: Any, precision: int) -> str:
     return csv_text(cmp, precision)
 
 
+def compare_html(cmp: Any, precision: int) -> str:
+    """One self-contained HTML page (``losscli.report.html_ci``; charts need matplotlib)."""
+    from losscli.report.html_ci import compare_html
+
+    return compare_html(cmp, precision)
+
+
 COMPARE_FORMATS: dict[str, Callable[[Any, int], RenderableType | str]] = {
     "table": compare_table,
     "json": compare_json,
     "markdown": compare_markdown,
     "csv": compare_csv,
+    "html": compare_html,
 }
