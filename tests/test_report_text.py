@@ -154,8 +154,10 @@ def test_md_code_holds_any_backticks() -> None:
 
 
 def _outside_code(markdown: str) -> str:
-    """The Markdown with code spans removed (their content is literal)."""
-    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)
+    """The Markdown with fenced code blocks (mermaid charts too) and code spans removed
+    (their content is literal: GitHub links no mention and no markup inside them)."""
+    unfenced = re.sub(r"^```[^\n]*\n.*?^```$", "", markdown, flags=re.S | re.M)
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", unfenced)
 
 
 def _cells(row: str) -> list[str]:

@@ -395,10 +395,12 @@ def _loss_result(
 
 
 def residuals_of(batch: Batch, w: np.ndarray | None) -> np.ndarray:
-    """Prediction − label of every output of the rows that count (weight > 0)."""
+    """Prediction − label of every output of the rows that count (weight > 0); none when a
+    row's predictions are not one value per label (a mean and a variance for gaussian_nll)."""
     labels = batch.raw if batch.raw is not None else batch.labels
-    if labels.shape != batch.preds.shape:  # (n, 1) against (n,): one output per row
-        labels = labels.reshape(batch.preds.shape)
+    if labels.size != batch.preds.size:
+        return np.empty(0)
+    labels = labels.reshape(batch.preds.shape)  # (n, 1) against (n,): one output per row
     r = batch.preds - labels
     return (r if w is None else r[w > 0]).ravel()
 
