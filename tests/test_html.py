@@ -446,3 +446,17 @@ def test_readme_shows_each_screenshot_with_its_command() -> None:
         assert f"](docs/screenshots/{name}.png)" in readme, name
         png = ROOT / "docs" / "screenshots" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_compare_group_by_page_has_slice_bars() -> None:
+    result = invoke(["compare", *TICKETS_COMPARE, "--group-by", "lang", "-f", "html"])
+    assert result.exit_code == 0, result.output
+    page = Page(result.stdout)
+    assert page.problems() == []
+    assert "Paired differences by lang (against tickets_probs_v1.csv)" in page.text
+    assert page.tags.count("svg") == 2  # the overall differences, the slice bars
+    # The slices' rows as the table format gives them (same cells, escaped).
+    table = invoke(["compare", *TICKETS_COMPARE, "--group-by", "lang"]).stdout
+    de = next(line for line in table.splitlines() if line.startswith("de "))
+    cells = [c.strip() for c in de.split("│")]
+    assert re.search(r"\s*".join(re.escape(c) for c in cells), page.text)

@@ -151,6 +151,48 @@ def _differences(cmp: Any, precision: int) -> str:
     return section(title, *parts)
 
 
+def _slices(cmp: Any, precision: int) -> str:
+    """``compare --group-by``: per loss and model, each slice's difference to the first model
+    with its 95% interval as bars (the overall difference dashed), then the table."""
+    from losscli.report.compare_slices import HEADER, hidden_note, rows, slice_name, title
+
+    if not cmp.slices:
+        return ""
+    shown = [r for r in cmp.slices if not r.hidden][: charts.MAX_BARS]
+    parts = []
+    for row in cmp.losses:
+        for m, overall in enumerate(row.diffs[1:], 1):
+            diffs = [
+                next(d for d in s.diffs if d.loss == row.loss and d.model == cmp.models[m])
+                for s in shown
+            ]
+            if not diffs or overall is None:
+                continue
+            svg = charts.bars(
+                [slice_name(cmp, s.values) for s in shown],
+                [d.difference.diff for d in diffs],
+                xlabel=f"{row.loss}: {cmp.models[m]} − {cmp.models[0]}",
+                low=[d.difference.ci_low for d in diffs],
+                high=[d.difference.ci_high for d in diffs],
+                reference=overall.difference.diff,
+            )
+            caption = (
+                f"{code(row.loss)} of {code(cmp.models[m])} minus that of "
+                f"{code(cmp.models[0])} per slice, with its 95% interval; the dashed line is "
+                "the overall difference."
+            )
+            parts.append(figure(svg, caption))
+    body = [
+        [esc(c) if i not in (2, 3) or c == "—" else code(c) for i, c in enumerate(r)]
+        for r in rows(cmp, precision)
+    ]
+    parts.append(table([esc(h) for h in HEADER], body, right={1, *range(4, len(HEADER))}))
+    note = hidden_note(cmp)
+    if note:
+        parts.append(f'<p class="dim">{esc(note)}</p>')
+    return section(esc(title(cmp)), *parts)
+
+
 def _disagreements(cmp: Any) -> str:
     if not cmp.disagreements:
         return ""
@@ -186,6 +228,7 @@ def compare_html(cmp: Any, precision: int) -> str:
             inputs,
             section("Losses", _values(cmp, precision)),
             _differences(cmp, precision),
+            _slices(cmp, precision),
             _disagreements(cmp),
         ],
     )
