@@ -28,7 +28,6 @@ from losscli.io.readers import (
     TableSource,
     array_source,
     check_dialect,
-    open_source,
 )
 from losscli.losses import PerSample
 from losscli.spec import ALL_CONVENTIONS, parse_specs
@@ -85,7 +84,7 @@ def compute_files(
         check_dialect(dialect, [preds_path, labels_path])
         if options.pred_cols and not isinstance(preds_src, TableSource):
             raise UsageError("--pred-cols needs a table; the predictions are an array")
-        meta_src = None if meta is None else _open_meta(meta, chunk_rows, dialect)
+        meta_src = None if meta is None else _open_meta(meta, folder, chunk_rows, dialect)
         return run(
             preds_src,
             labels_src,
@@ -104,12 +103,12 @@ def compute_files(
         )
 
 
-def _open_meta(path: Path, chunk_rows: int, dialect: Dialect | None) -> Source:
+def _open_meta(path: Path, folder: Path, chunk_rows: int, dialect: Dialect | None) -> Source:
     from losscli.io.stdin import STDIN
 
     if path == STDIN:
         raise UsageError("--meta cannot be standard input; give a file")
-    return open_source(path, chunk_rows=chunk_rows, dialect=dialect)
+    return open_path(stdin_copy(path, None, folder, "--meta"), path, None, chunk_rows, dialect)
 
 
 def _meta_arrays(weights: Any, groups: Any) -> tuple[MetaColumns, dict[str, Any]]:

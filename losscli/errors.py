@@ -43,6 +43,10 @@ class OutputError(LossCliError):
     exit_code = ExitCode.INPUT
 
 
+# What a run says when the reader of its standard output went away (``losscli ... | head``).
+READER_GONE = "standard output was closed by its reader (broken pipe); stopped"
+
+
 class Interrupted(BaseException):
     """The run was stopped from outside: a signal, or standard output closed by its reader.
 

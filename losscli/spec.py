@@ -8,9 +8,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
+from losscli.engine.choices import Reduction
 from losscli.errors import UsageError
 from losscli.losses import REGISTRY, LossDef, Param, Reduce
 from losscli.losses.numerics import Convention
@@ -127,13 +127,6 @@ def parse_spec(text: str) -> LossSpec:
                 raise UsageError(f"{text}: {key} is given twice")
             params[key] = _convert(text, param, raw.strip())
     return LossSpec(text=text, loss=loss, params=params)
-
-
-class Reduction(StrEnum):
-    """``--reduction``: how per-sample values become one number."""
-
-    MEAN = "mean"
-    SUM = "sum"
 
 
 ALL_CONVENTIONS = "all"

@@ -158,7 +158,7 @@ def test_the_installed_command_merges(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("extra", "named"),
-    [(["--group-by", "lang"], "--group-by"), (["--loss", "ece", "--label-col", "intent"], "ece")],
+    [(["--group-by", "lang"], "--group-by")],
 )
 def test_slices_and_calibration_bins_are_not_saved(
     tmp_path: Path, extra: list[str], named: str

@@ -14,7 +14,8 @@ from conftest import invoke
 from losscli.ci.config import load_config
 from losscli.engine.intervals import CiMethod
 from losscli.errors import UsageError
-from losscli.interpret.plan import Join, Kind, NanPolicy
+from losscli.interpret.choices import Join, NanPolicy
+from losscli.interpret.plan import Kind
 from losscli.losses.numerics import Convention
 from losscli.spec import ALL_CONVENTIONS, Reduction
 

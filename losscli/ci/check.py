@@ -8,8 +8,8 @@ before any file is read.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,8 @@ from losscli.errors import InputError, UsageError
 from losscli.interpret.onefile import one_file_options
 from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, open_source
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, check_dialect
+from losscli.io.remote import read_bytes, remote_url
 from losscli.spec import LossSpec, parse_specs
 from losscli.stats import Difference, welch_difference
 
@@ -42,9 +43,11 @@ if TYPE_CHECKING:
     from losscli.engine.distributed import DaskEngine
 
 
-def check_rules(s: Settings) -> Rules:
-    """The rules the settings ask for, or a usage error when they cannot be checked."""
-    if s.preds is None or (s.labels is None and not s.label_col):
+def check_rules(s: Settings, *, from_states: bool = False) -> Rules:
+    """The rules the settings ask for, or a usage error when they cannot be checked.
+
+    ``from_states``: the values come from saved states (``--state``), not from files."""
+    if not from_states and (s.preds is None or (s.labels is None and not s.label_col)):
         raise UsageError(
             "give PREDS and LABELS, or set preds and labels in [tool.losscli] of "
             "pyproject.toml (or in losscli.toml)"
@@ -72,17 +75,24 @@ def check_rules(s: Settings) -> Rules:
 
 def read_baseline(path: Path) -> dict[str, Baseline]:
     """A baseline JSON file written by ``losscli compute --format json``."""
-    return baseline_from_json(_baseline_doc(path), str(path))
+    return baseline_from_json(_baseline_doc(path), _shown(path))
+
+
+def _shown(path: Path | None) -> str:
+    """A path as the user wrote it (a URL keeps its ``//``)."""
+    return remote_url(path) or str(path)
 
 
 def _baseline_doc(path: Path) -> Any:
+    url = remote_url(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8") if url is None else read_bytes(url).decode()
+        doc = json.loads(text)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{_shown(path)}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(
-            f"{path}: not a JSON file ({exc}); write it with "
+            f"{_shown(path)}: not a JSON file ({exc}); write it with "
             "'losscli compute ... --format json > FILE'"
         ) from None
     return doc
@@ -110,16 +120,24 @@ def evaluate_runs(
     assert s.preds is not None  # check_rules made sure
     options = settings_options(s)
     with spill_folder() as folder:
-        meta_src = None if s.meta is None else open_source(s.meta, chunk_rows=chunk_rows)
+        meta_path = None if s.meta is None else stdin_copy(s.meta, None, folder, "--meta")
+
+        def meta() -> Source | None:  # a remote --meta is read from its local copy
+            if meta_path is None or s.meta is None:
+                return None
+            return open_path(meta_path, s.meta, None, chunk_rows, s.dialect)
+
+        meta_src = meta()
         preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
-        preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows)
+        preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows, s.dialect)
         labels = s.preds if s.labels is None else s.labels  # one-file mode: PREDS holds them
         labels_path = (
             preds_path
             if s.labels is None
             else stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
         )
-        labels_src = open_path(labels_path, labels, s.labels_key, chunk_rows)
+        labels_src = open_path(labels_path, labels, s.labels_key, chunk_rows, s.dialect)
+        check_dialect(s.dialect, [preds_path, labels_path])
         if s.labels is None:
             options = one_file_options(preds_src, options)
         if s.baseline_preds is None:
@@ -140,9 +158,9 @@ def evaluate_runs(
 
         def sources(m: int) -> Sources:
             return (
-                open_path(*paths[m], s.preds_key, chunk_rows),
-                open_path(labels_path, labels, s.labels_key, chunk_rows),
-                None if s.meta is None else open_source(s.meta, chunk_rows=chunk_rows),
+                open_path(*paths[m], s.preds_key, chunk_rows, s.dialect),
+                open_path(labels_path, labels, s.labels_key, chunk_rows, s.dialect),
+                meta(),
             )
 
         return _paired_runs(
@@ -189,16 +207,72 @@ def welch_differences(report: Report, baseline: dict[str, Baseline]) -> dict[str
     return out
 
 
+# Settings that say how to read prediction files; a saved state was read already.
+_READING = (
+    *("preds", "labels", "baseline_preds", "id_col", "join", "pred_cols", "label_col"),
+    *("kind", "nan", "preds_key", "labels_key", "preds_format", "labels_format"),
+    *("weight_col", "group_by", "meta", "min_slice_size", "slice_max", "dialect", "class_labels"),
+)
+
+
+def refuse_reading_options(flags: Settings) -> None:
+    """``check --state``: the command line must not say how to read files (exit 2)."""
+    given = [name for name in _READING if getattr(flags, name) not in (None, (), {})]
+    if given:
+        names = {"dialect": "delimiter/decimal/header"}
+        shown = ", ".join(names.get(name, name.replace("_", "-")) for name in given)
+        raise UsageError(
+            f"--state gates on saved states, whose inputs were read when they were saved; "
+            f"leave out {shown} (or check the files instead of --state)"
+        )
+
+
+def state_runs(states: Sequence[Path], specs: list[LossSpec]) -> Runs:
+    """The merged report of saved states (``losscli merge``), with the results of ``specs``
+    in their order, as ``evaluate_runs`` gives them for files."""
+    from losscli.engine.state import merge_states
+
+    report = merge_states(list(states))
+    held = {r.loss: r for r in report.results}
+    missing = [spec.label for spec in specs if spec.label not in held]
+    if missing:
+        raise UsageError(
+            f"the saved state{'s' if len(states) > 1 else ''} hold no {', '.join(missing)} "
+            f"(they hold {', '.join(held)}); check those losses, or save a state with "
+            f"--loss {missing[0]}"
+        )
+    return Runs(replace(report, results=tuple(held[spec.label] for spec in specs)))
+
+
+def _state_settings(s: Settings) -> None:
+    """What a config file may set that a saved state cannot give (exit 2)."""
+    if s.baseline_preds is not None:
+        raise UsageError(
+            "--state holds no per-sample losses for a paired test with baseline_preds; "
+            "give --baseline FILE.json (a 'losscli compute --format json' report)"
+        )
+    if s.group_by or s.slice_max:
+        raise UsageError("--state holds no --group-by slices; check the slices on the files")
+
+
 def check_files(
-    settings: Settings, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, engine: DaskEngine | None = None
+    settings: Settings,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    engine: DaskEngine | None = None,
+    states: Sequence[Path] = (),
 ) -> CheckReport:
     """``losscli check``: ``losscli.ci.config.Settings`` in, a ``CheckReport`` out;
-    ``engine``: evaluate on Dask (``--engine dask``)."""
+    ``engine``: evaluate on Dask (``--engine dask``); ``states``: gate on saved states
+    (merged when several) instead of PREDS and LABELS, whose settings are then not used."""
     s = settings
-    rules = check_rules(s)
-    one_stdin([s.preds, s.labels, s.baseline_preds])
+    if states:
+        _state_settings(s)
+    rules = check_rules(s, from_states=bool(states))
+    if not states:
+        one_stdin([s.preds, s.labels, s.baseline_preds])
     doc = None if s.baseline is None else _baseline_doc(s.baseline)
-    baseline = None if doc is None else baseline_from_json(doc, str(s.baseline))
+    baseline = None if doc is None else baseline_from_json(doc, _shown(s.baseline))
     losses = list(s.loss) or rules.keys() or list(s.slice_max) or list(baseline or ())
     specs = parse_specs(losses, "mean")
     rules.check_losses([spec.label for spec in specs])
@@ -215,14 +289,14 @@ def check_files(
             "--baseline-preds pairs every sample's losses in this process; "
             "use --engine local (a --baseline JSON works with --engine dask)"
         )
-    runs = evaluate_runs(s, specs, chunk_rows, engine)
+    runs = state_runs(states, specs) if states else evaluate_runs(s, specs, chunk_rows, engine)
     report, differences = runs.report, runs.differences
     if runs.baseline is not None:
         baseline = runs.baseline
     elif baseline is not None:
         differences = welch_differences(report, baseline)
     has_baseline = baseline is not None
-    source = str(s.baseline if s.baseline is not None else s.baseline_preds)
+    source = _shown(s.baseline if s.baseline is not None else s.baseline_preds)
     comparable = Comparability()
     if baseline is not None:
         comparable = judge(

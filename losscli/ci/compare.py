@@ -40,10 +40,10 @@ from losscli.engine.paired import Aligned, Disagreements, NotAligned, Samples
 from losscli.engine.results import Report
 from losscli.engine.run import OpenRun, collect, open_run, samples_of
 from losscli.engine.slices import SliceKey
-from losscli.errors import UsageError
+from losscli.interpret.onefile import Model, compare_models_of, model_name, model_options
 from losscli.interpret.plan import Options
 from losscli.io.paths import one_stdin, open_path, spill_folder, stdin_copy
-from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, open_source
+from losscli.io.readers import DEFAULT_CHUNK_ROWS, Source, check_dialect, open_source
 from losscli.losses import Reduce
 from losscli.spec import LossSpec, parse_specs
 from losscli.stats import LEVEL, PAIRED, Difference, holm
@@ -391,37 +391,38 @@ def compare_files(
     *,
     top: int = 10,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    model_cols: Sequence[tuple[str, ...]] = (),
 ) -> Comparison:
     """``losscli compare`` as a function: every model against the first on the same labels.
 
     The models are evaluated side by side in chunks and paired as they stream (memory
     bounded by the chunks); when ``--id-col`` ids come in different orders in the models'
-    files, their per-sample terms are held in memory and paired by id instead.
+    files, their per-sample terms are held in memory and paired by id instead. One-file
+    mode and ``model_cols``: see ``losscli.interpret.onefile``.
     """
     s = settings
-    if len(preds) < 2:
-        raise UsageError(f"compare needs at least two prediction files, got {len(preds)}")
-    if s.labels is None:
-        raise UsageError("give --labels LABELS (or set labels in [tool.losscli])")
+    models = compare_models_of(preds, s.labels, s.label_col, model_cols)
     specs = parse_specs(list(s.loss), "mean")
     one_stdin([*preds, s.labels])
     options = settings_options(s)
     testing = Testing.of(s.test, s.bootstrap_samples, s.seed)
-    labels = s.labels
+    one = s.labels is None  # one-file mode: the first file holds the labels
+    labels = preds[0] if s.labels is None else s.labels
+    labels_key = s.preds_key if one else s.labels_key
     with spill_folder() as folder:
-        labels_path = stdin_copy(labels, s.labels_format, folder, "--labels-format")
-        paths = [stdin_copy(p, s.preds_format, folder, "--preds-format") for p in preds]
+        copies, labels_path = _local_copies(preds, s, folder)
 
         def sources(i: int) -> Sources:
+            path = models[i][0]
             return (
-                open_path(paths[i], preds[i], s.preds_key, chunk_rows),
-                open_path(labels_path, labels, s.labels_key, chunk_rows),
+                open_path(copies[path], path, s.preds_key, chunk_rows, s.dialect),
+                open_path(labels_path, labels, labels_key, chunk_rows, s.dialect),
                 None if s.meta is None else open_source(s.meta, chunk_rows=chunk_rows),
             )
 
         reports, pairing = paired_runs(
             sources,
-            len(preds),
+            len(models),
             specs,
             options,
             testing,
@@ -429,7 +430,9 @@ def compare_files(
             chunk_rows,
             by_row=s.id_col is None,
             min_slice_size=s.min_slice_size or 0,
+            options_for=lambda i, src: model_options(src, options, models[i][1], one_file=one),
         )
+    reports = _named(reports, models)
     names = [r.preds.path for r in reports]
     same_labels(names, [rep.results for rep in reports])
     return comparison(
@@ -448,6 +451,29 @@ def compare_files(
     )
 
 
+def _local_copies(
+    preds: Sequence[Path], s: Settings, folder: Path
+) -> tuple[dict[Path, Path], Path]:
+    """The files to open for the predictions and the labels (standard input and remote
+    files copied to ``folder``); text options checked against them."""
+    copies = {p: stdin_copy(p, s.preds_format, folder, "--preds-format") for p in preds}
+    labels_path = (
+        copies[preds[0]]
+        if s.labels is None
+        else stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
+    )
+    check_dialect(s.dialect, [*copies.values(), labels_path])
+    return copies, labels_path
+
+
+def _named(reports: list[Report], models: list[Model]) -> list[Report]:
+    """Models of one file named by their columns: ``results.parquet[a0,a1,a2]``."""
+    return [
+        replace(r, preds=replace(r.preds, path=model_name(r.preds.path, cols))) if cols else r
+        for r, (_, cols) in zip(reports, models, strict=True)
+    ]
+
+
 Sources = tuple[Source, Source, Source | None]  # predictions, labels, --meta
 
 
@@ -462,10 +488,16 @@ def paired_runs(
     *,
     by_row: bool,
     min_slice_size: int = 0,
+    options_for: Callable[[int, Source], Options] | None = None,
 ) -> tuple[list[Report], Pairing]:
     """Evaluate models side by side and pair them: ``sources(m)`` opens model m's
     predictions, labels and ``--meta`` file. Streams; falls back to pairing in memory
-    (opening the sources again) when ids come in different orders."""
+    (opening the sources again) when ids come in different orders. ``options_for(m,
+    predictions)``: model m's own options (compare's one-file mode), else ``options``."""
+
+    def options_of(m: int, preds: Source) -> Options:
+        return options if options_for is None else options_for(m, preds)
+
     groups = options.meta.groups
 
     def opened(m: int) -> OpenRun:
@@ -474,7 +506,7 @@ def paired_runs(
             preds,
             labels,
             specs,
-            options,
+            options_of(m, preds),
             top=0,
             chunk_rows=chunk_rows,
             meta_src=meta,
@@ -499,7 +531,7 @@ def paired_runs(
             preds,
             labels,
             specs,
-            options,
+            options_of(m, preds),
             chunk_rows=chunk_rows,
             meta_src=meta,
             min_slice_size=min_slice_size,

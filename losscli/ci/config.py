@@ -49,7 +49,10 @@ from typing import Any
 
 from losscli.ci.checks import ALL, Tolerance, parse_tolerance
 from losscli.errors import UsageError
-from losscli.interpret.plan import Join, Kind, NanPolicy, Options
+from losscli.interpret.choices import ClassLabels, Join, NanPolicy
+from losscli.interpret.plan import Kind, Options
+from losscli.io.remote import remote_url
+from losscli.io.text import Dialect
 
 FILE_NAME = "losscli.toml"
 PYPROJECT = "pyproject.toml"
@@ -90,6 +93,9 @@ class Settings:
     meta: Path | None = None
     min_slice_size: int | None = None
     slice_max: dict[str, float] = field(default_factory=dict)
+    # Command line only: --delimiter, --decimal, --header/--no-header; --class-labels.
+    dialect: Dialect | None = None
+    class_labels: str | None = None
 
 
 # --------------------------------------------------------------------------- discovery
@@ -245,7 +251,11 @@ def _settings(table: dict[str, Any], path: Path) -> Settings:
     base = path.parent
 
     def to_path(key: str) -> Callable[[Any], Path]:
-        return lambda v: _shown(base / _text(key, where)(v))
+        def convert(value: Any) -> Path:
+            text = _text(key, where)(value)
+            return Path(text) if remote_url(text) else _shown(base / text)  # URLs stay as given
+
+        return convert
 
     converters: dict[str, Callable[[Any], Any]] = {
         "preds": to_path("preds"),
@@ -336,4 +346,5 @@ def settings_options(settings: Settings) -> Options:
         nan=NanPolicy(settings.nan or NanPolicy.ERROR),
         allow_unmatched=settings.join == Join.INNER,
         meta=MetaColumns(settings.weight_col, settings.group_by),
+        class_labels=None if settings.class_labels is None else ClassLabels(settings.class_labels),
     )

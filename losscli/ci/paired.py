@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 
+from losscli.ci.choices import TestMethod
 from losscli.engine.paired import PairedMoments, Terms, paired_terms
 from losscli.engine.resample import (
     DEFAULT_SAMPLES,
@@ -44,12 +44,6 @@ from losscli.stats import LEVEL, PAIRED, Difference
 BOOTSTRAP = "paired bootstrap on shared Poisson resamples"
 PERMUTATION = "paired approximate randomization (sign flips)"
 _ROWS = 1 << 16  # samples fed to the running sums at a time
-
-
-class TestMethod(StrEnum):
-    T = "t"
-    BOOTSTRAP = "bootstrap"
-    PERMUTATION = "permutation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,19 +9,30 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from losscli.ci.paired import TestMethod
+from losscli.ci.choices import TestMethod
 from losscli.cli.feedback import configure, error_annotation, note, progress_bar, warn
 from losscli.cli.help import Group
-from losscli.engine.intervals import CiMethod
-from losscli.engine.resample import DEFAULT_SAMPLES, DEFAULT_SEED
-from losscli.errors import CheckFailed, ExitCode, Interrupted, LossCliError, UsageError
-from losscli.interpret.plan import ClassLabels, Join, NanPolicy
+from losscli.engine.choices import (
+    CONVENTION_CHOICES,
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    CiMethod,
+    Reduction,
+)
+from losscli.errors import (
+    READER_GONE,
+    CheckFailed,
+    ExitCode,
+    Interrupted,
+    LossCliError,
+    UsageError,
+)
+from losscli.interpret.choices import ClassLabels, Join, NanPolicy
 from losscli.io.formats import FORMAT_NAMES, known_suffixes
-from losscli.report.render import CHECK_FORMATS, COMPARE_FORMATS, FORMATS, LOSS_FORMATS
-from losscli.spec import CONVENTION_CHOICES, Reduction
+from losscli.report.formats import CHECK_NAMES, COMPARE_NAMES, COMPUTE_NAMES, LOSS_NAMES
 
-Format = StrEnum("Format", {name: name for name in FORMATS})  # type: ignore[misc]
-LossFormat = StrEnum("LossFormat", {name: name for name in LOSS_FORMATS})  # type: ignore[misc]
+Format = StrEnum("Format", {name: name for name in COMPUTE_NAMES})  # type: ignore[misc]
+LossFormat = StrEnum("LossFormat", {name: name for name in LOSS_NAMES})  # type: ignore[misc]
 
 
 # Choices come from the domain's own enums (their values are what users type).
@@ -240,6 +251,15 @@ DelimiterOpt = Annotated[
 DecimalOpt = Annotated[
     str, typer.Option("--decimal", help="Decimal mark of CSV/TSV inputs, e.g. ','.")
 ]
+ClassLabelsOpt = Annotated[
+    ClassLabels | None,
+    typer.Option(
+        "--class-labels",
+        help="Whole-number labels against columns named by numbers: 'index' (positions "
+        "0..C-1) or 'name' (the column headers). Asked for only when both fit.",
+        show_default=False,
+    ),
+]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
 QuietOpt = Annotated[
     bool,
@@ -276,6 +296,15 @@ app = typer.Typer(
 
 T = TypeVar("T")
 _debug = False
+
+
+def _render(table: str, name: str) -> Callable[..., Any]:
+    """The renderer of format ``name`` in ``losscli.report.render``'s ``table`` (imported
+    now, not at start-up: it loads NumPy and Rich)."""
+    from losscli.report import render
+
+    renderers: dict[str, Callable[..., Any]] = getattr(render, table)
+    return renderers[name]
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -385,6 +414,19 @@ def _meta_fields(
         "group_by": tuple(group_by or ()),
         "meta": meta,
         "min_slice_size": min_slice,
+    }
+
+
+def _text_fields(
+    delimiter: str | None, decimal: str, header: bool | None, class_labels: Any
+) -> dict[str, Any]:
+    """--delimiter, --decimal, --header/--no-header and --class-labels as Settings fields."""
+    from losscli.io.text import Dialect, dialect_of
+
+    dialect = dialect_of(delimiter, decimal, header)
+    return {
+        "dialect": None if dialect == Dialect() else dialect,
+        "class_labels": None if class_labels is None else class_labels.value,
     }
 
 
@@ -598,7 +640,7 @@ def _compute_outputs(
     """compute's ``-o`` files, checked before any work; HTML asked for needs matplotlib."""
     from losscli.io.outputs import check_target
 
-    outputs = _outputs(paths, FORMATS)
+    outputs = _outputs(paths, COMPUTE_NAMES)
     for path, _ in outputs:
         check_target("-o", path, inputs)
     _need_charts(fmt, outputs)
@@ -624,7 +666,7 @@ def _write_compute(outputs: list[tuple[Path, str]], report: Any, precision: int)
     from losscli.report.render import plain_text
 
     for path, name in outputs:
-        write_text(path, plain_text(FORMATS[name](report, precision)), "-o")
+        write_text(path, plain_text(_render("FORMATS", name)(report, precision)), "-o")
 
 
 def _per_sample(
@@ -652,7 +694,7 @@ def _per_sample(
 
 def _show_report(report: Any, fmt: str, precision: int, *, hist: bool, calibration: bool) -> None:
     """Print compute's report; ``--hist`` histograms and the ``--calibration`` table after."""
-    rendered = FORMATS[fmt](report, precision)
+    rendered = _render("FORMATS", fmt)(report, precision)
     if hist and fmt == "table":
         from losscli.report.distribution import with_histograms
 
@@ -675,7 +717,7 @@ def losses(
     def run() -> None:
         from losscli.losses import LOSSES
 
-        _print(LOSS_FORMATS[fmt.value](LOSSES))
+        _print(_render("LOSS_FORMATS", fmt.value)(LOSSES))
 
     guarded(run, quiet, verbose)
 
@@ -728,14 +770,14 @@ def schema(
 
 # --------------------------------------------------------------------------- check and compare
 
-CheckFormat = StrEnum("CheckFormat", {name: name for name in CHECK_FORMATS})  # type: ignore[misc]
-CompareFormat = StrEnum("CompareFormat", {n: n for n in COMPARE_FORMATS})  # type: ignore[misc]
+CheckFormat = StrEnum("CheckFormat", {name: name for name in CHECK_NAMES})  # type: ignore[misc]
+CompareFormat = StrEnum("CompareFormat", {n: n for n in COMPARE_NAMES})  # type: ignore[misc]
 
 
 def _outputs(paths: list[Path] | None, formats: Collection[str]) -> list[tuple[Path, str]]:
     """``-o`` paths with the format each suffix names, checked before any work is done."""
     from losscli.io.outputs import check_target
-    from losscli.report.render import OUTPUT_SUFFIXES
+    from losscli.report.formats import OUTPUT_SUFFIXES
 
     out = []
     for path in paths or []:
@@ -921,10 +963,24 @@ def check(
     engine: EngineOpt = EngineChoice.LOCAL,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
+    header: HeaderOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = ".",
+    class_labels: ClassLabelsOpt = None,
+    state: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--state",
+            help="Gate on states saved by 'losscli compute --save-state' (repeatable: merged "
+            "as one run) instead of PREDS and LABELS.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     r"""Check losses against ceilings and a baseline; exit 1 when a rule fails (for CI).
 
     Rules: --max SPEC=VALUE; --max-increase with --baseline or --baseline-preds.
+    With --state, the values come from saved states instead of files.
 
     Settings can come from \[tool.losscli] in pyproject.toml or from losscli.toml;
     the command line wins.
@@ -937,7 +993,7 @@ def check(
         from losscli.errors import CheckFailed
         from losscli.report.render import check_markdown
 
-        outputs = _outputs(output, CHECK_FORMATS)
+        outputs = _outputs(output, CHECK_NAMES)
         _need_charts(fmt.value, outputs)
         flags = Settings(
             preds=preds,
@@ -957,14 +1013,23 @@ def check(
             **_testing_fields(test, bootstrap_samples, seed),
             **_meta_fields(weight_col, group_by, meta, min_slice_size),
             slice_max=parse_ceilings(slice_max or [], "--slice-max"),
+            **_text_fields(delimiter, decimal, header, class_labels),
         )
+        if state:
+            from losscli.ci.check import refuse_reading_options
+
+            refuse_reading_options(flags)
         settings = merge(discover(config), flags)
-        _not_inputs(outputs, settings)
+        _not_inputs(outputs, settings, *(state or ()))
         dask = _engine(engine, scheduler, workers)
-        report = check_files(settings, chunk_rows=chunk_rows, engine=dask)
-        _print(CHECK_FORMATS[fmt.value](report))
+        report = check_files(
+            settings, chunk_rows=chunk_rows, engine=dask, states=tuple(state or ())
+        )
+        _print(_render("CHECK_FORMATS", fmt.value)(report))
         _write_reports(
-            outputs, lambda name: CHECK_FORMATS[name](report), lambda: check_markdown(report)
+            outputs,
+            lambda name: _render("CHECK_FORMATS", name)(report),
+            lambda: check_markdown(report),
         )
         _announce(report, exit_zero)
         if not report.passed:
@@ -1019,7 +1084,16 @@ def compare(
     probs: ProbsOpt = False,
     id_col: IdColOpt = None,
     join: JoinOpt = None,
-    pred_cols: PredColsOpt = None,
+    pred_cols: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pred-cols",
+            help="Comma-separated prediction columns (default: every numeric column but the id "
+            "and label). Repeat it to compare the models held by one file: one --pred-cols "
+            "per model.",
+            show_default=False,
+        ),
+    ] = None,
     label_col: LabelColOpt = None,
     nan: NanOpt = None,
     preds_key: PredsKeyOpt = None,
@@ -1035,34 +1109,50 @@ def compare(
     min_slice_size: MinSliceOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    header: HeaderOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = ".",
+    class_labels: ClassLabelsOpt = None,
 ) -> None:
-    """Compare models on the same labels: a column per model, paired differences to the first."""
+    """Compare models on the same labels: a column per model, paired differences to the first.
+
+    One file holding the labels too: --label-col NAME instead of --labels (the labels are that
+    column of the first file); one file holding every model: a --pred-cols per model."""
 
     def run() -> None:
         from losscli.ci.compare import compare_files
         from losscli.ci.config import Settings, discover, merge
         from losscli.report.render import compare_markdown
 
-        outputs = _outputs(output, COMPARE_FORMATS)
+        outputs = _outputs(output, COMPARE_NAMES)
         _need_charts(fmt.value, outputs)
+        groups = [tuple(c.strip() for c in g.split(",") if c.strip()) for g in pred_cols or ()]
+        one_set = pred_cols[0] if pred_cols and len(pred_cols) == 1 else None
         flags = Settings(
             labels=labels,
             loss=tuple(loss or ()),
-            **_input_fields(logits, probs, id_col, join, pred_cols, label_col, nan),
+            **_input_fields(logits, probs, id_col, join, one_set, label_col, nan),
             preds_key=preds_key,
             labels_key=labels_key,
             preds_format=preds_format,
             labels_format=labels_format,
             **_testing_fields(test, bootstrap_samples, seed),
             **_meta_fields(None, group_by, meta, min_slice_size),
+            **_text_fields(delimiter, decimal, header, class_labels),
         )
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings, *preds)
-        comparison = compare_files(preds, settings, top=top, chunk_rows=chunk_rows)
-        _print(COMPARE_FORMATS[fmt.value](comparison, precision))
+        comparison = compare_files(
+            preds,
+            settings,
+            top=top,
+            chunk_rows=chunk_rows,
+            model_cols=groups if len(groups) > 1 else (),
+        )
+        _print(_render("COMPARE_FORMATS", fmt.value)(comparison, precision))
         _write_reports(
             outputs,
-            lambda name: COMPARE_FORMATS[name](comparison, precision),
+            lambda name: _render("COMPARE_FORMATS", name)(comparison, precision),
             lambda: compare_markdown(comparison, precision),
         )
 
@@ -1076,11 +1166,37 @@ def main() -> None:
     from losscli.cli.signals import install
 
     install()
+    null_before = _stdout_is_null()
     try:
         app()
     except Interrupted as stop:  # outside a command (while parsing or importing)
         print(f"error: {stop}", file=sys.stderr)
         sys.exit(int(stop.exit_code))
+    except SystemExit as done:
+        if done.code == 1 and _reader_gone(null_before):
+            print(f"error: {READER_GONE}", file=sys.stderr)
+            sys.exit(int(ExitCode.BROKEN_PIPE))
+        raise
+
+
+def _stdout_is_null() -> bool:
+    import os
+
+    try:
+        fd, null = os.fstat(1), Path(os.devnull).stat()
+    except OSError:
+        return False
+    return (fd.st_dev, fd.st_ino) == (null.st_dev, null.st_ino)
+
+
+def _reader_gone(null_before: bool) -> bool:
+    """Whether help or usage text met a closed pipe (``losscli --help | head``): Rich then
+    points stdout at /dev/null and Typer/Click wrap it to silence the final flush, both
+    exiting 1 with nothing said; losscli says it as a command does, and exits 141."""
+    import sys
+
+    wrapped = type(sys.stdout).__name__.endswith("PacifyFlushWrapper")  # Click's wrapper
+    return wrapped or (not null_before and _stdout_is_null())
 
 
 @app.command()
@@ -1107,6 +1223,6 @@ def merge(
     def run() -> None:
         from losscli.engine.state import merge_states
 
-        _print(FORMATS[fmt.value](merge_states(states), precision))
+        _print(_render("FORMATS", fmt.value)(merge_states(states), precision))
 
     guarded(run, quiet, verbose)

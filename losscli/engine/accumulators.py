@@ -158,6 +158,21 @@ class Calibration:
         self.sum_conf += other.sum_conf
         self.sum_correct += other.sum_correct
 
+    def to_state(self) -> dict[str, Any]:
+        """The bins' sums, every float as an exact ``float.hex`` string."""
+        sums = {name: [float(x).hex() for x in getattr(self, name)] for name in _BIN_SUMS}
+        return {"n_bins": self.n_bins, **sums}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Calibration:
+        out = cls(int(state["n_bins"]))
+        for name in _BIN_SUMS:
+            values = np.array([float.fromhex(x) for x in state[name]], dtype=np.float64)
+            if values.shape != (out.n_bins + 1,):
+                raise ValueError(f"{name}: {values.size} bins, expected {out.n_bins + 1}")
+            setattr(out, name, values)
+        return out
+
     def _gaps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per bin: mean confidence, accuracy (0 when empty, as TorchMetrics) and |gap|."""
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -193,6 +208,7 @@ class Calibration:
         )
 
 
+_BIN_SUMS = ("count", "sum_conf", "sum_correct")
 _STATE_SUMS = (
     "sum_v",
     "sum_w",
@@ -359,6 +375,7 @@ class Moments:
         state: dict[str, Any] = {"n": self.n, "ignored": self.ignored, "kish": self.kish}
         state.update({name: float(getattr(self, name)).hex() for name in sums})
         state["outputs"] = None if self.outputs is None else self.outputs.to_state()
+        state["calibration"] = None if self.calibration is None else self.calibration.to_state()
         return state
 
     @classmethod
@@ -369,6 +386,8 @@ class Moments:
             setattr(out, name, float.fromhex(state[name]))
         if state["outputs"] is not None:
             out.outputs = OutputMoments.from_state(state["outputs"])
+        if state.get("calibration") is not None:  # absent from states of losses without bins
+            out.calibration = Calibration.from_state(state["calibration"])
         return out
 
     def finalize(self, reduce: Reduce, reduction: str) -> Estimate:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 
+from losscli.engine.choices import CiMethod
 from losscli.engine.resample import (
     DEFAULT_SAMPLES,
     DEFAULT_SEED,
@@ -32,11 +32,6 @@ from losscli.errors import UsageError
 from losscli.interpret.plan import Batch
 from losscli.losses import PerSample, Reduce
 from losscli.stats import LEVEL
-
-
-class CiMethod(StrEnum):
-    T = "t"
-    BOOTSTRAP = "bootstrap"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,8 @@ from enum import StrEnum
 
 import numpy as np
 
-DEFAULT_SEED = 12345
-DEFAULT_SAMPLES = 1000
+from losscli.engine.choices import DEFAULT_SAMPLES, DEFAULT_SEED
+
 _BLOCK_ELEMENTS = 1 << 18  # weights per block: a 2 MiB float64 matrix
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -194,6 +194,8 @@ def open_run(
         check_shard_pairs(preds_src, labels_src)
     if isinstance(preds_src, ArraySource):
         plan.preds_dtype = str(preds_src.dtype)
+    elif plan.pred_cols and {preds_src.number_types.get(c) for c in plan.pred_cols} == {"float32"}:
+        plan.preds_dtype = "float32"  # float32 Parquet columns (scikit-learn keeps the dtype)
     _LOG.info(
         "read %s [%s] against %s [%s]: task %s, %s",
         preds_src.name,

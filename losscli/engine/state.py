@@ -80,12 +80,6 @@ def state_of(
     """The document ``--save-state`` writes."""
     if ev.bootstrap is not None:
         raise UsageError("--save-state keeps t intervals only; leave out --ci bootstrap")
-    binned = [s.text for s, m in zip(specs, ev.moments, strict=True) if m.calibration is not None]
-    if binned:
-        raise UsageError(
-            f"--save-state does not keep the confidence bins of {', '.join(binned)} yet; "
-            "compute calibration errors on the whole data"
-        )
     if ev.sliced is not None:
         raise UsageError(
             "--save-state does not keep --group-by slices yet; save the state without "
@@ -127,6 +121,17 @@ def load_state(path: Path) -> dict[str, Any]:
         raise InputError(
             f"{path}: state version {doc.get('version')!r}; this losscli reads version {VERSION}"
         )
+    try:  # every part readable now, so a damaged file is an input error, not a crash later
+        _identity(doc)
+        _evaluation(doc, 0)
+        plan_from_state(doc["plan"])
+        for side in doc["files"][:2]:
+            _merged_file([side])
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(
+            f"{path}: a saved state with a missing or damaged part ({type(exc).__name__}: "
+            f"{exc}); write it again with 'losscli compute --save-state'"
+        ) from None
     return doc
 
 
@@ -155,9 +160,12 @@ def _evaluation(doc: dict[str, Any], row_offset: int) -> Evaluation:
 
 
 def _merged_file(infos: list[list[Any]]) -> FileInfo:
-    """One FileInfo for the same side of several states: paths joined, hashes hashed."""
+    """One FileInfo for the same side of several states: paths joined, hashes hashed (one
+    state keeps its own, so its signatures are those of the run that saved it)."""
     shas = [i[3] for i in infos]
     sha = None if None in shas else hashlib.sha256("".join(shas).encode()).hexdigest()
+    if len(shas) == 1:
+        sha = shas[0]
     paths = " + ".join(dict.fromkeys(str(i[0]) for i in infos))
     columns = infos[0][2]
     return FileInfo(paths, str(infos[0][1]), None if columns is None else tuple(columns), sha)

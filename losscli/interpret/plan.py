@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from losscli.errors import InputError, UsageError
+from losscli.interpret.choices import ClassLabels, NanPolicy
 from losscli.interpret.meta import MetaColumns
 from losscli.io.sources import ArraySource, ColumnKind, Source, TableChunk, TableSource, is_number
 from losscli.losses.base import Task
@@ -37,25 +38,6 @@ class LabelMode(StrEnum):
     NAME = "name"  # class names matching prediction headers
     BINARY = "binary"  # two values mapped to 0 / 1
     SOFT = "soft"  # one column per class
-
-
-class ClassLabels(StrEnum):
-    """How whole-number labels name classes (--class-labels)."""
-
-    INDEX = "index"  # positions 0..C-1 of the prediction columns
-    NAME = "name"  # the prediction columns' headers
-
-
-class NanPolicy(StrEnum):
-    ERROR = "error"
-    SKIP = "skip"
-
-
-class Join(StrEnum):
-    """``--join`` with ``--id-col``: ids in one file only are an error, or left out."""
-
-    STRICT = "strict"
-    INNER = "inner"
 
 
 @dataclass(frozen=True, slots=True)

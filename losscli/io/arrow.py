@@ -187,4 +187,16 @@ def read_parquet(
         types,
     )
     source.arrow = arrow_batches
+    source.number_types = {
+        f.name: _number_type(f.type) for f in schema if kinds[f.name] is not ColumnKind.OTHER
+    }
     return source
+
+
+def _number_type(typ: pa.DataType) -> str:
+    """NumPy's name of a number column's type, or of a score list's values ("" for text)."""
+    value = getattr(typ, "value_type", typ)
+    try:
+        return str(value.to_pandas_dtype().__name__)
+    except (NotImplementedError, AttributeError, TypeError):
+        return ""

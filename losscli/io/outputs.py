@@ -42,9 +42,21 @@ def output_error(option: str, target: Path, exc: OSError) -> OutputError:
     return OutputError(f"{option} {target}: cannot write the file ({reason})")
 
 
+def _local(option: str, target: Path) -> None:
+    """Outputs are local files: a URL (read through fsspec as an input) is refused (exit 2)."""
+    from losscli.io.remote import remote_url
+
+    url = remote_url(target)
+    if url is not None:
+        raise UsageError(
+            f"{option} {url}: losscli writes local files only; write it here and upload it"
+        )
+
+
 def check_target(option: str, target: Path, inputs: Iterable[Path | None] = ()) -> None:
     """Refuse, before any work, an output whose folder is missing (exit 2) or is a file
     (exit 3), or that is one of ``inputs`` (exit 2)."""
+    _local(option, target)
     folder = Path(os.path.realpath(target)).parent
     if not os.path.lexists(folder):
         raise UsageError(f"{option} {target}: the folder {target.parent} does not exist")
@@ -74,6 +86,7 @@ class OutputFile:
     """
 
     def __init__(self, target: Path, option: str) -> None:
+        _local(option, target)
         self.target = target
         self.option = option
         try:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from losscli.errors import UsageError
 from losscli.io.readers import Dialect, Source, open_source
+from losscli.io.remote import fetch, remote_url
 from losscli.io.shards import is_sharded, open_shards
-from losscli.io.stdin import STDIN, shown_name, spill_folder, stdin_to_file
+from losscli.io.stdin import STDIN, copy_stream, show_as, shown_name, spill_folder, stdin_to_file
 
 __all__ = ["one_stdin", "open_path", "spill_folder", "stdin_copy"]
 
@@ -22,8 +23,16 @@ def one_stdin(paths: Sequence[Path | None]) -> None:
 
 
 def stdin_copy(path: Path, fmt: str | None, folder: Path, option: str) -> Path:
-    """``path``, or its copy in ``folder`` when it is a stream (``-`` or a named pipe)."""
-    return stdin_to_file(path, fmt, folder, option)
+    """``path``, or its copy in ``folder`` when it is a stream (``-`` or a named pipe) or a
+    remote URL (``losscli.io.remote``)."""
+    url = remote_url(path)
+    if url is None:
+        return stdin_to_file(path, fmt, folder, option)
+    if fmt is not None:
+        raise UsageError(
+            f"{option} {fmt} applies to '-' (standard input); {url} is read by its suffix"
+        )
+    return fetch(url, folder, copy_stream, show_as)
 
 
 def open_path(
@@ -31,11 +40,14 @@ def open_path(
 ) -> Source:
     """Open ``real`` (``given`` itself or its copy), named as the user sees it; a directory,
     a glob or a Hive dataset opens as one source over its shards."""
-    if real == given and is_sharded(real):
+    url = remote_url(given)
+    src: Source
+    if (real == given or url is not None) and is_sharded(real):
         # A partial of the reader, not a lambda: a Dask worker reopens each shard with it.
         reader = partial(open_source, key=key, chunk_rows=chunk_rows, dialect=dialect)
-        return open_shards(real, reader, chunk_rows)
-    src = open_source(real, key=key, chunk_rows=chunk_rows, dialect=dialect)
+        src = open_shards(real, reader, chunk_rows)
+    else:
+        src = open_source(real, key=key, chunk_rows=chunk_rows, dialect=dialect)
     if real != given:
-        src.name = shown_name(given)
+        src.name = url or shown_name(given)
     return src

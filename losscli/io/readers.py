@@ -109,11 +109,23 @@ def check_dialect(dialect: Dialect | None, paths: list[Path]) -> None:
     """Text options (--delimiter, --decimal, --header) need a text table among the inputs."""
     if dialect is None or dialect == Dialect():
         return
-    if not any(getattr(INPUT_FORMATS.get(format_of(p)), "text", False) for p in paths):
+    if not any(getattr(INPUT_FORMATS.get(_shards_format(p)), "text", False) for p in paths):
         raise UsageError(
             "--delimiter, --decimal and --header/--no-header apply to text tables "
             f"({known_suffixes(text=True)}); no input is one"
         )
+
+
+def _shards_format(path: Path) -> str:
+    """The format of a file, or of the files of a shard folder or glob ("" if none)."""
+    from losscli.io.shards import is_sharded, shard_files
+
+    if not is_sharded(path):
+        return format_of(path)
+    try:
+        return format_of(shard_files(path)[0])
+    except InputError:  # a Hive dataset (Parquet), or nothing to read: reported when opened
+        return ""
 
 
 def array_source(name: str, data: Any, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ArraySource:

@@ -203,6 +203,8 @@ def _combine_tables(
     positions = [p.position for p in parts]
     if all(positions):
         src.position = lambda: sum(at() for at in positions if at is not None)
+    if all(p.number_types == first.number_types for p in parts):  # else float64, as text
+        src.number_types = dict(first.number_types)
     return src
 
 

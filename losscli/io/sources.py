@@ -70,6 +70,9 @@ class TableSource:
     # knows it (CSV); otherwise progress is counted in rows of ``n_rows``.
     nbytes: int = field(default=0, repr=False)
     position: Callable[[], int] | None = field(default=None, repr=False)
+    # Stored number type of numeric columns where the file keeps one (Parquet: "float32",
+    # "float64", ...; a score list's values), so --convention sklearn computes in float32.
+    number_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_header(self) -> bool:

@@ -122,20 +122,34 @@ def _limit(folder: Path) -> int:
     return min(free, int(cap)) if cap and cap.isdigit() else free
 
 
-def _copy(source: BinaryIO, out: BinaryIO, suffix: str, folder: Path, shown: str) -> None:
+def show_as(copy: Path, shown: str) -> None:
+    """Name ``copy`` (in a spill folder) as ``shown`` in the messages of errors raised inside
+    that folder's ``spill_folder`` block."""
+    _SHOWN[copy] = shown
+
+
+def copy_stream(source: BinaryIO, target: Path, suffix: str, shown: str) -> None:
+    """Copy an open stream (a remote file) to ``target`` in a spill folder, with the checks of
+    a standard-input copy: its start fits ``suffix``, and it stops before the disk runs low."""
+    with target.open("wb") as out:
+        _copy(source, out, suffix, target.parent, shown, "check the file's suffix")
+
+
+def _copy(
+    source: BinaryIO,
+    out: BinaryIO,
+    suffix: str,
+    folder: Path,
+    shown: str,
+    fix: str = "check --preds-format/--labels-format",
+) -> None:
     limit, written = _limit(folder), 0
     first = source.read(_COPY_BYTES)
     magic = _MAGIC.get(suffix)
     if first and magic is not None and not first.startswith(magic):
-        raise InputError(
-            f"{shown}: the data does not start like a {suffix} file; check "
-            "--preds-format/--labels-format"
-        )
-    if magic is None and b"\x00" in first[:4096]:
-        raise InputError(
-            f"{shown}: the data holds NUL bytes, so it is not {suffix} text; check "
-            "--preds-format/--labels-format"
-        )
+        raise InputError(f"{shown}: the data does not start like a {suffix} file; {fix}")
+    if magic is None and suffix in INPUT_FORMATS and b"\x00" in first[:4096]:
+        raise InputError(f"{shown}: the data holds NUL bytes, so it is not {suffix} text; {fix}")
     block = first
     while block:
         written += len(block)

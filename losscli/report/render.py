@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.engine.results import Report
-from losscli.errors import ExitCode, Interrupted, OutputError
+from losscli.errors import READER_GONE, ExitCode, Interrupted, OutputError
 from losscli.report.compute import compute_document, worst_cells
 from losscli.report.distribution import difference_charts, mermaid_chart, spark
 from losscli.report.slices import markdown as slices_markdown
@@ -40,9 +40,7 @@ def print_output(rendered: object) -> None:
         _print_output(rendered)
     except BrokenPipeError:
         _silence_stdout()
-        raise Interrupted(
-            ExitCode.BROKEN_PIPE, "standard output was closed by its reader (broken pipe); stopped"
-        ) from None
+        raise Interrupted(ExitCode.BROKEN_PIPE, READER_GONE) from None
     except OSError as exc:
         _silence_stdout()
         raise OutputError(
@@ -508,17 +506,6 @@ def explain_view(loss: Any, explanation: Any) -> RenderableType:
 
 # --------------------------------------------------------------------------- check and compare
 
-# ``-o PATH`` of check and compare: the format its suffix names.
-OUTPUT_SUFFIXES = {
-    ".json": "json",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".xml": "junit",
-    ".txt": "table",
-    ".csv": "csv",
-    ".html": "html",
-    ".htm": "html",
-}
 # GitHub keeps at most 1 MiB of job summary per step (GITHUB_STEP_SUMMARY).
 STEP_SUMMARY_LIMIT = 1 << 20
 _SUMMARY_CUT = (
@@ -860,8 +847,8 @@ def compare_table(cmp: Any, precision: int) -> RenderableType:
             ),
         )
     diffs = Table(
-        title=f"Against {cmp.models[0]}: {cmp.method}, 95% interval; p (Holm) adjusted "
-        "over every row; better / worse on = share of samples",
+        title=f"Against {escape(cmp.models[0])}: {escape(cmp.method)}, 95% interval; "
+        "p (Holm) adjusted over every row; better / worse on = share of samples",
         title_justify="left",
         show_edge=False,
         pad_edge=False,
