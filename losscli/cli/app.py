@@ -417,6 +417,13 @@ def _meta_fields(
     }
 
 
+def _refuse_reading(flags: Any) -> None:
+    """``check --state``: no option that says how to read files (exit 2)."""
+    from losscli.ci.check import refuse_reading_options
+
+    refuse_reading_options(flags)
+
+
 def _text_fields(
     delimiter: str | None, decimal: str, header: bool | None, class_labels: Any
 ) -> dict[str, Any]:
@@ -1016,9 +1023,7 @@ def check(
             **_text_fields(delimiter, decimal, header, class_labels),
         )
         if state:
-            from losscli.ci.check import refuse_reading_options
-
-            refuse_reading_options(flags)
+            _refuse_reading(flags)
         settings = merge(discover(config), flags)
         _not_inputs(outputs, settings, *(state or ()))
         dask = _engine(engine, scheduler, workers)
