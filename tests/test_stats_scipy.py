@@ -149,7 +149,27 @@ def test_t_sf_where_the_beta_arguments_underflow() -> None:
 #   returns 1/2 before); _betainc: ``x <= 0`` vs ``x < 0`` and ``y <= 0`` vs ``y < 0`` (the
 #   general formula gives the same 0 or 1 there), and the switch point of the continued
 #   fraction (``<=``, ``+ 3.0``): both branches converge to the same value.
-# - t_ppf: ``q >= 0.5`` (q = 0.5 returns 0 before); _upper_quantile: the start (3.0) and growth
-#   (×3) of the bracket, 201 steps, ``>=`` and ``<`` in the comparisons, or a stop test that
-#   never fires: bisection ends at the same t to 1e-15.
+# - t_ppf: ``q >= 0.5`` (q = 0.5 returns 0 before); _upper_quantile: the growth (×3) of the
+#   bracket, 401 steps, ``>=`` and ``<`` in the comparisons, or a bisection stop test that
+#   never fires: the search ends at the same t to 1e-15; _start's clamps (1e-3, 37): a mere
+#   first guess inside the bracket.
 # - t95: ``n >= 1`` or ``or True`` (t_ppf(q, 0) is NaN too), "NAN" (float("NAN") is NaN).
+
+
+def test_t_ppf_takes_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each --group-by slice needs a t quantile: Newton steps from the Cornish–Fisher start
+    evaluate the tail two or three times where bisection took fifty (a count, not a time)."""
+    import losscli.stats as stats
+
+    calls = []
+    real = stats.t_sf
+
+    def counted(t: float, df: float) -> float:
+        calls.append(t)
+        return real(t, df)
+
+    monkeypatch.setattr(stats, "t_sf", counted)
+    for df in (30, 99, 999, 9_999, 99_999):
+        calls.clear()
+        assert stats.t_ppf(0.975, df) == pytest.approx(float(sps.t.ppf(0.975, df)), rel=1e-12)
+        assert len(calls) <= 4, (df, len(calls))
