@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import losscli
+from losscli.engine.accumulators import Moments
 from losscli.engine.slices import SliceCoder, Sliced
 from losscli.errors import InputError
 from losscli.losses import PerSample
@@ -94,20 +95,29 @@ def test_sliced_merge_by_key_equals_one_pass() -> None:
 
     def run(rows: slice) -> Sliced:
         sliced = Sliced(("g",), 1, kish=True)
-        codes = sliced.coder.codes({"g": g[rows]})
-        sliced.rows(codes)
-        sliced.update(0, codes, PerSample(v[rows] * w[rows], w[rows]))
+        sliced.add({"g": g[rows]}, [PerSample(v[rows] * w[rows], w[rows])])
         return sliced
 
-    whole, part = run(slice(None)), run(slice(0, 50))
+    def by_key(sliced: Sliced) -> dict[Any, tuple[int, Moments]]:
+        return {
+            key: (int(sliced.rows_of[i]), sliced.moments[0].moments(i))
+            for i, key in enumerate(sliced.keys)
+        }
+
+    whole, part = by_key(run(slice(None))), run(slice(0, 50))
     part.merge(run(slice(50, None)))
-    assert set(part.slices) == set(whole.slices) == {("a",), ("b",), ("c",)}
-    for key, state in whole.slices.items():
-        merged = part.slices[key]
-        assert merged.n == state.n
+    merged = by_key(part)
+    assert set(merged) == set(whole) == {("a",), ("b",), ("c",)}
+    for key, (n, state) in whole.items():
+        assert merged[key][0] == n
+        # Each slice's moments are what Moments.update gives its rows in one pass.
+        rows = g == key[0]
+        ref = Moments(kish=True)
+        ref.update(v[rows] * w[rows], w[rows])
         for name in ("n", "sum_v", "sum_w", "sum_ww", "mean_l", "m_ll", "m_vv"):
-            a, b = getattr(merged.moments[0], name), getattr(state.moments[0], name)
+            a, b = getattr(merged[key][1], name), getattr(state, name)
             assert a == pytest.approx(b, rel=1e-10), name
+            assert b == pytest.approx(getattr(ref, name), rel=1e-10), name
 
 
 def test_slices_do_not_depend_on_chunk_size(write: Any, run_cli: Any) -> None:

@@ -171,5 +171,5 @@ def test_t_ppf_takes_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(stats, "t_sf", counted)
     for df in (30, 99, 999, 9_999, 99_999):
         calls.clear()
-        assert stats.t_ppf(0.975, df) == pytest.approx(float(sps.t.ppf(0.975, df)), rel=1e-12)
+        assert stats.t_ppf(0.975, df) == pytest.approx(float(sps.t.ppf(0.975, df)), rel=1e-10)
         assert len(calls) <= 4, (df, len(calls))

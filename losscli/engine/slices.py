@@ -2,11 +2,13 @@
 
 A slice key is a tuple with one value per group column (several columns are crossed). Values
 are strings, integers or booleans; a missing value (empty, NaN, null) is ``None``, a slice of
-its own. ``SliceCoder`` turns a chunk's columns into one slice number per row, vectorised
-(``pandas.factorize`` per column, then a dict from slice key to number that persists across
-chunks); ``Sliced`` keeps, per slice key, the same accumulators the run keeps overall and
-updates them with ``np.bincount`` over the slice numbers. Memory grows with the number of
-slices, never with the rows; two ``Sliced`` merge key by key.
+its own. ``SliceCoder`` turns a chunk's columns into one slice number per row, vectorised:
+readers give group columns as ``Coded`` (dictionary codes and the chunk's distinct values,
+decoded once), other arrays are factorised; a persistent code per distinct value and a
+number per combination of codes survive across chunks. ``Sliced`` keeps, per slice number,
+the row count and each loss's moments as arrays (``GroupMoments``), updated with
+``np.bincount`` over the slice numbers. Memory grows with the number of slices, never with
+the rows; two ``Sliced`` merge key by key.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from losscli.engine.accumulators import Moments
+from losscli.engine.accumulators import GroupMoments, Moments
 from losscli.engine.results import LossResult, SliceResult
 from losscli.errors import InputError
+from losscli.io.sources import Coded
 from losscli.losses import PerSample
 
 SliceValue = str | int | bool | None
@@ -49,92 +52,122 @@ def _value(raw: Any, column: str) -> SliceValue:
     return text if text.strip() else None
 
 
+def _key(value: SliceValue) -> Any:
+    """A value as a dict key: True and 1 are equal in Python, a boolean slice and an integer
+    slice are not."""
+    return ("bool", value) if isinstance(value, bool) else value
+
+
 class SliceCoder:
-    """Rows to slice numbers 0, 1, ... in order of first appearance, across chunks."""
+    """Rows to slice numbers 0, 1, ..., across chunks: per column a persistent code of each
+    distinct value, then a slice number per combination of codes."""
 
     def __init__(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
         self.keys: list[SliceKey] = []
-        self._numbers: dict[SliceKey, int] = {}
-        # Per column: the distinct values seen so far and their codes.
+        self._numbers: dict[tuple[int, ...], int] = {}
+        # Per column: the distinct values seen so far and their codes (by ``_key``).
         self._values: list[list[SliceValue]] = [[] for _ in columns]
-        self._codes: list[dict[SliceValue, int]] = [{} for _ in columns]
+        self._codes: list[dict[Any, int]] = [{} for _ in columns]
+        # One column: the slice number of each value code (-1: not seen yet).
+        self._slot = np.zeros(0, dtype=np.int64)
 
-    def _column_codes(self, k: int, raw: np.ndarray) -> np.ndarray:
-        """Codes of one column's values in this column's persistent numbering."""
+    def _code(self, k: int, raw: Any) -> int:
+        """The code of one raw value of column k (a new value gets the next code)."""
+        value = _value(raw, self.columns[k])
+        key = _key(value)
+        code = self._codes[k].get(key)
+        if code is None:
+            code = self._codes[k][key] = len(self._values[k])
+            self._values[k].append(value)
+        return code
+
+    def _table(self, k: int, distinct: list[Any], local: np.ndarray) -> np.ndarray:
+        """Codes of the rows whose ``local`` codes index ``distinct`` (−1: missing), in the
+        column's persistent numbering; text already seen is one dict lookup."""
+        known = self._codes[k]
+        found = [known.get(raw, -1) if type(raw) is str else -1 for raw in distinct]
+        table = np.array([*found, -1], dtype=np.int64)
+        for i in np.flatnonzero(table[:-1] < 0):
+            table[i] = self._code(k, distinct[int(i)])
+        if (local < 0).any():  # the index −1 picks the last entry: the code of a missing value
+            table[-1] = self._code(k, None)
+        return table[local]
+
+    def _column_codes(self, k: int, raw: Any) -> np.ndarray:
+        """Codes of one column's rows in this column's persistent numbering."""
+        if isinstance(raw, Coded):  # the reader's dictionary: decode each value once
+            return self._table(k, list(raw.values), raw.codes)
         import pandas as pd
 
-        local, uniques = pd.factorize(raw, use_na_sentinel=True)
-        codes, values = self._codes[k], self._values[k]
-        table = np.empty(len(uniques) + 1, dtype=np.int64)
-        for i, u in enumerate([*np.asarray(uniques, dtype=object), None]):
-            v = _value(u, self.columns[k])
-            if v not in codes:
-                codes[v] = len(values)
-                values.append(v)
-            table[i] = codes[v]
-        # factorize's -1 (missing) picks the last entry, the code of None.
-        return table[np.asarray(local, dtype=np.int64)]
+        local, uniques = pd.factorize(np.asarray(raw), use_na_sentinel=True)
+        return self._table(k, list(np.asarray(uniques, dtype=object)), np.asarray(local))
 
-    def codes(self, meta: Mapping[str, np.ndarray]) -> np.ndarray:
+    def codes(self, meta: Mapping[str, Any]) -> np.ndarray:
         """Each row's slice number; new slices get the next numbers."""
-        import pandas as pd
-
-        per_column = [
-            self._column_codes(k, np.asarray(meta[c])) for k, c in enumerate(self.columns)
-        ]
-        combined = per_column[0]
-        for k in range(1, len(per_column)):
-            combined = combined * len(self._values[k]) + per_column[k]
-            combined = np.asarray(pd.factorize(combined)[0], dtype=np.int64)
-        local, uniques = pd.factorize(combined)
-        local = np.asarray(local, dtype=np.int64)
-        # One representative row per distinct combination: its first row.
-        first = np.empty(len(uniques), dtype=np.int64)
-        first[local[::-1]] = np.arange(len(local) - 1, -1, -1)
+        per_column = [self._column_codes(k, meta[c]) for k, c in enumerate(self.columns)]
+        if len(per_column) == 1:
+            return self._single(per_column[0])
+        rows = np.stack(per_column, axis=1)
+        uniques, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
         numbers = np.empty(len(uniques), dtype=np.int64)
-        for j, row in enumerate(first):
-            key = tuple(self._values[k][per_column[k][row]] for k in range(len(self.columns)))
-            number = self._numbers.get(key)
-            if number is None:
-                number = self._numbers[key] = len(self.keys)
-                self.keys.append(key)
-            numbers[j] = number
-        return numbers[local]
+        for j in np.argsort(first):  # new slices numbered in order of first appearance
+            numbers[j] = self._number(tuple(int(x) for x in uniques[j]))
+        return numbers[inverse.reshape(-1)]
 
+    def _single(self, codes: np.ndarray) -> np.ndarray:
+        """One group column: slice numbers through a table indexed by value code."""
+        size = len(self._values[0])
+        if len(self._slot) < size:
+            self._slot = np.concatenate([self._slot, np.full(size - len(self._slot), -1)])
+        seen = np.bincount(codes, minlength=size) > 0
+        for code in np.flatnonzero(seen & (self._slot < 0)):  # codes: in order of first sight
+            self._slot[code] = self._number((int(code),))
+        return self._slot[codes]
 
-@dataclass
-class SliceState:
-    """One slice's accumulators: its rows and one ``Moments`` per loss, as the run keeps."""
+    def _number(self, codes: tuple[int, ...]) -> int:
+        """The slice number of a combination of value codes (a new slice gets the next)."""
+        number = self._numbers.get(codes)
+        if number is None:
+            number = self._numbers[codes] = len(self.keys)
+            self.keys.append(tuple(self._values[k][c] for k, c in enumerate(codes)))
+        return number
 
-    n: int
-    moments: list[Moments]
-
-    def merge(self, other: SliceState) -> None:
-        self.n += other.n
-        for mine, theirs in zip(self.moments, other.moments, strict=True):
-            mine.merge(theirs)
+    def number_of(self, key: SliceKey) -> int:
+        """The slice number of a slice key (from another run's slices)."""
+        codes = []
+        for k, value in enumerate(key):
+            code = self._codes[k].get(_key(value))
+            if code is None:
+                code = self._codes[k][_key(value)] = len(self._values[k])
+                self._values[k].append(value)
+            codes.append(code)
+        return self._number(tuple(codes))
 
 
 @dataclass
 class Sliced:
-    """The run's accumulators per slice key (a dict that grows with the slices, not rows)."""
+    """The run's accumulators per slice: rows per slice and, per loss, a ``GroupMoments``
+    indexed by slice number (arrays that grow with the slices, never with the rows)."""
 
     columns: tuple[str, ...]
     n_losses: int
     kish: bool = False
-    slices: dict[SliceKey, SliceState] = field(default_factory=dict)
     coder: SliceCoder = field(init=False, repr=False)
+    rows_of: np.ndarray = field(init=False, repr=False)
+    moments: list[GroupMoments] = field(init=False, repr=False)
     # Chunks not yet added: their group columns and terms (see ``add``).
-    _pending: list[tuple[Mapping[str, np.ndarray], list[PerSample]]] = field(
+    _pending: list[tuple[Mapping[str, Any], list[PerSample]]] = field(
         default_factory=list, repr=False
     )
     _pending_rows: int = 0
 
     def __post_init__(self) -> None:
         self.coder = SliceCoder(self.columns)
+        self.rows_of = np.zeros(0)
+        self.moments = [GroupMoments(self.kish) for _ in range(self.n_losses)]
 
-    def add(self, meta: Mapping[str, np.ndarray], terms: list[PerSample]) -> None:
+    def add(self, meta: Mapping[str, Any], terms: list[PerSample]) -> None:
         """Add a chunk: its group columns and every loss's terms. Chunks are held until
         ``FLUSH_ROWS`` rows have come (readers yield blocks of ~40k rows), so the work per
         slice is done once per million rows, not once per block."""
@@ -148,9 +181,9 @@ class Sliced:
         if not self._pending:
             return
         parts, self._pending, self._pending_rows = self._pending, [], 0
-        meta = {c: _joined([m[c] for m, _ in parts]) for c in self.columns}
-        codes = self.coder.codes(meta)
-        self.rows(codes)
+        codes = np.concatenate([self.coder.codes(m) for m, _ in parts])
+        size = len(self.coder.keys)
+        self.rows_of = _grown(self.rows_of, size) + np.bincount(codes, minlength=size)
         for i in range(self.n_losses):
             values = np.concatenate([t[i].values for _, t in parts])
             weighted = any(t[i].weights is not None for _, t in parts)
@@ -164,34 +197,24 @@ class Sliced:
                 if weighted
                 else None
             )
-            self.update(i, codes, PerSample(values, weights))
+            self.moments[i].update(codes, size, values, weights)
 
-    def _state(self, key: SliceKey) -> SliceState:
-        state = self.slices.get(key)
-        if state is None:
-            state = self.slices[key] = SliceState(
-                0, [Moments(kish=self.kish) for _ in range(self.n_losses)]
-            )
-        return state
-
-    def rows(self, codes: np.ndarray) -> None:
-        """Count a chunk's rows per slice (``codes`` from ``self.coder.codes``)."""
-        counts = np.bincount(codes, minlength=len(self.coder.keys))
-        for number in np.flatnonzero(counts):
-            self._state(self.coder.keys[number]).n += int(counts[number])
-
-    def update(self, loss: int, codes: np.ndarray, terms: PerSample) -> None:
-        """Add one loss's terms of a chunk to each slice's accumulator of that loss."""
-        size = len(self.coder.keys)
-        for number, chunk in Moments.grouped(codes, size, terms.values, terms.weights, self.kish):
-            self._state(self.coder.keys[number]).moments[loss].merge(chunk)
+    @property
+    def keys(self) -> list[SliceKey]:
+        """The slices seen, by slice number."""
+        self.flush()
+        return self.coder.keys
 
     def merge(self, other: Sliced) -> None:
         """Add another run's slices (same losses and group columns), key by key."""
         self.flush()
-        other.flush()
-        for key, state in other.slices.items():
-            self._state(key).merge(state)
+        at = np.array([self.coder.number_of(key) for key in other.keys], dtype=np.int64)
+        size = len(self.coder.keys)
+        self.rows_of = _grown(self.rows_of, size)
+        np.add.at(self.rows_of, at, other.rows_of[: len(at)])
+        for mine, theirs in zip(self.moments, other.moments, strict=True):
+            theirs.grow(len(at))
+            mine.merge(theirs, at)
 
     def finalize(
         self, result: Callable[[int, Moments, SliceKey], LossResult], min_size: int = 0
@@ -199,17 +222,23 @@ class Sliced:
         """Each slice's results (``result(loss index, moments, key)``), worst first by the first
         loss; slices under ``min_size`` rows, or whose rows are all left out (weight 0,
         ignore_index), keep only their count and come last, largest first."""
-        self.flush()
         shown, hidden = [], []
-        for key, state in self.slices.items():
-            if state.n < min_size or any(m.sum_w == 0 for m in state.moments):
-                hidden.append(SliceResult(key, state.n, (), hidden=True))
+        for number, key in enumerate(self.keys):
+            n = int(self.rows_of[number])
+            moments = [m.moments(number) for m in self.moments]
+            if n < min_size or any(m.sum_w == 0 for m in moments):
+                hidden.append(SliceResult(key, n, (), hidden=True))
                 continue
-            results = tuple(result(i, m, key) for i, m in enumerate(state.moments))
-            shown.append(SliceResult(key, state.n, results))
+            results = tuple(result(i, m, key) for i, m in enumerate(moments))
+            shown.append(SliceResult(key, n, results))
         shown.sort(key=lambda s: (-_rank(s.results[0].value), _order(s.values)))
         hidden.sort(key=lambda s: (-s.n, _order(s.values)))
         return tuple(shown + hidden)
+
+
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    """``array`` padded with zeros to ``size`` entries."""
+    return np.concatenate([array, np.zeros(max(size - len(array), 0))])
 
 
 def key_text(columns: Sequence[str], key: SliceKey) -> str:
@@ -221,15 +250,6 @@ def key_text(columns: Sequence[str], key: SliceKey) -> str:
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
     return ",".join(f"{c}={text(v)}" for c, v in zip(columns, key, strict=True))
-
-
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    """Chunks of one column as one array (object when their dtypes differ)."""
-    if len(parts) == 1:
-        return parts[0]
-    if len({p.dtype for p in parts}) > 1:
-        parts = [p.astype(object) for p in parts]
-    return np.concatenate(parts)
 
 
 def _rank(value: float) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 
 from losscli.errors import InputError
 from losscli.interpret.join import IdJoin
-from losscli.interpret.meta import LABELS, PREDS, MetaPlan, MetaRows
+from losscli.interpret.meta import LABELS, META, PREDS, MetaPlan, MetaRows
 from losscli.interpret.plan import (
     Batch,
     Chunk,
@@ -88,6 +88,16 @@ def _length_message(a: Source, n_a: int, b: Source, n_b: int) -> str:
     )
 
 
+def _code_groups(meta: MetaPlan, preds_src: Source, labels_src: Source, plan: Plan) -> None:
+    """Ask the readers for the group columns as ``Coded`` (decoded once per chunk), but a
+    column that is also read as predictions or labels."""
+    used = {*(plan.pred_cols or []), *(plan.label_cols or [])}
+    for side, src in ((PREDS, preds_src), (LABELS, labels_src), (META, meta.meta_src)):
+        if isinstance(src, TableSource):
+            groups = set(meta.columns.groups) & set(meta.on(side))
+            src.coded |= groups - used if side != META else groups
+
+
 class BatchStream:
     """Iterates aligned ``Batch`` objects; ``skipped`` counts rows dropped by ``--nan skip``."""
 
@@ -105,6 +115,8 @@ class BatchStream:
         self.n_rows = 0
         self._name_index = {name: i for i, name in enumerate(plan.classes)}
         self.meta = meta
+        if meta is not None:
+            _code_groups(meta, preds_src, labels_src, plan)
 
     def _read_cols(self, cols: list[str] | None, side: str) -> list[str] | None:
         """A file's columns to read: its predictions or labels and its per-row columns."""

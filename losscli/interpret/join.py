@@ -485,9 +485,15 @@ class IdJoin:
         for part in sorted(ranges.parts):
             table = ranges.read(part)
             table = table.take(np.argsort(table.column("row").to_numpy(), kind="stable"))
+            p_coded = {
+                k for c, k in zip(self.pred_cols, p_cols, strict=True) if c in self.preds.coded
+            }
+            l_coded = {
+                k for c, k in zip(self.label_cols, l_cols, strict=True) if c in self.labels.coded
+            }
             for batch in table.to_batches(max_chunksize=chunk_rows):
-                p = batch_to_chunk(batch, p_cols, self.preds.name)
-                labels = batch_to_chunk(batch, l_cols, self.labels.name)
+                p = batch_to_chunk(batch, p_cols, self.preds.name, p_coded)
+                labels = batch_to_chunk(batch, l_cols, self.labels.name, l_coded)
                 ids = np.asarray(batch.column("id").to_numpy(zero_copy_only=False))
                 yield (
                     {c: p[k] for c, k in zip(self.pred_cols, p_cols, strict=True)},

@@ -7,7 +7,7 @@ which costs more than parsing a large file.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ import numpy as np
 from losscli.errors import InputError
 from losscli.io.sources import (
     PEEK_ROWS,
+    Coded,
     ColumnKind,
     Header,
     Source,
@@ -54,14 +55,19 @@ def column_kind(typ: pa.DataType) -> ColumnKind:
     return ColumnKind.OTHER
 
 
-def batch_to_chunk(batch: pa.RecordBatch, columns: list[str], name: str) -> TableChunk:
+def batch_to_chunk(
+    batch: pa.RecordBatch, columns: list[str], name: str, coded: Collection[str] = ()
+) -> TableChunk:
     """Columns of an Arrow batch as ndarrays: numbers as float64 (null -> NaN), text as object,
-    a list of numbers per row as an (n, C) float64 array."""
+    a list of numbers per row as an (n, C) float64 array; the ``coded`` columns as ``Coded``
+    (their values as the file types them: text, integers, booleans)."""
     out: TableChunk = {}
     for col_name in columns:
         col = batch.column(col_name)
         kind = column_kind(col.type)
-        if kind is ColumnKind.NUMBER:
+        if col_name in coded:
+            out[col_name] = _coded(col, f"{name}: column {col_name!r}")
+        elif kind is ColumnKind.NUMBER:
             out[col_name] = _numbers(col)
         elif kind is ColumnKind.TEXT:
             out[col_name] = _text(col)
@@ -93,6 +99,24 @@ def _text(col: pa.Array) -> np.ndarray:
     if encoded.indices.null_count:
         codes = np.where(_valid(encoded.indices), codes, len(words) - 1)
     return words[codes]
+
+
+def _coded(col: pa.Array, where: str) -> Coded:
+    """A column as dictionary codes and its distinct values (null -> code −1)."""
+    import pyarrow as pa
+
+    if not pa.types.is_dictionary(col.type):
+        try:
+            col = col.dictionary_encode()
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            raise InputError(
+                f"{where} holds {col.type}; group values must be text, integers or booleans"
+            ) from None
+    indices = col.indices.cast(pa.int64())
+    codes = _values_view(indices, np.int64)
+    if indices.null_count:
+        codes = np.where(_valid(indices), codes, -1)
+    return Coded(codes, np.array(col.dictionary.to_pylist(), dtype=object))
 
 
 def _score_rows(col: pa.Array, where: str) -> np.ndarray:
@@ -173,7 +197,7 @@ def read_parquet(
 
     def batches(columns: list[str], rows: int) -> Iterator[TableChunk]:
         for batch in arrow_batches(columns, rows):
-            yield batch_to_chunk(batch, columns, str(path))
+            yield batch_to_chunk(batch, columns, str(path), source.coded)
 
     source = TableSource(
         str(path),

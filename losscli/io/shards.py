@@ -221,6 +221,7 @@ def _chain(
     own = [c for c in cols if c not in key_kinds]
     for i, (part, values) in enumerate(zip(parts, keys, strict=True)):
         seen = 0
+        part.coded |= src.coded  # the group columns, asked of the combined source
         opener = part._peek if peek else part._open
         for chunk in opener(own):
             n = len(next(iter(chunk.values()))) if chunk else 0

@@ -26,7 +26,42 @@ PEEK_ROWS = 1 << 16
 # Dense arrays are cut into chunks of about this many values.
 DENSE_CHUNK_VALUES = 1 << 21
 
-TableChunk = dict[str, np.ndarray]
+TableChunk = dict[str, Any]  # column name -> ndarray (or ``Coded`` for group columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A column as dictionary codes: row i holds ``values[codes[i]]``, code −1 is missing.
+
+    Readers give the ``--group-by`` columns of a table this way (``TableSource.coded``): the
+    distinct values are decoded once per chunk, never once per row. ``values`` are plain
+    Python values (str, int, float or bool) as the file types them. Slicing and masks give a
+    ``Coded``; anything else (``np.asarray``, ``np.concatenate``) sees the object array of the
+    values, None where missing.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray  # object array of the distinct values
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: Any) -> Coded:
+        return Coded(self.codes[index], self.values)
+
+    @staticmethod
+    def joined(parts: list[Coded]) -> Coded:
+        """Parts one after the other: their values side by side, codes shifted to them."""
+        offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
+        codes = [
+            np.where(p.codes >= 0, p.codes + o, -1) for p, o in zip(parts, offsets, strict=True)
+        ]
+        return Coded(np.concatenate(codes), np.concatenate([p.values for p in parts]))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        table = np.array([*self.values, None], dtype=object)
+        out = table[self.codes]  # code -1 picks the last entry: None
+        return out if dtype is None else out.astype(dtype)
 
 
 class ColumnKind(StrEnum):
@@ -73,6 +108,8 @@ class TableSource:
     # Stored number type of numeric columns where the file keeps one (Parquet: "float32",
     # "float64", ...; a score list's values), so --convention sklearn computes in float32.
     number_types: dict[str, str] = field(default_factory=dict)
+    # Columns the reader gives as ``Coded`` (the --group-by columns), where it can.
+    coded: set[str] = field(default_factory=set, repr=False)
 
     @property
     def has_header(self) -> bool:
@@ -180,7 +217,14 @@ def rechunked(chunks: Iterator[TableChunk], rows: int) -> Iterator[TableChunk]:
 
 
 def _joined(chunks: list[TableChunk]) -> TableChunk:
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    return {k: _concatenated([c[k] for c in chunks]) for k in chunks[0]}
+
+
+def _concatenated(parts: list[Any]) -> Any:
+    """Parts of one column as one: arrays concatenated, ``Coded`` parts kept coded."""
+    if all(isinstance(p, Coded) for p in parts):
+        return Coded.joined(parts)
+    return np.concatenate(parts)
 
 
 def is_number(text: str) -> bool:

@@ -207,6 +207,7 @@ def read_delimited(
     if isinstance(parser, _Parser):
         source.arrow = parser.arrow_batches
         source.position = parser.tell
+        parser.coded = source.coded
     return source
 
 
@@ -244,8 +245,18 @@ class _Parser:
         if self.path.name.lower().endswith(".gz"):
             return pa.CompressedInputStream(raw, "gzip")
         return raw
+        self.coded: set[str] = set()  # the source's: columns given as Coded
 
-    def _open(self, types: dict[str, Any] | None, include: list[str] | None, block: int) -> Any:
+    def _open(
+        self,
+        types: dict[str, Any] | None,
+        include: list[str] | None,
+        block: int,
+        text_nulls: bool = False,
+    ) -> Any:
+        """The streaming reader; ``text_nulls``: unquoted NA, null, ... in text columns are
+        missing, as in numeric ones (R writes NA unquoted and quotes its text, so a quoted
+        "NA" stays text)."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -255,7 +266,11 @@ class _Parser:
         # An empty line in a one-column file is a missing value, not nothing.
         parse = pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False)
         convert = pacsv.ConvertOptions(
-            column_types=types, include_columns=include, decimal_point=self.decimal
+            column_types=types,
+            include_columns=include,
+            decimal_point=self.decimal,
+            strings_can_be_null=text_nulls,
+            quoted_strings_can_be_null=False,
         )
         try:
             return pacsv.open_csv(
@@ -278,8 +293,15 @@ class _Parser:
 
         schema = self._retrying(lambda block: self._open(None, None, block).schema)
         kinds = {f.name: column_kind(f.type) for f in schema}
+        # Numbers as float64 so a later block cannot change a column's type; booleans
+        # (True/false/TRUE as pandas and R write them) stay booleans.
         self.types = {
-            n: pa.float64() if kinds[n] is ColumnKind.NUMBER else pa.string() for n in self.names
+            f.name: pa.bool_()
+            if pa.types.is_boolean(f.type)
+            else pa.float64()
+            if kinds[f.name] is ColumnKind.NUMBER
+            else pa.string()
+            for f in schema
         }
         return kinds
 
@@ -296,16 +318,30 @@ class _Parser:
                 self.block *= 4
 
     def batches(self, columns: list[str]) -> Iterator[TableChunk]:
-        """Row chunks as ndarrays."""
-        for batch in self.arrow_batches(columns):
-            yield batch_to_chunk(batch, columns, str(self.path))
+        """Row chunks as ndarrays (Coded columns parsed straight into dictionaries)."""
+        import pyarrow as pa
 
-    def arrow_batches(self, columns: list[str]) -> Iterator[Any]:
+        types = {
+            c: pa.dictionary(pa.int32(), pa.string())
+            if c in self.coded and self.types[c] == pa.string()
+            else self.types[c]
+            for c in columns
+        }
+        coded = self.coded & set(columns)
+        for batch in self.arrow_batches(columns, types, text_nulls=bool(coded)):
+            yield batch_to_chunk(batch, columns, str(self.path), coded)
+
+    def arrow_batches(
+        self, columns: list[str], types: dict[str, Any] | None = None, text_nulls: bool = False
+    ) -> Iterator[Any]:
         """Arrow record batches; a row longer than the block restarts with a larger block
-        after the rows already given. The file is closed when the pass ends."""
+        after the rows already given. The file is closed when the pass ends. ``types``:
+        the columns' Arrow types (the decided ones by default); ``text_nulls``: see
+        ``_open``."""
+        types = types or {c: self.types[c] for c in columns}
         opened: list[Any] = []  # this pass's files (a peek's pass may end later)
         try:
-            yield from self._batches_from(columns, opened)
+            yield from self._batches_from(columns, opened, types, text_nulls)
         finally:
             if self._file is not None and any(f is self._file for f in opened):
                 self.tell()
@@ -313,12 +349,14 @@ class _Parser:
             for file in opened:
                 file.close()
 
-    def _batches_from(self, columns: list[str], opened: list[Any]) -> Iterator[Any]:
+    def _batches_from(
+        self, columns: list[str], opened: list[Any], types: dict[str, Any], text_nulls: bool
+    ) -> Iterator[Any]:
         import pyarrow as pa
 
         done = 0
         while True:
-            reader = self._open({c: self.types[c] for c in columns}, columns, self.block)
+            reader = self._open(types, columns, self.block, text_nulls)
             opened.append(self._file)
             seen = 0
             try:
