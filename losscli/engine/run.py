@@ -166,7 +166,13 @@ class OpenRun:
             from losscli.engine.state import state_of, write_state
 
             doc = state_of(
-                ev, self.specs, plan, reduction=self.reduction, files=files, skipped=skipped
+                ev,
+                self.specs,
+                plan,
+                reduction=self.reduction,
+                files=files,
+                skipped=skipped,
+                min_slice_size=self.min_slice_size,
             )
             write_state(self.save_state, doc)
         return report

@@ -216,6 +216,32 @@ class Sliced:
             theirs.grow(len(at))
             mine.merge(theirs, at)
 
+    def to_state(self) -> dict[str, Any]:
+        """The slices for a saved state: their keys (JSON values: text, integers, booleans,
+        null), rows and each loss's per-slice sums (exact hex floats)."""
+        keys = self.keys
+        return {
+            "columns": list(self.columns),
+            "kish": self.kish,
+            "keys": [list(k) for k in keys],
+            "rows": [int(r) for r in _grown(self.rows_of, len(keys))],
+            "moments": [m.to_state() for m in self.moments],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], n_losses: int) -> Sliced:
+        out = cls(tuple(state["columns"]), n_losses, bool(state["kish"]))
+        for key in state["keys"]:
+            if len(key) != len(out.columns):
+                raise ValueError(f"slice key {key!r} for columns {out.columns!r}")
+            out.coder.number_of(tuple(key))
+        out.rows_of = np.array(state["rows"], dtype=np.float64)
+        out.moments = [GroupMoments.from_state(m) for m in state["moments"]]
+        sizes = {len(out.rows_of), len(state["keys"]), *(len(m) for m in out.moments)}
+        if len(sizes) != 1 or len(out.moments) != n_losses:
+            raise ValueError("slice keys, rows and per-slice sums of different lengths")
+        return out
+
     def finalize(
         self, result: Callable[[int, Moments, SliceKey], LossResult], min_size: int = 0
     ) -> tuple[SliceResult, ...]:

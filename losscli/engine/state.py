@@ -1,6 +1,6 @@
 """Saved states (``--save-state``) and their union (``losscli merge``).
 
-A state is a JSON document (``format: losscli-state``, ``version: 1``) holding everything a
+A state is a JSON document (``format: losscli-state``, ``version: 2``) holding everything a
 run's accumulators hold, floats written exactly as ``float.hex`` strings, with what finalize
 needs: the loss specs, the reduction, the input plan and the files. No pickle. Each
 accumulator writes and reads its own part (``to_state`` / ``from_state``), so a new
@@ -21,14 +21,17 @@ from losscli.engine.evaluate import Evaluation
 from losscli.engine.histogram import Histogram
 from losscli.engine.intervals import CiMethod, Intervals
 from losscli.engine.results import FileInfo, Report
+from losscli.engine.slices import Sliced
 from losscli.errors import InputError, UsageError
+from losscli.interpret.meta import MetaColumns
 from losscli.interpret.plan import Kind, LabelMode, NanPolicy, Note, Plan
 from losscli.io.outputs import write_text
 from losscli.losses import Task
 from losscli.spec import LossSpec, parse_specs
 
 FORMAT = "losscli-state"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # version 1: no weight or group columns, no slices
 _ENUMS: dict[str, Any] = {"task": Task, "label_mode": LabelMode, "kind": Kind, "nan": NanPolicy}
 
 
@@ -76,15 +79,11 @@ def state_of(
     reduction: str,
     files: tuple[FileInfo, FileInfo],
     skipped: int,
+    min_slice_size: int = 0,
 ) -> dict[str, Any]:
     """The document ``--save-state`` writes."""
     if ev.bootstrap is not None:
         raise UsageError("--save-state keeps t intervals only; leave out --ci bootstrap")
-    if ev.sliced is not None:
-        raise UsageError(
-            "--save-state does not keep --group-by slices yet; save the state without "
-            "--group-by, or run --group-by on the whole data"
-        )
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -98,6 +97,10 @@ def state_of(
         "worst": ev.worst.to_state(),
         "by_class": None if ev.by_class is None else ev.by_class.to_state(),
         "histograms": [h.to_state() for h in ev.histograms],
+        # Version 2: the weight and group columns, and the slices' accumulators.
+        "meta": {"weight": ev.meta.weight, "groups": list(ev.meta.groups)},
+        "min_slice_size": min_slice_size,
+        "slices": None if ev.sliced is None else ev.sliced.to_state(),
     }
 
 
@@ -117,9 +120,10 @@ def load_state(path: Path) -> dict[str, Any]:
         raise InputError(
             f"{path}: not a saved state; write one with 'losscli compute --save-state'"
         )
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in READS:
         raise InputError(
-            f"{path}: state version {doc.get('version')!r}; this losscli reads version {VERSION}"
+            f"{path}: state version {doc.get('version')!r}; this losscli reads versions "
+            f"{', '.join(map(str, READS))}"
         )
     try:  # every part readable now, so a damaged file is an input error, not a crash later
         _identity(doc)
@@ -144,11 +148,21 @@ def _identity(doc: dict[str, Any]) -> dict[str, Any]:
         **{f"plan {k}": v for k, v in plan.items()},
         "top": doc["worst"]["k"],
         "by-class": doc["by_class"] is not None,
+        "weight column": _meta(doc).weight,
+        "group-by": _meta(doc).groups,
+        "min-slice-size": doc.get("min_slice_size", 0),
     }
+
+
+def _meta(doc: dict[str, Any]) -> MetaColumns:
+    """The weight and group columns of a state (none in version 1)."""
+    meta = doc.get("meta") or {}
+    return MetaColumns(meta.get("weight"), tuple(meta.get("groups", ())))
 
 
 def _evaluation(doc: dict[str, Any], row_offset: int) -> Evaluation:
     by_class = doc["by_class"]
+    slices = doc.get("slices")
     return Evaluation(
         [Moments.from_state(m) for m in doc["moments"]],
         Worst.from_state(doc["worst"], row_offset),
@@ -156,6 +170,8 @@ def _evaluation(doc: dict[str, Any], row_offset: int) -> Evaluation:
         n_samples=int(doc["n_samples"]),
         intervals=Intervals(CiMethod.T),
         histograms=[Histogram.from_state(h) for h in doc["histograms"]],
+        sliced=None if slices is None else Sliced.from_state(slices, len(doc["moments"])),
+        meta=_meta(doc),
     )
 
 
@@ -207,4 +223,5 @@ def merge_states(paths: list[Path]) -> Report:
         reduction=docs[0]["reduction"],
         files=files,
         skipped=sum(int(d["skipped"]) for d in docs),
+        min_slice_size=int(docs[0].get("min_slice_size", 0)),
     )
