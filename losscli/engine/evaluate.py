@@ -25,9 +25,10 @@ from losscli.engine.prepare import (
     reads_float32,
     unpooled,
 )
+from losscli.engine.resample import sample_keys
 from losscli.engine.results import ClassRow, FileInfo, LossResult, Report, SliceResult, WorstRow
 from losscli.engine.signature import losscli_version, signature_of
-from losscli.engine.slices import Sliced, key_text
+from losscli.engine.slices import Sliced, SliceKey, key_text
 from losscli.errors import InputError, UsageError
 from losscli.interpret.meta import MetaColumns, weights_of
 from losscli.interpret.plan import Batch, Kind, LabelMode, Note, Plan
@@ -238,7 +239,8 @@ class Evaluation:
         if self.residuals is not None:
             self.residuals.update(residuals_of(batch, w))
         if self.sliced is not None:
-            self.sliced.add(batch.meta or {}, terms_list)
+            keys = None if self.bootstrap is None else sample_keys(batch.rows, batch.ids)
+            self.sliced.add(batch.meta or {}, terms_list, keys)
         if self.bootstrap is not None:
             self.bootstrap.update(batch, terms_list, split)
 
@@ -351,16 +353,18 @@ class Evaluation:
         sign: Callable[[LossSpec, Moments, str | None], str],
         min_size: int,
     ) -> tuple[SliceResult, ...]:
-        """Each slice's results (t intervals), signed with the slice."""
-        if self.sliced is None:
+        """Each slice's results (t or bootstrap intervals), signed with the slice."""
+        sliced = self.sliced
+        if sliced is None:
             return ()
-        groups = self.meta.groups
-        return self.sliced.finalize(
-            lambda i, m, key: _loss_result(
-                specs[i], m, reduction, sign(specs[i], m, key_text(groups, key))
-            ),
-            min_size,
-        )
+        groups, level = self.meta.groups, self.intervals.level
+
+        def result(i: int, m: Moments, key: SliceKey) -> LossResult:
+            interval = sliced.interval(key, i, specs[i].loss.reduce, reduction, level)
+            where = key_text(groups, key)
+            return _loss_result(specs[i], m, reduction, sign(specs[i], m, where), interval)
+
+        return sliced.finalize(result, min_size)
 
 
 def _loss_result(
@@ -474,7 +478,16 @@ def start_evaluation(
             else None
         ),
         histograms=[Histogram() for _ in specs],
-        sliced=Sliced(meta.groups, len(specs), kish) if meta.groups else None,
+        sliced=(
+            Sliced(
+                meta.groups,
+                len(specs),
+                kish,
+                intervals.resampler() if intervals.method is CiMethod.BOOTSTRAP else None,
+            )
+            if meta.groups
+            else None
+        ),
         meta=meta,
         # Numeric targets read as they are (not bce's logits or probabilities).
         residuals=(

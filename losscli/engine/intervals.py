@@ -8,7 +8,9 @@
   ``--reduction sum``, n times the replicate's mean, n held fixed as the t interval holds
   it). Replicates with no weight at all (likely only for tiny n) are left out. A percentile
   interval lies within the range of the replicates, so within the loss's range.
-  ``LossBootstrap`` accumulates it overall and per true class.
+  ``LossBootstrap`` accumulates it overall and per true class; ``--group-by`` slices keep
+  the same replicate sums per slice (``losscli.engine.slices``): each slice's interval comes
+  from the very replicate weights of the overall one, restricted to the slice's rows.
 """
 
 from __future__ import annotations
@@ -93,6 +95,27 @@ def _pooled_by_class(
     return idx, v[idx], w[idx]
 
 
+def sums_interval(
+    sums: np.ndarray, i: int, reduce: Reduce, reduction: str, n: float, level: float
+) -> tuple[float, float]:
+    """Loss ``i``'s percentile interval from (B, 2·losses + 1) replicate sums laid out as
+    ``LossBootstrap`` lays them out: Σ r·v and Σ r·w per loss, then Σ r; ``n`` samples."""
+    num, den = sums[:, 2 * i], sums[:, 2 * i + 1]
+    if reduction == "sum":
+        replicates = n * ratio_replicates(num, sums[:, -1])
+    else:
+        replicates = ratio_replicates(num, den, root=reduce is Reduce.SQRT_MEAN)
+    return percentile_interval(replicates, level)
+
+
+def replicate_columns(terms: list[PerSample], n: int) -> np.ndarray:
+    """The (n, 2·losses + 1) columns resampled for ``terms``: v and w of each loss, then 1."""
+    cols = []
+    for t in terms:
+        cols += [t.values, np.ones(n) if t.weights is None else t.weights]
+    return np.column_stack([*cols, np.ones(n)])
+
+
 @dataclass
 class LossBootstrap:
     """Poisson-bootstrap sums of every loss: Σ r·v and Σ r·w per loss, and Σ r (samples),
@@ -118,10 +141,7 @@ class LossBootstrap:
         sample's (or position's) true class."""
         keys = sample_keys(batch.rows, batch.ids)
         n = len(keys)
-        cols = []
-        for t in terms:
-            cols += [t.values, np.ones(n) if t.weights is None else t.weights]
-        self.overall.update(keys, np.column_stack([*cols, np.ones(n)]))
+        self.overall.update(keys, replicate_columns(terms, n))
         self.n += n
         if self.by_class is None or not by_class:
             return
@@ -140,18 +160,10 @@ class LossBootstrap:
             self.by_class.merge(other.by_class)
         self.n += other.n
 
-    def _replicates(self, sums: np.ndarray, i: int, reduce: Reduce, reduction: str) -> np.ndarray:
-        num, den = sums[:, 2 * i], sums[:, 2 * i + 1]
-        if reduction == "sum":
-            return self.n * ratio_replicates(num, sums[:, -1])
-        return ratio_replicates(num, den, root=reduce is Reduce.SQRT_MEAN)
-
     def interval(self, i: int, reduce: Reduce, reduction: str) -> tuple[float, float]:
         """Loss ``i``'s percentile interval."""
         sums = self.overall.finalize()[0]
-        return percentile_interval(
-            self._replicates(sums, i, reduce, reduction), self.intervals.level
-        )
+        return sums_interval(sums, i, reduce, reduction, self.n, self.intervals.level)
 
     def class_intervals(self, i: int) -> list[tuple[float, float]]:
         """Loss ``i``'s percentile interval of the mean in each true class."""

@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 
 from losscli.engine.accumulators import GroupMoments, Moments
+from losscli.engine.intervals import replicate_columns, sums_interval
+from losscli.engine.resample import GrowingSums, Resampler
 from losscli.engine.results import LossResult, SliceResult
 from losscli.errors import InputError
 from losscli.io.sources import Coded
-from losscli.losses import PerSample
+from losscli.losses import PerSample, Reduce
 
 SliceValue = str | int | bool | None
 FLUSH_ROWS = 1 << 20
@@ -153,11 +155,14 @@ class Sliced:
     columns: tuple[str, ...]
     n_losses: int
     kish: bool = False
+    # --ci bootstrap: the run's replicate weights, summed per slice (``GrowingSums``).
+    resampler: Resampler | None = None
     coder: SliceCoder = field(init=False, repr=False)
     rows_of: np.ndarray = field(init=False, repr=False)
     moments: list[GroupMoments] = field(init=False, repr=False)
     # Chunks not yet added: their group columns and terms (see ``add``).
-    _pending: list[tuple[Mapping[str, Any], list[PerSample]]] = field(
+    boot: GrowingSums | None = field(init=False, repr=False)
+    _pending: list[tuple[Mapping[str, Any], list[PerSample], np.ndarray | None]] = field(
         default_factory=list, repr=False
     )
     _pending_rows: int = 0
@@ -166,12 +171,20 @@ class Sliced:
         self.coder = SliceCoder(self.columns)
         self.rows_of = np.zeros(0)
         self.moments = [GroupMoments(self.kish) for _ in range(self.n_losses)]
+        self.boot = (
+            None
+            if self.resampler is None
+            else GrowingSums(self.resampler, 2 * self.n_losses + 1, groups=0)
+        )
 
-    def add(self, meta: Mapping[str, Any], terms: list[PerSample]) -> None:
-        """Add a chunk: its group columns and every loss's terms. Chunks are held until
-        ``FLUSH_ROWS`` rows have come (readers yield blocks of ~40k rows), so the work per
-        slice is done once per million rows, not once per block."""
-        self._pending.append((meta, terms))
+    def add(
+        self, meta: Mapping[str, Any], terms: list[PerSample], keys: np.ndarray | None = None
+    ) -> None:
+        """Add a chunk: its group columns, every loss's terms and, when bootstrapping, its
+        samples' keys (``sample_keys``). Chunks are held until ``FLUSH_ROWS`` rows have come
+        (readers yield blocks of ~40k rows), so the work per slice is done once per million
+        rows, not once per block."""
+        self._pending.append((meta, terms, keys))
         self._pending_rows += len(terms[0].values) if terms else 0
         if self._pending_rows >= FLUSH_ROWS:
             self.flush()
@@ -181,23 +194,39 @@ class Sliced:
         if not self._pending:
             return
         parts, self._pending, self._pending_rows = self._pending, [], 0
-        codes = np.concatenate([self.coder.codes(m) for m, _ in parts])
+        codes = np.concatenate([self.coder.codes(m) for m, _, _ in parts])
         size = len(self.coder.keys)
         self.rows_of = _grown(self.rows_of, size) + np.bincount(codes, minlength=size)
+        terms = []
         for i in range(self.n_losses):
-            values = np.concatenate([t[i].values for _, t in parts])
-            weighted = any(t[i].weights is not None for _, t in parts)
+            values = np.concatenate([t[i].values for _, t, _ in parts])
+            weighted = any(t[i].weights is not None for _, t, _ in parts)
             weights = (
                 np.concatenate(
                     [
                         np.ones(len(t[i].values)) if t[i].weights is None else t[i].weights
-                        for _, t in parts
+                        for _, t, _ in parts
                     ]
                 )
                 if weighted
                 else None
             )
             self.moments[i].update(codes, size, values, weights)
+            terms.append(PerSample(values, weights))
+        if self.boot is not None:
+            keys = np.concatenate([k for _, _, k in parts if k is not None])
+            self.boot.update(keys, replicate_columns(terms, len(codes)), codes)
+
+    def interval(
+        self, key: SliceKey, i: int, reduce: Reduce, reduction: str, level: float
+    ) -> tuple[float, float] | None:
+        """Loss ``i``'s bootstrap interval in a slice (None without --ci bootstrap): the
+        run's replicate weights restricted to the slice's rows."""
+        if self.boot is None:
+            return None
+        number = self.coder.number_of(key)
+        sums = self.boot.finalize()[number]
+        return sums_interval(sums, i, reduce, reduction, float(self.rows_of[number]), level)
 
     @property
     def keys(self) -> list[SliceKey]:
@@ -215,6 +244,8 @@ class Sliced:
         for mine, theirs in zip(self.moments, other.moments, strict=True):
             theirs.grow(len(at))
             mine.merge(theirs, at)
+        if self.boot is not None and other.boot is not None:
+            self.boot.merge_at(other.boot, at)
 
     def to_state(self) -> dict[str, Any]:
         """The slices for a saved state: their keys (JSON values: text, integers, booleans,
