@@ -230,3 +230,17 @@ def test_boolean_group_column_through_the_installed_entry_point(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     slices = {_plain(s["slice"]["flag"]): s["n"] for s in json.loads(proc.stdout)["slices"]}
     assert slices == {True: 4, False: 3, None: 2}  # counted by hand from FLAG
+
+
+def test_joined_reader_batches_stay_coded() -> None:
+    """Readers' small batches joined into engine chunks (io.sources.rechunked) keep a group
+    column coded: each part's codes shifted to its values."""
+    from losscli.io.sources import rechunked
+
+    parts = [
+        {"g": Coded(np.array([0, 1, -1]), np.array(["x", "y"], dtype=object))},
+        {"g": Coded(np.array([1, 0]), np.array([True, "x"], dtype=object))},
+    ]
+    (chunk,) = list(rechunked(iter(parts), 10))
+    assert isinstance(chunk["g"], Coded)
+    assert np.asarray(chunk["g"]).tolist() == ["x", "y", None, "x", True]
