@@ -244,3 +244,17 @@ def test_joined_reader_batches_stay_coded() -> None:
     (chunk,) = list(rechunked(iter(parts), 10))
     assert isinstance(chunk["g"], Coded)
     assert np.asarray(chunk["g"]).tolist() == ["x", "y", None, "x", True]
+
+
+def test_joining_cut_chunks_keeps_one_entry_per_value() -> None:
+    """A part cut from a joined chunk keeps the chunk's whole dictionary; joining again must
+    not pile dictionaries up (they would grow with the rows)."""
+    from losscli.io.sources import rechunked
+
+    values = np.array([f"s{i}" for i in range(50)], dtype=object)
+    rng = np.random.default_rng(5)
+    parts = [{"g": Coded(rng.integers(0, 50, 30), values)} for _ in range(40)]
+    chunks = list(rechunked(iter(parts), 70))
+    assert all(len(c["g"].values) <= 50 for c in chunks)
+    joined = np.concatenate([np.asarray(c["g"]) for c in chunks])
+    assert joined.tolist() == np.concatenate([np.asarray(p["g"]) for p in parts]).tolist()

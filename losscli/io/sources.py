@@ -51,12 +51,16 @@ class Coded:
 
     @staticmethod
     def joined(parts: list[Coded]) -> Coded:
-        """Parts one after the other: their values side by side, codes shifted to them."""
-        offsets = np.cumsum([0, *(len(p.values) for p in parts[:-1])])
-        codes = [
-            np.where(p.codes >= 0, p.codes + o, -1) for p, o in zip(parts, offsets, strict=True)
-        ]
-        return Coded(np.concatenate(codes), np.concatenate([p.values for p in parts]))
+        """Parts one after the other, with one entry per distinct value (the parts' own
+        dictionaries overlap, and a part cut from a larger chunk keeps all its values)."""
+        index: dict[tuple[type, Any], int] = {}  # by type too: True == 1 in Python
+        codes = []
+        for p in parts:
+            table = [index.setdefault((type(v), v), len(index)) for v in p.values]
+            codes.append(np.array([*table, -1], dtype=np.int64)[p.codes])
+        values = np.empty(len(index), dtype=object)
+        values[:] = [v for _, v in index]
+        return Coded(np.concatenate(codes), values)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         table = np.array([*self.values, None], dtype=object)
