@@ -334,6 +334,8 @@ class IdJoin:
     def _labels_in_memory(self) -> Any:
         """The labels held and sorted in memory; duplicate ids raised now."""
         src = self.labels
+        if src.coded.intersection(self.label_cols):
+            raise Fallback  # --group-by columns of the labels keep their codes on disk only
         columns = [*self.label_cols, self.id_col]
         labels = read_labels(
             _arrow_batches(src, columns), self._key_of(src), self.label_cols, src.name
@@ -393,7 +395,8 @@ class IdJoin:
         import pyarrow as pa
 
         picked = batch.take(pa.array(hit)).combine_chunks().to_batches()[0]
-        p = batch_to_chunk(picked, self.pred_cols, self.preds.name)
+        coded = self.preds.coded.intersection(self.pred_cols)
+        p = batch_to_chunk(picked, self.pred_cols, self.preds.name, coded)
         ids = _shown_ids(np.asarray(picked.column(self.id_col).to_numpy(zero_copy_only=False)))
         for at in range(0, len(hit), chunk_rows):
             part = slice(at, at + chunk_rows)
