@@ -49,13 +49,16 @@ def case_arrays(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str]:
     return z, y, dtype
 
 
-def per_position(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """losscli's per-position terms (values, weights) of a case, by the loss function."""
+def per_position(
+    case: dict[str, Any], positions: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """losscli's per-position terms (values, weights) of a case, by the loss function; dense
+    maps as (n·d1·d2, C) positions, or (``positions`` False) in their own layout."""
     z, y, dtype = case_arrays(case)
     kwargs = dict(case["kwargs"])
     if kwargs.get("weight") == "class_weights":
         kwargs["weight"] = ki.class_weights(z.shape[1])
-    if z.ndim > 2:  # dense maps reach the loss as positions (the engine's layout)
+    if z.ndim > 2 and positions:
         z = np.moveaxis(z, 1, -1).reshape(-1, z.shape[1])
         y = y.reshape(-1)
     if case["loss"] == "js":
@@ -96,15 +99,39 @@ def test_mean_matches_torch(case: dict[str, Any]) -> None:
         assert float(mean) == pytest.approx(case["mean"], **TOLERANCE[dtype])
 
 
+DENSE_CASES = [c for c in CASES if "dense" in c["id"]]
+
+
+@pytest.mark.parametrize("case", DENSE_CASES, ids=lambda c: c["id"])
+def test_dense_maps_in_their_own_layout_match_torch(case: dict[str, Any]) -> None:
+    values, weights, dtype = per_position(case, positions=False)
+    assert values[case["rows"]] == pytest.approx(case["per_sample"], **TOLERANCE[dtype])
+    mean = values.sum() / (len(values) if weights is None else weights.sum())
+    assert float(mean) == pytest.approx(case["mean"], **TOLERANCE[dtype])
+
+
+def engine_spec(case: dict[str, Any], n_classes: int) -> str:
+    """The case's loss as a --loss spec (class weights written out)."""
+    kwargs = dict(case["kwargs"])
+    if kwargs.get("weight") == "class_weights":
+        kwargs["weight"] = "[" + ",".join(map(str, ki.class_weights(n_classes))) + "]"
+    params = ",".join(f"{k}={v}" for k, v in kwargs.items())
+    return case["loss"] + (f":{params}" if params else "")
+
+
 @pytest.mark.parametrize(
     "case",
-    [c for c in CASES if c["loss"] == "ce" and "shape" in c["inputs"] and not c["kwargs"]],
+    [
+        c
+        for c in CASES
+        if c["loss"] == "ce" and "shape" in c["inputs"] and "target" not in c["inputs"]
+    ],
     ids=lambda c: c["id"],
 )
 def test_engine_mean_matches_torch(case: dict[str, Any]) -> None:
-    """Through ``losscli.compute`` (the engine's chunk loop; dense maps as positions)."""
+    """Through ``losscli.compute`` (the engine's chunk loop; dense maps read in place)."""
     z, y, dtype = case_arrays(case)
-    result = losscli.compute("ce", z, y, logits=True)
+    result = losscli.compute(engine_spec(case, z.shape[1]), z, y, logits=True)
     assert result.value == pytest.approx(case["mean"], **TOLERANCE[dtype])
 
 

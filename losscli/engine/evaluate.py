@@ -20,9 +20,9 @@ from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap, clip_to
 from losscli.engine.prepare import (
     as_float64,
     check_tasks,
+    on_kernels,
     own_values,
     pool,
-    reads_float32,
     unpooled,
 )
 from losscli.engine.resample import sample_keys
@@ -161,7 +161,7 @@ PerSampleSink = Callable[[EvaluatedChunk], None]
 
 class _Float64Scores:
     """A batch with float64 scores, cast at most once per chunk for the losses that need it
-    (float32 logits stay float32 for the cross-entropy kernels: ``reads_float32``)."""
+    (float32 logits stay float32 for the cross-entropy kernels: ``on_kernels``)."""
 
     def __init__(self, batch: Batch) -> None:
         self._batch = batch
@@ -217,7 +217,7 @@ class Evaluation:
         split: list[tuple[PerSample, np.ndarray]] = []
         wide = _Float64Scores(batch)
         for i, (spec, moments) in enumerate(zip(specs, self.moments, strict=True)):
-            raw_terms, dense = unpooled(spec, batch if reads_float32(spec, plan) else wide(), plan)
+            raw_terms, dense = unpooled(spec, batch if on_kernels(spec, plan) else wide(), plan)
             terms = pool(raw_terms, len(batch)) if dense else raw_terms
             own.append(own_values(spec, terms))  # a row's own loss, whatever its weight
             if self.histograms:  # the rows that count: a sample weight of 0 leaves one out

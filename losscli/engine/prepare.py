@@ -328,9 +328,10 @@ _CLASS_REFUSALS: dict[Task, str] = {
 }
 
 
-def reads_float32(spec: LossSpec, plan: Plan) -> bool:
-    """Whether ``spec`` takes float32 logits as they are (the cross-entropy family's row-block
-    kernels, ``losses.kernels.FLOAT32_LOGITS``); every other loss gets float64 scores."""
+def on_kernels(spec: LossSpec, plan: Plan) -> bool:
+    """Whether ``spec`` runs on the cross-entropy family's row-block kernels
+    (``losses.kernels.FLOAT32_LOGITS``): it takes float32 logits as they are and dense maps
+    (n, C, d1, ...) in their own layout; every other loss gets float64 scores and positions."""
     return (
         plan.kind is Kind.LOGITS
         and plan.task in (Task.MULTICLASS, Task.DISTRIBUTION, Task.DENSE)
@@ -367,7 +368,7 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
         and spec.loss.target is not Target.VALUES
         and not spec.loss.per_image
     )
-    if dense:
+    if dense and not on_kernels(spec, plan):  # the kernels read the maps in place
         c = preds.shape[1]
         preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
         labels = labels.reshape(-1)

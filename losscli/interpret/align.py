@@ -191,7 +191,7 @@ class BatchStream:
         if preds.dtype.kind not in "biuf":
             raise InputError(f"{self.preds_src.name}: predictions must be numbers")
         # float32 logits stay float32 (no cast of the chunk): the cross-entropy kernels read them
-        # as they are, and the engine casts for the other losses (engine.prepare.reads_float32).
+        # as they are, and the engine casts for the other losses (engine.prepare.on_kernels).
         keep = preds.dtype == np.float32 and plan.kind is Kind.LOGITS
         preds = classes_on_axis_1(
             preds.astype(np.float64, copy=False) if not keep else preds, plan.class_axis

@@ -51,14 +51,23 @@ def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
     return np.asarray(weight, dtype=np.float64)
 
 
+def _gather_true(scores: FloatArray, labels: np.ndarray) -> FloatArray:
+    """Each position's score of its class: (n,) from (n, C) and (n,), or (n·d1·…,) from dense
+    (n, C, d1, ...) and (n, d1, ...), in (n, d1, ...) order; labels in 0..C−1."""
+    n, c = scores.shape[:2]
+    idx = labels.reshape(n, 1, -1)
+    return np.take_along_axis(scores.reshape(n, c, -1), idx, axis=1).reshape(-1)
+
+
 def _true_class_nll(
     logp: FloatArray, labels: np.ndarray, w: FloatArray, ignore_index: int
 ) -> tuple[FloatArray, FloatArray, np.ndarray]:
-    """(w[y]·(−log p_y), w[y], kept) per row for int labels; 0 and 0 where y == ignore_index."""
-    kept = labels != ignore_index
-    safe = np.where(kept, labels, 0)
+    """(w[y]·(−log p_y), w[y], kept) per row (or position of a dense map) for int labels; 0 and
+    0 where y == ignore_index."""
+    kept = labels.reshape(-1) != ignore_index
+    safe = np.where(kept, labels.reshape(-1), 0)
     w_true = np.where(kept, w[safe], 0.0)
-    return w_true * -logp[np.arange(labels.shape[0]), safe], w_true, kept
+    return w_true * -_gather_true(logp, safe), w_true, kept
 
 
 def _index_weights(
@@ -68,14 +77,15 @@ def _index_weights(
     return None if weight is None and bool(kept.all()) else w_true
 
 
-def _hard_labels(name: str, preds: FloatArray, labels: np.ndarray) -> None:
-    """Refuse one score column or soft labels for a loss that needs (n, C) scores and indices."""
-    if preds.ndim != 2:
+def _hard_labels(name: str, preds: FloatArray, labels: np.ndarray, *, maps: bool = False) -> None:
+    """Refuse one score column or soft labels for a loss that needs (n, C) scores and indices
+    (``maps``: or dense (n, C, d1, ...) scores against (n, d1, ...) indices, torch's layout)."""
+    if preds.ndim < 2 or (preds.ndim > 2 and not maps):
         raise UsageError(
             f"{name} needs one score column per class (at least two); for one "
             "binary score column use bce or hinge"
         )
-    if labels.ndim != 1:
+    if labels.ndim != preds.ndim - 1:
         raise UsageError(
             f"{name} needs hard labels (one class index per row), not "
             "distributions; for soft labels use ce or kl"
@@ -108,6 +118,8 @@ def cross_entropy(
     (clipped to [eps, 1 − eps] like scikit-learn); ``labels`` int (n,) or soft (n, C). With class
     weights the mean divides by the sum of the true classes' weights (index targets) or by n
     (soft targets), as torch does; label smoothing mixes the target with the uniform one.
+    Dense maps (n, C, d1, ...) against (n, d1, ...) give one term per position, in
+    (n, d1, ...) order, as torch's ``reduction="none"``.
     Binary (one prediction column, sklearn ``log_loss``): −[y log p + (1 − y) log(1 − p)].
     ``convention`` changes only probabilities at or near 0 and 1: torch clamps each log at
     −100, Keras renormalises rows and clips to [1e-7, 1 − 1e-7].
@@ -126,8 +138,10 @@ def cross_entropy(
         return PerSample(-(labels * log_p + (1.0 - labels) * log_q))
     n_classes = preds.shape[1]
     w = _class_weights(weight, n_classes)
-    if logits:
+    if logits:  # the row-block kernels; dense maps in their own layout
         return _ce_logits(preds, labels, w, label_smoothing, ignore_index, weight)
+    if preds.ndim > 2:  # dense probabilities as positions (n·d1·…, C) against (n·d1·…,)
+        preds, labels = np.moveaxis(preds, 1, -1).reshape(-1, n_classes), labels.reshape(-1)
     logp = log_probs(preds, logits=logits, convention=convention)
     eps = label_smoothing
     if labels.ndim == 2:
@@ -157,15 +171,15 @@ def _ce_logits(
     """
     n_classes = preds.shape[1]
     weighted = weight is not None
-    if labels.ndim == 2:
+    if labels.ndim == preds.ndim:
         # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
         target = labels * (1.0 - eps) + eps / n_classes if eps else labels
         t = log_softmax_terms(preds, target=target, class_weights=w if weighted else None)
         mass = target @ w if weighted else target.sum(axis=1)
         assert t.dot is not None
         return PerSample(mass * t.log_sum - t.dot)
-    kept = labels != ignore_index
-    safe = np.where(kept, labels, 0)
+    kept = labels.reshape(-1) != ignore_index
+    safe = np.where(kept, labels.reshape(-1), 0)
     t = log_softmax_terms(
         preds, labels=safe, dot=bool(eps), class_weights=w if eps and weighted else None
     )
@@ -285,14 +299,15 @@ def nll(
 
     ``preds`` (n, C) log-probabilities (``log_softmax`` output: every value <= 0 and each row's
     exp summing to 1, else a ``DomainError`` names the rows: probabilities or logits belong to
-    ``ce``); ``labels`` int (n,) in 0..C−1 or ``ignore_index``. Weights as ``ce``: with class
+    ``ce``); ``labels`` int (n,) in 0..C−1 or ``ignore_index``; dense maps (n, C, d1, ...)
+    against (n, d1, ...) give one term per position. Weights as ``ce``: with class
     weights the mean divides by Σ w[y] of counted rows; ignored rows count nowhere.
     Matches ``torch.nn.functional.nll_loss``.
 
     >>> nll(np.log(np.array([[0.5, 0.25, 0.25]])), np.array([1])).values.round(6)
     array([1.386294])
     """
-    _hard_labels("nll", preds, labels)
+    _hard_labels("nll", preds, labels, maps=True)
     t = log_softmax_terms(preds)
     with np.errstate(over="ignore"):
         sums = np.exp(t.shift + t.log_sum)  # Σ_c exp(z_c), by the row-block kernel
@@ -340,11 +355,11 @@ def focal(
         if a >= 0:
             out = (a * labels + (1.0 - a) * (1.0 - labels)) * out
         return PerSample(out)
-    _hard_labels("focal", preds, labels)
+    _hard_labels("focal", preds, labels, maps=True)
     if logits:
         log_py = log_softmax_terms(preds, labels=labels).log_p_true()
     else:  # the guarded log is elementwise: only the true classes' probabilities are needed
-        log_py = prob_log(preds[np.arange(labels.shape[0]), labels])
+        log_py = prob_log(_gather_true(preds, labels))
     # 1 − p_y = −expm1(log p_y), exact when p_y is close to 1.
     out = -np.power(-np.expm1(log_py), gamma) * log_py
     return PerSample(out if alpha is None or alpha < 0 else alpha * out)
