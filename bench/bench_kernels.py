@@ -24,7 +24,9 @@ the whole losscli-then-torch sequence runs K rounds (default 2) and each cell ke
 so both sides see the same load. Every losscli value is checked against torch's (1e-6
 relative for float32, 1e-10 for float64).
 
-Prints the table, the load average and the versions, and writes the table to
+The last column compares CPU time (``time.process_time``, every thread of each process, best
+of the same calls): the work each side does, which a loaded machine disturbs far less than
+wall time. Prints the table, the load average and the versions, and writes the table to
 ``bench/results/bench_kernels.md`` (spliced into README by ``make readme``). Exit codes: 0 ok;
 1 a value disagrees with torch.
 """
@@ -88,12 +90,13 @@ def run(folder, keys, repeat):
         logp = F.log_softmax(z, dim=1)
         out[key] = {}
         for name, fn in torch_losses(z, y, logp).items():
-            best, value = float("inf"), None
+            best, cpu, value = float("inf"), float("inf"), None
             for _ in range(repeat):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 value = float(fn())
                 best = min(best, time.perf_counter() - t0)
-            out[key][name] = [best, value]
+                cpu = min(cpu, time.process_time() - c0)
+            out[key][name] = [best, cpu, value]
     return out
 
 if __name__ == "__main__":
@@ -103,13 +106,15 @@ if __name__ == "__main__":
 
 @dataclass
 class Cell:
-    """Best seconds of one tool on one (array, loss), and the value it gave."""
+    """Best wall and CPU seconds of one tool on one (array, loss), and the value it gave."""
 
     seconds: float = float("inf")
+    cpu: float = float("inf")
     value: float = float("nan")
 
-    def add(self, seconds: float, value: float) -> None:
+    def add(self, seconds: float, cpu: float, value: float) -> None:
         self.seconds = min(self.seconds, seconds)
+        self.cpu = min(self.cpu, cpu)
         self.value = value
 
 
@@ -138,13 +143,15 @@ def losscli_losses(
     }
 
 
-def best_of(fn: Callable[[], float], repeat: int) -> tuple[float, float]:
-    best, value = float("inf"), float("nan")
+def best_of(fn: Callable[[], float], repeat: int) -> tuple[float, float, float]:
+    """Best wall seconds, best CPU seconds (all threads of the process) and the value."""
+    best, cpu, value = float("inf"), float("inf"), float("nan")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         value = fn()
         best = min(best, time.perf_counter() - t0)
-    return best, value
+        cpu = min(cpu, time.process_time() - c0)
+    return best, cpu, value
 
 
 @contextmanager
@@ -233,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                 del z, y
             if python is not None:
                 for key, by_loss in run_torch(python, folder, keys, args.repeat).items():
-                    for loss, (seconds, value) in by_loss.items():
-                        theirs.setdefault((key, loss), Cell()).add(seconds, value)
+                    for loss, (seconds, cpu, value) in by_loss.items():
+                        theirs.setdefault((key, loss), Cell()).add(seconds, cpu, value)
     load_after = os.getloadavg()
     table, agree = render(keys, mine, single, theirs)
     versions = f"NumPy {np.__version__}, Python {platform.python_version()}"
@@ -263,8 +270,8 @@ def render(
     """The Markdown table, and whether every losscli value agrees with torch's."""
     lines = [
         "| logits | loss | losscli | losscli, 1 thread | torch, 2 threads | "
-        "losscli / torch | target ≤ 0.8× |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "losscli / torch | target ≤ 0.8× | CPU time losscli / torch |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
     ]
     agree = True
     for key in keys:
@@ -272,7 +279,7 @@ def render(
         for loss in LOSSES:
             m, s, t = mine[(key, loss)], single[(key, loss)], theirs.get((key, loss))
             if t is None:
-                torch_ms, ratio, met = "—", "—", "—"
+                torch_ms, ratio, met, cpu = "—", "—", "—", "—"
             else:
                 rel = abs(m.value - t.value) / abs(t.value)
                 if rel > TOLERANCE[dtype]:
@@ -280,6 +287,7 @@ def render(
                     print(f"{key} {loss}: losscli {m.value!r} vs torch {t.value!r} ({rel:.2e})")
                 r = m.seconds / t.seconds
                 torch_ms, ratio = f"{t.seconds * 1e3:.1f} ms", f"{r:.2f}×"
+                cpu = f"{m.cpu * 1e3:.0f} / {t.cpu * 1e3:.0f} ms = {m.cpu / t.cpu:.2f}×"
                 met = (
                     ("yes" if r <= TARGET else f"no (+{(r / TARGET - 1) * 100:.0f}%)")
                     if (loss == "ce")
@@ -289,7 +297,7 @@ def render(
             shape = f"{int(rows):,} × {int(classes):,} {dtype}"
             lines.append(
                 f"| {shape} | `{loss}` | {m.seconds * 1e3:.1f} ms | {s.seconds * 1e3:.1f} ms | "
-                f"{torch_ms} | {ratio} | {met} |"
+                f"{torch_ms} | {ratio} | {met} | {cpu} |"
             )
     return "\n".join(lines) + "\n", agree
 

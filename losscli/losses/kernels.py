@@ -141,6 +141,18 @@ def _row_sum(x: np.ndarray, out: np.ndarray) -> None:
         np.einsum("bcd->bd", x, out=out, dtype=np.float64)
 
 
+def _shift(x: np.ndarray, m: np.ndarray, out: np.ndarray) -> None:
+    """z − m of a block (b, C, D) into the float64 ``out``: <= 0, so exp never overflows.
+
+    float32 blocks are copied into ``out`` first and shifted there (exact in float64): 0.5 ns
+    an element, against 0.7 ns for NumPy's mixed-dtype subtract with its casting buffers."""
+    if x.dtype == np.float64:
+        np.subtract(x, m[:, None, :], out=out)
+        return
+    np.copyto(out, x)
+    np.subtract(out, m[:, None, :].astype(np.float64), out=out)
+
+
 @dataclass(frozen=True, slots=True)
 class Terms:
     """Per position (n·D,) float64: the shift m, l = log Σ exp(z − m), z_y − m (hard labels
@@ -178,8 +190,7 @@ def _block_terms(inp: _Inputs, out: Terms, rows: slice, scratch: Scratch) -> Non
         true = np.take_along_axis(x, inp.labels[rows][:, None, :], axis=1)
         np.subtract(true.reshape(-1), m.reshape(-1), out=out.true[at], dtype=np.float64)
     shifted = scratch.take("shifted", x.shape, np.dtype(np.float64))
-    # <= 0, so exp never overflows; computed in float64 (exact for float32 scores).
-    np.subtract(x, m[:, None, :], out=shifted, dtype=np.float64)
+    _shift(x, m, shifted)
     if out.dot is not None:
         dot = out.dot[at].reshape(b, d)
         _dot(inp, shifted, rows, dot, scratch)
@@ -270,7 +281,7 @@ def log_softmax_blocks(
         m = scratch.take("max", (b, d), blk.dtype)
         _row_max(blk, m)
         log_q = scratch.take("log_q", blk.shape, np.dtype(np.float64))
-        np.subtract(blk, m[:, None, :], out=log_q, dtype=np.float64)
+        _shift(blk, m, log_q)
         q = scratch.take("q", blk.shape, np.dtype(np.float64))
         np.exp(log_q, out=q)
         total = scratch.take("sum", (b, d), np.dtype(np.float64))
