@@ -71,12 +71,14 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 	$(REFENV)/bin/python tests/reference/generate_compare.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
-# Mutation testing with mutmut 3 (settings in pyproject.toml [tool.mutmut]): every small change
-# to losscli/losses, losscli/engine and losscli/stats.py is run against the tests that target
-# them. Resumable: a second run retests only what changed. About 30 minutes on 2 cores.
+# Mutation testing with mutmut 3 (settings and the reasons for them in pyproject.toml
+# [tool.mutmut]): every small change to losscli/losses, losscli/engine and losscli/stats.py is
+# run against the tests that reach the changed function, with Hypothesis's "mutation" profile
+# (tests/conftest.py). Resumable: a second run retests only what changed. Then the score and
+# the survivors by function (scripts/mutation_report.py). See README "Contributing".
 mutation: $(STAMP)
-	$(BIN)/mutmut run --max-children 2
-	$(BIN)/mutmut results
+	LOSSCLI_HYPOTHESIS=mutation $(BIN)/mutmut run --max-children 2
+	$(BIN)/python scripts/mutation_report.py
 
 # The README's report screenshots: the sample reports as HTML, photographed by headless
 # Chromium (Debian's chromium package) into docs/screenshots/. Not part of make test.
