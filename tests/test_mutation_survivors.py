@@ -5,6 +5,7 @@ scikit-learn in the test, or from a hand derivation written next to it — never
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -14,7 +15,10 @@ from sklearn.metrics import root_mean_squared_error
 
 import losscli
 from losscli.engine.accumulators import OutputMoments
-from losscli.losses import LOSSES, registry
+from losscli.engine.histogram import Histogram
+from losscli.engine.intervals import _pooled_by_class
+from losscli.engine.resample import _poisson_thresholds
+from losscli.losses import LOSSES, PerSample, registry
 from losscli.stats import welch_difference
 
 # --------------------------------------------------------------------------- stats.py
@@ -30,6 +34,7 @@ def test_welch_interval_is_scipys() -> None:
     assert d.df == pytest.approx(ref.df, rel=1e-12)
     assert (d.ci_low, d.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-12)
     assert d.n == 50  # n_A + n_B
+    assert d.method.startswith("Welch")  # the reports name the test that was run
     assert d.test(0.0).p_value == pytest.approx(ref.pvalue, rel=1e-9)
 
 
@@ -104,3 +109,40 @@ def test_sklearn_multioutput_rmse_of_one_sample_or_a_perfect_output_has_no_std()
     assert perfect.value == pytest.approx((math.sqrt(5.0) + 0.0) / 2, rel=1e-15)
     for r in (one, perfect):
         assert math.isnan(r.std)
+
+
+def test_poisson_thresholds_are_scipys_cdf_in_16_bit_steps() -> None:
+    """T_k = round(2¹⁶ · P(X ≤ k − 1)) for X ~ Poisson(1) (scipy.stats.poisson.cdf), for every
+    k whose threshold is below 2¹⁶: a 16-bit uniform u then gives the count #{k : u ≥ T_k}.
+    Built once at import, so only a direct call can see a change in it."""
+    cdf = np.round(65536 * stats.poisson.cdf(np.arange(20), 1.0))
+    expected = cdf[cdf < 65536]
+    got = _poisson_thresholds()
+    assert got.dtype == np.uint16
+    assert got.tolist() == expected.astype(int).tolist()
+
+
+def test_by_class_bootstrap_pools_a_maps_positions_per_image_and_class() -> None:
+    """Two images of 3 positions; classes 0, 1, 0 | 2, −1, 3 with C = 3 (−1 and 3 are outside
+    0..C−1, so not counted). By hand, the pairs (image·C + class) present and their sums:
+    pair 0 = image 0 class 0 (positions 0 and 2: Σv = 1 + 3 = 4), pair 1 = image 0 class 1
+    (position 1: v = 0, present although its value is 0), pair 5 = image 1 class 2 (position
+    3: v = 4). Σw: unweighted 2, 1, 1; with position weights 1, 2, 0.5 | 1, 1, 1: 1.5, 2, 1."""
+    terms = PerSample(np.array([1.0, 0.0, 3.0, 4.0, 5.0, 6.0]))
+    classes = np.array([0, 1, 0, 2, -1, 3])
+    idx, v, w = _pooled_by_class(terms, classes, 2, 3)
+    assert (idx.tolist(), v.tolist(), w.tolist()) == ([0, 1, 5], [4.0, 0.0, 4.0], [2.0, 1.0, 1.0])
+    weighted = PerSample(terms.values, np.array([1.0, 2.0, 0.5, 1.0, 1.0, 1.0]))
+    idx, v, w = _pooled_by_class(weighted, classes, 2, 3)
+    assert (idx.tolist(), v.tolist(), w.tolist()) == ([0, 1, 5], [4.0, 0.0, 4.0], [1.5, 2.0, 1.0])
+
+
+def test_an_empty_histogram_survives_a_saved_state() -> None:
+    """A loss whose every value is NaN (e.g. every row ignored in a shard) has an empty
+    histogram: its saved state has no filled bin, and reading it back gives 0 samples and no
+    distribution, as before saving."""
+    empty = Histogram()
+    empty.update(np.array([math.nan, math.nan]))
+    back = Histogram.from_state(json.loads(json.dumps(empty.to_state())))
+    assert back.n == 0 and back.finalize() is None
+    assert back.counts.tolist() == empty.counts.tolist()

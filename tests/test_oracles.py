@@ -34,6 +34,8 @@ from scipy.special import expit, logsumexp
 from sklearn.metrics import log_loss
 from typer.testing import Result
 
+import losscli
+
 ORACLES = json.loads((ROOT / "tests" / "reference" / "oracles.json").read_text())
 CASES = {case["id"]: case for case in ORACLES["cases"]}
 REL = 1e-10  # float64 inputs agree with the libraries to 1e-10 (ARCHITECTURE: Numerics)
@@ -329,3 +331,47 @@ def test_kl_with_log_targets_where_p_is_zero() -> None:
         log_p = np.log(p)
     got = REGISTRY["kl"].fn(q, log_p, logits=False, log_target=True).values
     np.testing.assert_allclose(got, rel_entr(p, q).sum(axis=1), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- slices
+
+
+def test_weighted_slices_match_a_pandas_group_by_and_sklearn() -> None:
+    """Each slice of two crossed group columns against a pandas group-by of the rows: the
+    count, the weighted log loss (sklearn ``log_loss`` with ``sample_weight`` on the slice's
+    softmax probabilities), the weighted MSE (sklearn ``mean_squared_error`` with
+    ``sample_weight``) and Kish's effective size (Σw)² / Σw² written out with pandas."""
+    from scipy.special import softmax
+    from sklearn.metrics import mean_squared_error
+
+    rng = np.random.default_rng(11)
+    n = 300
+    z, y = rng.normal(size=(n, 3)) * 2, rng.integers(0, 3, n)
+    w = rng.uniform(0.0, 2.0, n)
+    lang = rng.choice(np.array(["en", "de", "fr"], dtype=object), n)
+    device = rng.choice(np.array(["ios", "web"], dtype=object), n)
+    groups = {"lang": lang, "device": device}
+    ce = losscli.compute("ce", z, y, logits=True, weights=w, groups=groups)
+    target = rng.normal(size=n)
+    pred = target + rng.normal(scale=0.5, size=n)
+    mse = losscli.compute("mse", pred, target, weights=w, groups=groups)
+    df = pd.DataFrame({"lang": lang, "device": device, "w": w, "row": np.arange(n)})
+    expected = df.groupby(["lang", "device"]).agg(
+        n=("row", "size"), sw=("w", "sum"), sww=("w", lambda s: float((s * s).sum()))
+    )
+    probs = softmax(z, axis=1)
+    assert {s.values for s in ce.slices} == set(expected.index)
+    for got_ce, got_mse in zip(
+        sorted(ce.slices, key=lambda s: s.values),
+        sorted(mse.slices, key=lambda s: s.values),
+        strict=True,
+    ):
+        rows = (lang == got_ce.values[0]) & (device == got_ce.values[1])
+        row = expected.loc[got_ce.values]
+        (r_ce,), (r_mse,) = got_ce.results, got_mse.results
+        assert got_ce.n == got_mse.n == row["n"] == r_ce.n
+        ref_ce = log_loss(y[rows], probs[rows], sample_weight=w[rows], labels=[0, 1, 2])
+        ref_mse = mean_squared_error(target[rows], pred[rows], sample_weight=w[rows])
+        assert r_ce.value == pytest.approx(ref_ce, rel=1e-10)
+        assert r_mse.value == pytest.approx(ref_mse, rel=1e-10)
+        assert r_ce.n_eff == pytest.approx(row["sw"] ** 2 / row["sww"], rel=1e-12)
