@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -98,14 +99,29 @@ def test_sklearn_multioutput_rmse_std_and_interval_by_the_delta_method() -> None
     assert (result.ci_low, result.ci_high) == pytest.approx((value - half, value + half), rel=1e-10)
 
 
+def test_sklearn_multioutput_rmse_of_two_samples_by_hand() -> None:
+    """Errors² e = [[1, 4], [2.25, 0.25]] (k = 2 outputs, n = 2): m = (1.625, 2.125), value
+    (√1.625 + √2.125)/2 = 1.366246426. Influences Σ_k (e_ik − m_k)/(2·2·√m_k) are ±a with
+    a = −0.625/(4√1.625) + 1.875/(4√2.125) = 0.1989820..., so the std is a·√2."""
+    result = losscli.compute(
+        "rmse", [[1.0, 2.0], [2.0, 0.5]], [[0.0, 0.0], [0.5, 1.0]], convention="sklearn"
+    )
+    a = -0.625 / (4 * math.sqrt(1.625)) + 1.875 / (4 * math.sqrt(2.125))
+    assert result.value == pytest.approx((math.sqrt(1.625) + math.sqrt(2.125)) / 2, rel=1e-14)
+    assert result.std == pytest.approx(a * math.sqrt(2), rel=1e-12)
+
+
 def test_sklearn_multioutput_rmse_of_one_sample_or_a_perfect_output_has_no_std() -> None:
     """With one sample there is no spread (n − 1 = 0); with an output whose error is 0 the
-    delta method's 1/sqrt(m_k) is undefined: both give NaN std and NaN interval."""
-    one = losscli.compute("rmse", [[1.0, 2.0]], [[0.0, 0.0]], convention="sklearn")
+    delta method's 1/sqrt(m_k) is undefined: both give a NaN std, quietly (no NumPy warning
+    reaches the user's stderr)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = losscli.compute("rmse", [[1.0, 2.0]], [[0.0, 0.0]], convention="sklearn")
+        perfect = losscli.compute(
+            "rmse", [[1.0, 0.0], [3.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]], convention="sklearn"
+        )
     assert one.value == pytest.approx((1.0 + 2.0) / 2, rel=1e-15)  # mean of |e| per output
-    perfect = losscli.compute(
-        "rmse", [[1.0, 0.0], [3.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]], convention="sklearn"
-    )
     assert perfect.value == pytest.approx((math.sqrt(5.0) + 0.0) / 2, rel=1e-15)
     for r in (one, perfect):
         assert math.isnan(r.std)
@@ -146,3 +162,56 @@ def test_an_empty_histogram_survives_a_saved_state() -> None:
     back = Histogram.from_state(json.loads(json.dumps(empty.to_state())))
     assert back.n == 0 and back.finalize() is None
     assert back.counts.tolist() == empty.counts.tolist()
+
+
+def test_reliability_table_edges_are_b_over_n_bins() -> None:
+    """ece with 4 bins: bin b spans [b/4, (b+1)/4), and a confidence of exactly 1 gets a bin of
+    its own, [1, 1] (TorchMetrics' bucketize(..., right=True) − 1). The five confidences 0.2,
+    0.35, 0.6, 0.9 and 1 fall one in each."""
+    result = losscli.compute("ece:bins=4", [0.9, 0.2, 0.6, 0.35, 1.0], [1, 0, 0, 1, 1])
+    edges = [(b.low, b.high) for b in result.bins]
+    assert edges == [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0), (1.0, 1.0)]
+    assert [b.count for b in result.bins] == [1, 1, 1, 1, 1]
+
+
+def test_slices_of_equal_value_are_ordered_by_their_values_text() -> None:
+    """Slices come worst first; two slices with the same loss (mse 0.5 each: errors 1 and 0)
+    are ordered by their value as text, so 'a' before 'b' whatever order the rows come in."""
+    groups = np.array(["b", "b", "a", "a", None], dtype=object)
+    result = losscli.compute("mse", [1.0, 2.0, 1.0, 2.0, 0.0], [0, 2, 0, 2, 0], groups=groups)
+    assert [(s.values, s.results[0].value) for s in result.slices] == [
+        (("a",), 0.5),
+        (("b",), 0.5),
+        ((None,), 0.0),
+    ]
+
+
+def test_per_class_bootstrap_is_unchanged_by_a_class_weight() -> None:
+    """Within one true class every sample carries the same class weight w_c, so the class's
+    bootstrap replicates Σ r·w_c·nll / Σ r·w_c are the unweighted Σ r·nll / Σ r: the
+    per-class interval of ce:weight=[1,3] is the 2.5/97.5% percentiles (NumPy) of those,
+    with the replicate weights r of losscli's counter-based resampler (seed 7, 400 draws)."""
+    from losscli.api import parse_specs, run
+    from losscli.engine.intervals import CiMethod, Intervals
+    from losscli.engine.resample import Resampler
+    from losscli.interpret.plan import Kind, Options
+    from losscli.io.readers import array_source
+
+    rng = np.random.default_rng(2)
+    z, y = rng.normal(size=(200, 2)) * 2, rng.integers(0, 2, 200)
+    boot = Intervals(CiMethod.BOOTSTRAP, 400, 7)
+    report = run(
+        array_source("preds", z),
+        array_source("labels", y),
+        parse_specs(["ce:weight=[1,3]"], "mean"),
+        Options(kind=Kind.LOGITS),
+        by_class=True,
+        intervals=boot,
+    )
+    nll = np.logaddexp.reduce(z, axis=1) - z[np.arange(200), y]
+    r = Resampler(boot.samples, boot.seed).matrix(np.arange(200, dtype=np.uint64))
+    for c, row in enumerate(report.by_class):
+        sel = y == c
+        replicates = (r[:, sel] @ nll[sel]) / r[:, sel].sum(axis=1)
+        want = tuple(np.percentile(replicates, [2.5, 97.5]))
+        assert (row.ci_low[0], row.ci_high[0]) == pytest.approx(want, rel=1e-10)
