@@ -30,11 +30,6 @@ def unhex(values: Any) -> np.ndarray:
     return np.vectorize(float.fromhex, otypes=[np.float64])(np.asarray(values, dtype=object))
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    """Σ a·b without BLAS: OpenBLAS's threaded dot contends with the reader threads."""
-    return float(np.einsum("i,i->", a, b))
-
-
 def _sums(
     codes: np.ndarray | None, size: int, x: np.ndarray, y: np.ndarray | None = None
 ) -> np.ndarray:

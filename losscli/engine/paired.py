@@ -201,7 +201,7 @@ class PairedMoments:
 def _centred(n: int, columns: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
     """Mean and centred sums of products of columns; None is a weight column of ones (or,
     for the weights' difference, zeros): no spread. Products without BLAS (see
-    ``losscli.engine.accumulators._dot``)."""
+    ``losscli.engine.accumulators._sums``)."""
     mean = np.array([1.0, 1.0, 0.0, 0.0])
     comoment = np.zeros((4, 4))
     centred: list[tuple[int, np.ndarray]] = []
