@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CLI_ENV, ROOT, invoke
+from conftest import CLI_ENV, invoke
 
 CUTS = [(0, 130), (130, 131), (131, 300)]
 
