@@ -166,6 +166,7 @@ def test_state_from_config_rules(data: dict[str, Path], tmp_path: Path) -> None:
         (["--id-col", "x"], 2, "leave out id-col"),
         (["--baseline-preds", "OLD"], 2, "leave out baseline-preds"),
         (["--group-by", "g"], 2, "leave out group-by"),
+        (["--slice-max", "ce=1"], 2, "leave out slice-max"),
         (["--max", "mse=1"], 2, "hold no mse (they hold ce, focal:gamma=2)"),
     ],
 )

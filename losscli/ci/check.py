@@ -252,7 +252,10 @@ def _state_settings(s: Settings) -> None:
             "give --baseline FILE.json (a 'losscli compute --format json' report)"
         )
     if s.group_by or s.slice_max:
-        raise UsageError("--state holds no --group-by slices; check the slices on the files")
+        raise UsageError(
+            "check --state gates on the overall values only (a state's slices show with "
+            "'losscli merge'); check the slices on the files"
+        )
 
 
 def check_files(
