@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import CLI_ENV, invoke
+from state_helpers import assert_close
 
 CUTS = [(0, 90), (90, 91), (91, 240)]
 LOSSES = ["--loss", "ce", "--loss", "focal:gamma=2"]
@@ -81,21 +82,6 @@ def test_a_state_gates_as_its_files(
     assert want[0] == code
 
 
-def _close(got: Any, want: Any) -> None:
-    if isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-12, abs=0)
-    elif isinstance(want, dict):
-        assert got.keys() == want.keys()
-        for key in want:
-            _close(got[key], want[key])
-    elif isinstance(want, list):
-        assert len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            _close(g, w)
-    else:
-        assert got == want
-
-
 def _without_inputs(doc: dict[str, Any]) -> dict[str, Any]:
     """A check report without what names the inputs: paths, and the labels hash in the
     signatures (parts' hashes are hashed, the whole file has its own)."""
@@ -121,7 +107,7 @@ def test_merged_states_gate_as_the_whole_files(
     got_code, got, _ = _check([*state_args, *LOSSES, *rules])
     assert got_code == code
     assert got["inputs"]["predictions"] == " + ".join(str(data[f"new{i}"]) for i in range(3))
-    _close(_without_inputs(got), _without_inputs(want))
+    assert_close(_without_inputs(got), _without_inputs(want))
 
 
 def test_merged_states_against_a_merged_baseline(data: dict[str, Path], tmp_path: Path) -> None:

@@ -10,13 +10,15 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import CLI_ENV, ROOT, invoke
+from state_helpers import assert_close, report_json, save_part_states
 
+# The signature names the merged files' hash, not the whole file's.
+SKIP = ("signature",)
 CUTS = [(0, 250), (250, 251), (251, 600)]
 SAMPLE = ROOT / "sample_data"
 ENTRY_POINT = Path(sys.executable).parent / "losscli"
@@ -41,41 +43,6 @@ ARGS = ["--label-col", "intent", "--pred-cols", "billing,bug,other", "--loss", "
 ARGS += ["--loss", "focal:gamma=2", "--group-by", "lang", "--group-by", "mobile"]
 
 
-def _json(args: list[Any]) -> dict[str, Any]:
-    result = invoke([*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
-
-
-def _states(tmp_path: Path, whole: Path, args: list[str]) -> list[Path]:
-    frame = pd.read_csv(whole)
-    states = []
-    for i, (a, b) in enumerate(CUTS):
-        part = tmp_path / f"part{i}.csv"
-        frame.iloc[a:b].to_csv(part, index=False)
-        states.append(tmp_path / f"part{i}.state.json")
-        result = invoke(["compute", part, *args, "--save-state", states[-1]])
-        assert result.exit_code == 0, result.output
-    return states
-
-
-def _close(got: Any, want: Any) -> None:
-    """Equal structure, ints, texts and booleans; floats to 1e-12 relative."""
-    if isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-12, abs=0)
-    elif isinstance(want, dict):
-        assert got.keys() == want.keys()
-        for key in want:
-            if key != "signature":  # names the merged files' hash, not the whole file's
-                _close(got[key], want[key])
-    elif isinstance(want, list):
-        assert len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            _close(g, w)
-    else:
-        assert got == want and type(got) is type(want)
-
-
 @pytest.mark.parametrize(
     "extra",
     [[], ["--weight-col", "w", "--min-slice-size", "30"]],
@@ -84,11 +51,11 @@ def _close(got: Any, want: Any) -> None:
 def test_merged_slice_states_equal_one_run(tmp_path: Path, extra: list[str]) -> None:
     whole = _tickets(tmp_path)
     args = [*ARGS, *extra]
-    expected = _json(["compute", whole, *args])
-    merged = _json(["merge", *_states(tmp_path, whole, args)])
+    expected = report_json(["compute", whole, *args])
+    merged = report_json(["merge", *save_part_states(tmp_path, whole, args, CUTS)])
     assert len(expected["slices"]) == 9  # 3 languages × (true, false, missing)
-    _close(merged["slices"], expected["slices"])
-    _close(merged["results"], expected["results"])
+    assert_close(merged["slices"], expected["slices"], skip=SKIP)
+    assert_close(merged["results"], expected["results"], skip=SKIP)
     assert merged["group_by"] == expected["group_by"] == ["lang", "mobile"]
     assert merged.get("weight_col") == expected.get("weight_col")
     if extra:
@@ -97,7 +64,7 @@ def test_merged_slice_states_equal_one_run(tmp_path: Path, extra: list[str]) -> 
 
 def test_merge_prints_the_slices_table(tmp_path: Path) -> None:
     whole = _tickets(tmp_path)
-    result = invoke(["merge", *_states(tmp_path, whole, ARGS)])
+    result = invoke(["merge", *save_part_states(tmp_path, whole, ARGS, CUTS)])
     assert result.exit_code == 0, result.output
     assert "Losses by lang × mobile" in result.stdout
     assert "lang=de, mobile=true" in result.stdout
@@ -143,12 +110,12 @@ def test_version_1_states_still_merge(tmp_path: Path) -> None:
         del doc[key]
     doc["version"] = 1
     state.write_text(json.dumps(doc))
-    assert _json(["merge", state])["n_samples"] == 600
+    assert report_json(["merge", state])["n_samples"] == 600
 
 
 def test_the_installed_command_merges_slices(tmp_path: Path) -> None:
     whole = _tickets(tmp_path)
-    states = _states(tmp_path, whole, ARGS)
+    states = save_part_states(tmp_path, whole, ARGS, CUTS)
     cmd = [str(ENTRY_POINT), "merge", *map(str, states), "--format", "json"]
     env = {k: v for k, v in CLI_ENV.items() if v is not None}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import CLI_ENV, invoke
+from state_helpers import assert_close, report_json, save_part_states
 
 CUTS = [(0, 130), (130, 131), (131, 300)]
 
@@ -38,29 +39,11 @@ def _regression(tmp_path: Path) -> tuple[Path, list[str]]:
     return tmp_path / "all.csv", ["--label-col", "y", "--pred-cols", "y_hat", *losses]
 
 
-def _json(args: list[Any]) -> dict[str, Any]:
-    result = invoke([*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
-
-
-def _parts(tmp_path: Path, whole: Path, args: list[str]) -> list[Path]:
-    frame = pd.read_csv(whole)
-    states = []
-    for i, (a, b) in enumerate(CUTS):
-        part = tmp_path / f"part{i}.csv"
-        frame.iloc[a:b].to_csv(part, index=False)
-        states.append(tmp_path / f"part{i}.state.json")
-        result = invoke(["compute", part, *args, "--save-state", states[-1]])
-        assert result.exit_code == 0, result.output
-    return states
-
-
 @pytest.mark.parametrize("data", [_multiclass, _regression])
 def test_merged_states_equal_one_run(tmp_path: Path, data: Any) -> None:
     whole, args = data(tmp_path)
-    expected = _json(["compute", whole, *args])
-    merged = _json(["merge", *_parts(tmp_path, whole, args)])
+    expected = report_json(["compute", whole, *args])
+    merged = report_json(["merge", *save_part_states(tmp_path, whole, args, CUTS)])
     assert merged["n_samples"] == expected["n_samples"]
     for got, want in zip(merged["results"], expected["results"], strict=True):
         assert (got["loss"], got["n"]) == (want["loss"], want["n"])
@@ -69,23 +52,7 @@ def test_merged_states_equal_one_run(tmp_path: Path, data: Any) -> None:
         for key in ("value", "std", "ci_low", "ci_high"):
             assert got[key] == pytest.approx(want[key], rel=1e-12, abs=0)
     assert merged["worst"] == expected["worst"]
-    _close(merged.get("by_class"), expected.get("by_class"))
-
-
-def _close(got: Any, want: Any) -> None:
-    """Equal structure, ints and texts; floats to 1e-12 relative (another summation order)."""
-    if isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-12, abs=0)
-    elif isinstance(want, dict):
-        assert got.keys() == want.keys()
-        for key in want:
-            _close(got[key], want[key])
-    elif isinstance(want, list):
-        assert len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            _close(g, w)
-    else:
-        assert got == want
+    assert_close(merged.get("by_class"), expected.get("by_class"))
 
 
 def test_a_state_is_versioned_json_with_exact_floats(tmp_path: Path) -> None:
@@ -138,7 +105,7 @@ def test_bootstrap_intervals_are_not_saved(tmp_path: Path) -> None:
 
 def test_the_installed_command_merges(tmp_path: Path) -> None:
     whole, args = _multiclass(tmp_path)
-    states = _parts(tmp_path, whole, args)
+    states = save_part_states(tmp_path, whole, args, CUTS)
     exe = Path(sys.executable).parent / "losscli"
     env = {k: v for k, v in CLI_ENV.items() if v is not None}
     proc = subprocess.run(
@@ -148,7 +115,7 @@ def test_the_installed_command_merges(tmp_path: Path) -> None:
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
-    want = _json(["compute", whole, *args])["results"][0]["value"]
+    want = report_json(["compute", whole, *args])["results"][0]["value"]
     assert json.loads(proc.stdout)["results"][0]["value"] == pytest.approx(want, rel=1e-12)
     missing = subprocess.run(
         [str(exe), "merge", str(tmp_path / "nope.json")], capture_output=True, text=True, env=env

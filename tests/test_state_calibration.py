@@ -9,34 +9,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from conftest import CLI_ENV, SAMPLE, invoke
+from state_helpers import assert_close, report_json
 
 CUTS = [(0, 250), (250, 251), (251, 600)]
-
-
-def _json(args: list[Any]) -> dict[str, Any]:
-    result = invoke([*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
-
-
-def _close(got: Any, want: Any) -> None:
-    if isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
-    elif isinstance(want, dict):
-        assert got.keys() == want.keys()
-        for key in want:
-            _close(got[key], want[key])
-    elif isinstance(want, list):
-        assert len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            _close(g, w)
-    else:
-        assert got == want
 
 
 def _parts(tmp_path: Path, preds: Path, labels: Path, args: list[str]) -> list[Path]:
@@ -76,14 +55,15 @@ def test_merged_calibration_states_equal_one_run(tmp_path: Path, case: str) -> N
     make, reading = CASES[case]
     preds, labels = make(tmp_path)
     args = [*reading, *LOSSES]
-    expected = _json(["compute", preds, labels, *args])
-    merged = _json(["merge", *_parts(tmp_path, preds, labels, args)])
+    expected = report_json(["compute", preds, labels, *args])
+    merged = report_json(["merge", *_parts(tmp_path, preds, labels, args)])
     assert merged["n_samples"] == expected["n_samples"] == 600
     for got, want in zip(merged["results"], expected["results"], strict=True):
         assert got["loss"] == want["loss"]
         assert [b["count"] for b in got["bins"]] == [b["count"] for b in want["bins"]]
         # The signatures differ only in the labels hash (parts' hashes hashed).
-        _close(*({k: v for k, v in r.items() if k != "signature"} for r in (got, want)))
+        got, want = ({k: v for k, v in r.items() if k != "signature"} for r in (got, want))
+        assert_close(got, want, abs_tol=1e-15)
     ece = expected["results"][0]
     assert ece["bins"] and ece["value"] > 0  # the bins are there and the test can fail
 
@@ -133,5 +113,5 @@ def test_installed_merge_of_calibration_states(tmp_path: Path) -> None:
         env=env,
     )
     assert proc.returncode == 0, proc.stderr
-    want = _json(["compute", preds, labels, *args])["results"][0]["value"]
+    want = report_json(["compute", preds, labels, *args])["results"][0]["value"]
     assert json.loads(proc.stdout)["results"][0]["value"] == pytest.approx(want, rel=1e-12)
