@@ -88,3 +88,21 @@ def test_the_installed_command_in_one_file_mode(files: dict[str, Path]) -> None:
     assert value == _values([files["preds"], files["labels"], "--logits"])[0][1]
     bad = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--label-col" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _decisions(args: list[Any]) -> list[str]:
+    result = invoke(["compute", *args, "--loss", "ce", "--logits", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    return [note["decision"] for note in json.loads(result.stdout)["interpretation"]]
+
+
+def test_position_alignment_is_said_for_two_files_only(files: dict[str, Path]) -> None:
+    """Two files sharing a text column (``row_id``) may be meant to be joined on it: the run
+    says it aligned rows by position. One file holding both is aligned with itself."""
+    tables = files["results"].parent
+    frame = pd.read_parquet(files["results"])
+    frame[["p0", "p1", "p2", "row_id"]].to_csv(tables / "preds_ids.csv", index=False)
+    frame[["label", "row_id"]].to_csv(tables / "labels_ids.csv", index=False)
+    two = _decisions([tables / "preds_ids.csv", tables / "labels_ids.csv", "--label-col", "label"])
+    assert "rows aligned by position" in two
+    assert "rows aligned by position" not in _decisions([files["results"], "--label-col", "label"])

@@ -432,9 +432,12 @@ def label_head(src: Source, opts: Options, preds: Head, preds_src: Source) -> De
 
 
 def row_alignment(preds_src: Source, labels_src: Source, opts: Options) -> Decided[None]:
-    """Rows by position; said when both tables share a text column (an id by the look)."""
-    if opts.id_col is not None or not (
-        isinstance(preds_src, TableSource) and isinstance(labels_src, TableSource)
+    """Rows by position; said when two tables share a text column (an id by the look). One
+    file holding predictions and labels is aligned with itself: nothing to say."""
+    if (
+        opts.id_col is not None
+        or not (isinstance(preds_src, TableSource) and isinstance(labels_src, TableSource))
+        or preds_src.name == labels_src.name
     ):
         return Decided(None)
     shared = [c for c in preds_src.columns if c in labels_src.columns]
