@@ -145,3 +145,21 @@ def test_allow_different_data_report_validates(tmp_path: Path) -> None:
     doc = run_json("check", *seed, "-l", "ce", "--baseline", out, "--allow-different-data")
     assert doc["same_data"] is False
     assert schema_errors("check", doc) == []
+
+
+def test_a_slice_rule_carries_its_slice_and_the_schema_holds_it_to_group_values() -> None:
+    """``check --group-by``: per-slice rules have ``slice`` (added in 0.1, optional: overall
+    rules have none); its values are what a group column holds, nothing else."""
+    tickets = [SAMPLE / "tickets_probs_v2.csv", SAMPLE / "tickets_labels.csv"]
+    old = SAMPLE / "tickets_probs_v1.csv"
+    doc = run_json("check", *tickets, "--baseline-preds", old, "-l", "ce", "--group-by", "lang")
+    assert schema_errors("check", doc) == []
+    assert [r.get("slice") for r in doc["rules"]] == [
+        None,
+        {"lang": "de"},
+        {"lang": "en"},
+        {"lang": "fr"},
+    ]
+    bad = json.loads(json.dumps(doc))
+    bad["rules"][1]["slice"] = {"lang": ["de"]}
+    assert schema_errors("check", bad)[0].startswith("check JSON at /rules/1/slice/lang")

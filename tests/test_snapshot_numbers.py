@@ -264,6 +264,7 @@ class Command:
 
 VALUED = {"--id-col", "--loss", "-l", "--top", "--convention", "--format", "-f", "--ci"}
 VALUED |= {"--labels", "--max", "--min", "--group-by", "--slice-max", "--label-col"}
+VALUED |= {"--baseline-preds", "--max-increase"}
 
 
 def parse(cmd: str) -> Command:
@@ -433,8 +434,24 @@ def _rule_value(cell: dict[str, str], cmd: Command, d: Data) -> tuple[float, flo
     return estimate(spec, slice_of(d, cmd, value)).value, float(limits[spec])
 
 
+def mde(se: float, df: float) -> float:
+    """The MDE of a two-sided 5% t-test at 80% power: (t_0.975 + t_0.8)(df)·SE (SciPy)."""
+    return float((stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * se)
+
+
+def _rule_data(cell: dict[str, str], cmd: Command, d: Data) -> tuple[str, Data]:
+    """The spec of a check row and its rows: all of them, or one slice's (``ce [lang=de]``)."""
+    m = re.fullmatch(r"(\S+) \[(\w+)=(.*)\]", cell["loss"])
+    return (cell["loss"], d) if m is None else (m.group(1), slice_of(d, cmd, m.group(3)))
+
+
 def verify_check(cmd: Command, output: str) -> int:
+    """Each rule's value, limit, margin, verdict and MDE; with ``--baseline-preds``, each
+    increase's paired test (``ttest_1samp`` of the per-sample differences against the allowed
+    increase) with Holm over the overall rows and, apart, over the slices' rows."""
     d = load(cmd.files[0], cmd.files[1], None)
+    if cmd.option("--baseline-preds"):
+        return verify_paired_check(cmd, output, d)
     (table,) = rich_tables(output)
     for row in table.rows:
         cell = dict(zip(table.header, row, strict=True))
@@ -442,9 +459,47 @@ def verify_check(cmd: Command, output: str) -> int:
         assert agrees(cell["value"], value) and agrees(cell["limit"], limit)
         assert agrees(cell["margin"], limit - value)
         assert cell["result"] == ("PASS" if value <= limit else "FAIL")
+        est = estimate(*_rule_data(cell, cmd, d))
+        n = len(est.own)
+        assert agrees(cell["MDE (80%)"], mde(est.std / math.sqrt(n), n - 1)), cell
     for name, shown in re.findall(r"(\S+(?: \[[^\]]+\])?) = ([\d.]+) > max", output):
         assert agrees(shown, _rule_value({"loss": name}, cmd, d)[0])
     return 1
+
+
+def verify_paired_check(cmd: Command, output: str, d: Data) -> int:
+    old = load(cmd.option("--baseline-preds") or "", cmd.files[1], None)
+    tolerance = cmd.option("--max-increase") or "0"
+    assert "--significant" in cmd.flags and tolerance.endswith("%")
+    rules, tested = rich_tables(output)
+    families: dict[bool, list[tuple[float, str]]] = {False: [], True: []}
+    for row, test in zip(rules.rows, tested.rows, strict=True):
+        cell = dict(zip(rules.header, row, strict=True))
+        t = dict(zip(tested.header, test, strict=True))
+        assert t["loss"] == cell["loss"]
+        spec, new_part = _rule_data(cell, cmd, d)
+        old_part = _rule_data(cell, cmd, old)[1]
+        a, b = estimate(spec, old_part).own, estimate(spec, new_part).own
+        diff, n = b - a, len(a)
+        allowed = float(tolerance.rstrip("%")) / 100 * a.mean()
+        se = diff.std(ddof=1) / math.sqrt(n)
+        half = stats.t.ppf(0.975, n - 1) * se
+        assert agrees(cell["value"], b.mean()) and agrees(cell["limit"], a.mean() + allowed)
+        assert agrees(t["baseline"], a.mean()) and agrees(t["increase"], diff.mean())
+        low, high = interval(t["95% CI of the increase"])
+        assert agrees(low, diff.mean() - half) and agrees(high, diff.mean() + half)
+        assert agrees(cell["margin"], allowed - (diff.mean() - half))
+        assert agrees(cell["MDE (80%)"], mde(se, n - 1))
+        p = float(stats.ttest_1samp(diff, allowed).pvalue)
+        assert agrees(t["p"], p)
+        families["[" in cell["loss"]].append((p, t["p (Holm)"]))
+        significant = diff.mean() - half > allowed
+        assert t["significant"] == ("yes" if significant else "no")
+        assert cell["result"] == ("FAIL" if significant else "PASS")
+    for family in families.values():
+        for (_, shown), adjusted in zip(family, holm([p for p, _ in family]), strict=True):
+            assert agrees(shown, adjusted)
+    return 2
 
 
 def verify_compare(cmd: Command, output: str) -> int:

@@ -24,7 +24,8 @@ from losscli.ci.checks import (
     baseline_from_results,
     evaluate_rules,
 )
-from losscli.ci.compare import Sources, paired_runs
+from losscli.ci.compare import Sources, paired_runs, reported_slices
+from losscli.ci.compare_slices import SliceRow, slice_rows
 from losscli.ci.config import Settings, settings_options
 from losscli.ci.paired import Testing, TestMethod
 from losscli.ci.slices import check_slice_rules, slice_outcomes
@@ -106,6 +107,8 @@ class Runs:
     report: Report
     baseline: dict[str, Baseline] | None = None
     differences: dict[str, Difference] = field(default_factory=dict)
+    # --group-by with --baseline-preds: each slice's paired differences (compare's rows).
+    slices: tuple[SliceRow, ...] | None = None
 
 
 def evaluate_runs(
@@ -170,6 +173,7 @@ def evaluate_runs(
             chunk_rows,
             Testing.of(s.test, s.bootstrap_samples, s.seed),
             by_row=s.id_col is None,
+            min_slice_size=s.min_slice_size or 0,
         )
 
 
@@ -181,11 +185,21 @@ def _paired_runs(
     testing: Testing,
     *,
     by_row: bool,
+    min_slice_size: int = 0,
 ) -> Runs:
     """Both runs (``sources(0)`` the baseline, ``sources(1)`` the current one) side by side,
-    and the paired difference (current − baseline) of every loss on the samples both have."""
+    and the paired difference (current − baseline) of every loss on the samples both have;
+    with ``--group-by``, the same per slice (``compare --group-by``'s slice rows)."""
     (old_report, report), pairing = paired_runs(
-        sources, 2, specs, options, testing, 0, chunk_rows, by_row=by_row
+        sources,
+        2,
+        specs,
+        options,
+        testing,
+        0,
+        chunk_rows,
+        by_row=by_row,
+        min_slice_size=min_slice_size,
     )
     complete = old_report.n_samples == report.n_samples == pairing.n_paired
     differences = {
@@ -194,7 +208,16 @@ def _paired_runs(
             specs, report.results, old_report.results, pairing.stats[0], strict=True
         )
     }
-    return Runs(report, baseline_from_results(old_report.results), differences)
+    slices = None
+    if pairing.sliced is not None:
+        slices = slice_rows(
+            pairing.sliced.finalize(),
+            [(spec.label, spec.loss.reduce) for spec in specs],
+            ("baseline", "current"),
+            [reported_slices(old_report), reported_slices(report)] if complete else None,
+            min_slice_size,
+        )
+    return Runs(report, baseline_from_results(old_report.results), differences, slices)
 
 
 def welch_differences(report: Report, baseline: dict[str, Baseline]) -> dict[str, Difference]:
@@ -309,7 +332,7 @@ def check_files(
             allow_different_data=bool(s.allow_different_data),
         )
     outcomes = evaluate_rules(report.results, rules, baseline, differences, baseline_source=source)
-    sliced, slice_warnings = slice_outcomes(report, rules, s.slice_max, doc, source)
+    sliced, slice_warnings = slice_outcomes(report, rules, s.slice_max, doc, source, runs.slices)
     method = next(iter(differences.values())).method if rules.significant and differences else None
     return CheckReport(
         report.preds.path,

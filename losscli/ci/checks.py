@@ -24,6 +24,7 @@ from typing import Any
 
 from losscli.engine.results import SCHEMA_VERSION, LossResult, json_safe
 from losscli.engine.signature import losscli_version
+from losscli.engine.slices import SliceValue
 from losscli.errors import InputError, UsageError
 from losscli.stats import LEVEL, Difference, Test, detectable, holm
 
@@ -203,6 +204,8 @@ class Outcome:
     # The smallest true change (above the limit, or over the baseline) that the data would
     # detect at 80% power with a two-sided 5% test: a PASS with a margin below it says little.
     mde: float = math.nan
+    # A per-slice rule's slice (--group-by): (group column, value) pairs; () for overall.
+    slice: tuple[tuple[str, SliceValue], ...] = ()
 
     @property
     def status(self) -> str:
@@ -233,6 +236,12 @@ class Outcome:
         return f"{self.rule} {self.loss}"
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.slice:  # per-slice rules only (a key added in 0.1: readers ignore unknown keys)
+            out["slice"] = dict(self.slice)
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         test = None
         if self.test is not None:
             d = self.test.difference

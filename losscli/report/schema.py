@@ -273,7 +273,12 @@ def check_schema() -> Schema:
             "test": {"oneOf": [_TEST, {"type": "null"}]},
             "mde": {**NUMBER_OR_NULL, "description": "minimum detectable effect at 80% power"},
             "message": TEXT,
-        }
+            "slice": {
+                **_SLICE["properties"]["slice"],
+                "description": "a per-slice rule's slice (--group-by): group column -> value",
+            },
+        },
+        optional=("slice",),
     )
     return {
         **_header("check", "losscli check --format json"),
