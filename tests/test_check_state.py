@@ -151,8 +151,9 @@ def test_state_from_config_rules(data: dict[str, Path], tmp_path: Path) -> None:
         (["PREDS"], 2, "leave out preds"),
         (["--id-col", "x"], 2, "leave out id-col"),
         (["--baseline-preds", "OLD"], 2, "leave out baseline-preds"),
-        (["--group-by", "g"], 2, "leave out group-by"),
-        (["--slice-max", "ce=1"], 2, "leave out slice-max"),
+        (["--group-by", "g"], 2, "--group-by g: the saved states hold no slices"),
+        (["--slice-max", "ce=1"], 2, "--slice-max needs --group-by"),
+        (["--min-slice-size", "5"], 2, "leave out min-slice-size"),
         (["--max", "mse=1"], 2, "hold no mse (they hold ce, focal:gamma=2)"),
     ],
 )

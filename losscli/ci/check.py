@@ -234,7 +234,7 @@ def welch_differences(report: Report, baseline: dict[str, Baseline]) -> dict[str
 _READING = (
     *("preds", "labels", "baseline_preds", "id_col", "join", "pred_cols", "label_col"),
     *("kind", "nan", "preds_key", "labels_key", "preds_format", "labels_format"),
-    *("weight_col", "group_by", "meta", "min_slice_size", "slice_max", "dialect", "class_labels"),
+    *("weight_col", "meta", "min_slice_size", "dialect", "class_labels"),
 )
 
 
@@ -250,9 +250,10 @@ def refuse_reading_options(flags: Settings) -> None:
         )
 
 
-def state_runs(states: Sequence[Path], specs: list[LossSpec]) -> Runs:
+def state_runs(states: Sequence[Path], specs: list[LossSpec], group_by: Sequence[str] = ()) -> Runs:
     """The merged report of saved states (``losscli merge``), with the results of ``specs``
-    in their order, as ``evaluate_runs`` gives them for files."""
+    in their order, as ``evaluate_runs`` gives them for files; with ``group_by`` (the
+    columns the states were grouped by when saved) their slices too, else none."""
     from losscli.engine.state import merge_states
 
     report = merge_states(list(states))
@@ -264,7 +265,19 @@ def state_runs(states: Sequence[Path], specs: list[LossSpec]) -> Runs:
             f"(they hold {', '.join(held)}); check those losses, or save a state with "
             f"--loss {missing[0]}"
         )
-    return Runs(replace(report, results=tuple(held[spec.label] for spec in specs)))
+    if tuple(group_by) != report.group_by and group_by:
+        held_by = f"slices by {', '.join(report.group_by)}" if report.group_by else "no slices"
+        raise UsageError(
+            f"--group-by {' '.join(group_by)}: the saved states hold {held_by}; give the "
+            "--group-by the states were saved with (or save them with 'compute --group-by')"
+        )
+    labels = [spec.label for spec in specs]
+    slices = tuple(
+        replace(x, results=tuple(r for label in labels for r in x.results if r.loss == label))
+        for x in (report.slices if group_by else ())
+    )
+    results = tuple(held[label] for label in labels)
+    return Runs(replace(report, results=results, group_by=tuple(group_by), slices=slices))
 
 
 def _state_settings(s: Settings) -> None:
@@ -274,11 +287,23 @@ def _state_settings(s: Settings) -> None:
             "--state holds no per-sample losses for a paired test with baseline_preds; "
             "give --baseline FILE.json (a 'losscli compute --format json' report)"
         )
-    if s.group_by or s.slice_max:
+
+
+def _testing(s: Settings, engine: DaskEngine | None) -> Testing:
+    """How increases are tested (``--test``), refused where it cannot work (exit 2)."""
+    testing = Testing.of(s.test, s.bootstrap_samples, s.seed)
+    if testing.method is not TestMethod.T and s.baseline_preds is None:
         raise UsageError(
-            "check --state gates on the overall values only (a state's slices show with "
-            "'losscli merge'); check the slices on the files"
+            f"--test {testing.method.value} resamples per-sample losses of both models; "
+            "give --baseline-preds OLD (a baseline JSON holds only value, n and std: use --test t)"
         )
+    # Paired per-sample terms whenever there are baseline predictions: the test, and the MDE.
+    if engine is not None and s.baseline_preds is not None:
+        raise UsageError(
+            "--baseline-preds pairs every sample's losses in this process; "
+            "use --engine local (a --baseline JSON works with --engine dask)"
+        )
+    return testing
 
 
 def check_files(
@@ -303,19 +328,11 @@ def check_files(
     specs = parse_specs(losses, "mean")
     rules.check_losses([spec.label for spec in specs])
     check_slice_rules(s, [spec.label for spec in specs])
-    testing = Testing.of(s.test, s.bootstrap_samples, s.seed)
-    if testing.method is not TestMethod.T and s.baseline_preds is None:
-        raise UsageError(
-            f"--test {testing.method.value} resamples per-sample losses of both models; "
-            "give --baseline-preds OLD (a baseline JSON holds only value, n and std: use --test t)"
-        )
-    # Paired per-sample terms whenever there are baseline predictions: the test, and the MDE.
-    if engine is not None and s.baseline_preds is not None:
-        raise UsageError(
-            "--baseline-preds pairs every sample's losses in this process; "
-            "use --engine local (a --baseline JSON works with --engine dask)"
-        )
-    runs = state_runs(states, specs) if states else evaluate_runs(s, specs, chunk_rows, engine)
+    testing = _testing(s, engine)
+    if states:
+        runs = state_runs(states, specs, s.group_by)
+    else:
+        runs = evaluate_runs(s, specs, chunk_rows, engine)
     report, differences = runs.report, runs.differences
     if runs.baseline is not None:
         baseline = runs.baseline
