@@ -335,3 +335,18 @@ def test_the_installed_entry_point_fails_on_the_regressed_slice(tmp_path: Path) 
     bad = [str(a) for a in [*cmd, "--baseline", LABELS]]
     usage = subprocess.run(bad, capture_output=True, text=True, check=False)
     assert usage.returncode == 2 and usage.stdout == ""
+
+
+def test_the_same_gate_from_the_config_file(run_cli: Any, write: Any) -> None:
+    """``baseline_preds``, ``group_by``, ``min_slice_size`` and ``max_increase`` in
+    losscli.toml give the command line's verdict (paths relative to the file)."""
+    config = write(
+        "losscli.toml",
+        f'preds = "{NEW}"\nlabels = "{LABELS}"\nbaseline_preds = "{OLD}"\nloss = ["ce"]\n'
+        'group_by = ["lang"]\nmin_slice_size = 120\nmax_increase = "2%"\nsignificant = true\n',
+    )
+    out = run_cli(["check", "--config", config, "-f", "json"])
+    assert out.exit_code == 1, out.output
+    rules = _rules(out)
+    assert list(rules) == ["ce", "ce [lang=de]", "ce [lang=en]"]  # fr (111) is under 120
+    assert [k for k, r in rules.items() if not r["passed"]] == ["ce [lang=de]"]
