@@ -86,7 +86,13 @@ def _row_fields(
         p = float(probs[j, y]) if probs is not None and inside else None
         return {"label_class": y, "predicted_class": int(np.argmax(pred)), "p_true": p}
     if plan.task is Task.DISTRIBUTION:
-        return {"label_class": int(np.argmax(label)), "predicted_class": int(np.argmax(pred))}
+        fields: dict[str, Any] = {
+            "label_class": int(np.argmax(label)),
+            "predicted_class": int(np.argmax(pred)),
+        }
+        if np.isin(label, (0, 1)).all():  # one-hot or multi-hot: its classes say more
+            fields["label"] = _values(label)
+        return fields
     shown = batch.raw[i] if batch.raw is not None else label
     return {"label": _values(shown), "prediction": _values(pred)}
 

@@ -82,7 +82,8 @@ class WorstRow:
       are logits or probabilities;
     - multiclass: ``label_class`` (as given, so an ignored label may be out of range),
       ``predicted_class`` (the argmax) and ``p_true``;
-    - soft labels: ``label_class`` and ``predicted_class``, the argmax of each row;
+    - soft labels: ``label_class`` and ``predicted_class``, the argmax of each row, and
+      ``label`` when every value of the row is 0 or 1 (one-hot or multi-hot);
     - dense maps: ``positions`` (counted positions) and ``accuracy`` (the share of them
       predicted right, None when none is counted);
     - numeric labels: ``label`` and ``prediction``, the value or values of the row.

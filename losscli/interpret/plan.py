@@ -448,6 +448,24 @@ def row_alignment(preds_src: Source, labels_src: Source, opts: Options) -> Decid
     return Decided(None, (Note("rows aligned by position", why),))
 
 
+def _soft_label_note(labels0: np.ndarray, n_label_cols: int) -> Note:
+    """How several label columns are read: a distribution per row, or, when every value is
+    0 or 1 and some row holds more or fewer than one 1, a 0/1 target per column (multi-hot,
+    as multi-label classifiers are scored with bce). The losses are the same either way."""
+    with np.errstate(invalid="ignore"):
+        zero_one = bool(np.isin(labels0, (0, 1)).all())
+        multi_hot = zero_one and bool((labels0.sum(axis=1) != 1).any())
+    if multi_hot:
+        return Note(
+            f"{n_label_cols} label columns read as 0/1 targets, one per column (multi-hot)",
+            "several label columns, every value 0 or 1, and rows with several or no 1s",
+        )
+    return Note(
+        f"{n_label_cols} label columns read as a distribution per row (soft labels)",
+        "several label columns",
+    )
+
+
 def task_of(preds: Head, labels: Head, opts: Options, name: str) -> Decided[TaskChoice]:
     """The task and how labels are read (see ARCHITECTURE.md, input interpretation)."""
     values = preds.values
@@ -629,12 +647,7 @@ def _decide_task(
                 )
             )
             return Task.MULTIOUTPUT, LabelMode.SOFT, None
-        notes.append(
-            Note(
-                f"{n_label_cols} label columns read as a distribution per row (soft labels)",
-                "several label columns",
-            )
-        )
+        notes.append(_soft_label_note(labels0, n_label_cols))
         return Task.DISTRIBUTION, LabelMode.SOFT, None
     if not numeric:
         if n_scores == 1:

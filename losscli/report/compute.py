@@ -23,6 +23,11 @@ def _class_name(classes: tuple[str, ...], y: int) -> str:
     return classes[y] if 0 <= y < len(classes) else str(y)
 
 
+def _positive_classes(classes: tuple[str, ...], label: tuple[float, ...]) -> str:
+    """A 0/1 label row as its classes: ``b + c`` (multi-hot), ``b`` (one-hot) or ``none``."""
+    return " + ".join(c for c, v in zip(classes, label, strict=True) if v == 1) or "none"
+
+
 def worst_cells(report: Report, w: WorstRow) -> tuple[str, str]:
     """A worst row's label and prediction as text: class names, argmaxes, pixels, numbers."""
     classes = report.classes
@@ -31,7 +36,12 @@ def worst_cells(report: Report, w: WorstRow) -> tuple[str, str]:
         return f"{w.positions} px", acc
     if w.label_class is not None and report.task == "distribution":
         assert w.predicted_class is not None
-        return f"argmax {classes[w.label_class]}", f"argmax {classes[w.predicted_class]}"
+        label = (
+            f"argmax {classes[w.label_class]}"
+            if w.label is None
+            else _positive_classes(classes, w.label)
+        )
+        return label, f"argmax {classes[w.predicted_class]}"
     if w.label_class is not None:
         label = _class_name(classes, w.label_class)
         if w.predicted_class is not None:
