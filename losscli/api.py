@@ -71,15 +71,17 @@ def compute_files(
     as Dask partitions (``losscli.engine.distributed``)."""
     specs = parse_specs(losses, reduction, convention)
     one_stdin([preds, labels])
+    # Each input read in one pass (not the one-file mode, the id join or Dask): stdin streams.
+    once = labels is not None and options.id_col is None and engine is None
     with spill_folder() as folder:
-        preds_path = stdin_copy(preds, preds_format, folder, "--preds-format")
+        preds_path = stdin_copy(preds, preds_format, folder, "--preds-format", stream=once)
         preds_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
         if labels is None:
             labels_path = preds_path
             labels_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
             options = one_file_options(preds_src, options)
         else:
-            labels_path = stdin_copy(labels, labels_format, folder, "--labels-format")
+            labels_path = stdin_copy(labels, labels_format, folder, "--labels-format", stream=once)
             labels_src = open_path(labels_path, labels, labels_key, chunk_rows, dialect)
         check_dialect(dialect, [preds_path, labels_path])
         if options.pred_cols and not isinstance(preds_src, TableSource):

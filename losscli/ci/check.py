@@ -111,6 +111,12 @@ class Runs:
     slices: tuple[SliceRow, ...] | None = None
 
 
+def _read_once(s: Settings, id_col: str | None, engine: DaskEngine | None) -> bool:
+    """Whether each input is read in one pass (no baseline run, one-file mode, id join or
+    Dask), so standard input streams instead of being copied."""
+    return s.labels is not None and s.baseline_preds is None and id_col is None and not engine
+
+
 def evaluate_runs(
     s: Settings,
     specs: list[LossSpec],
@@ -131,13 +137,14 @@ def evaluate_runs(
             return open_path(meta_path, s.meta, None, chunk_rows, s.dialect)
 
         meta_src = meta()
-        preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format")
+        once = _read_once(s, options.id_col, engine)
+        preds_path = stdin_copy(s.preds, s.preds_format, folder, "--preds-format", stream=once)
         preds_src = open_path(preds_path, s.preds, s.preds_key, chunk_rows, s.dialect)
         labels = s.preds if s.labels is None else s.labels  # one-file mode: PREDS holds them
         labels_path = (
             preds_path
             if s.labels is None
-            else stdin_copy(s.labels, s.labels_format, folder, "--labels-format")
+            else stdin_copy(s.labels, s.labels_format, folder, "--labels-format", stream=once)
         )
         labels_src = open_path(labels_path, labels, s.labels_key, chunk_rows, s.dialect)
         check_dialect(s.dialect, [preds_path, labels_path])

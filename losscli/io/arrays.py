@@ -9,15 +9,18 @@ so a compressed archive of any size is read in bounded memory.
 
 from __future__ import annotations
 
+import io
 import mmap
 import zipfile
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from losscli.errors import InputError, UsageError
+from losscli.io.replay import Replay, stream_at
 from losscli.io.sources import ArraySource, Source, sliced
 
 # A Fortran-ordered member cannot be streamed by rows; it is read whole up to this size.
@@ -43,6 +46,9 @@ def _checked_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def read_npy(path: Path, *, chunk_rows: int, key: str | None = None, dialect: Any = None) -> Source:
     """NPY, never unpickled, read in blocks of rows (see ``_npy_rows``)."""
+    stream = stream_at(path)
+    if stream is not None and not stream.spilled:
+        return _streamed_npy(stream, chunk_rows)
     with path.open("rb") as fh:
         if fh.read(6) != b"\x93NUMPY":
             raise InputError(
@@ -61,6 +67,38 @@ def read_npy(path: Path, *, chunk_rows: int, key: str | None = None, dialect: An
         )
     rows = _npy_rows(path, shape, dtype, skip, fortran and len(shape) > 1)
     return ArraySource(str(path), "npy", shape, dtype, rows, chunk_rows)
+
+
+def _streamed_npy(stream: Replay, chunk_rows: int) -> Source:
+    """NPY on standard input: the header from the head buffer, then one pass of rows (a
+    Fortran-ordered array needs the whole file: spilled and read as one)."""
+    path, name = stream.path, str(stream.path)
+    with io.BufferedReader(stream.cursor(main=False)) as fh:
+        if fh.peek(6)[:6] != b"\x93NUMPY":
+            raise InputError(
+                f"{name}: not a valid .npy file (no NumPy header); write it with numpy.save"
+            )
+        shape, fortran, dtype, skip = _member_header(fh, name)
+    if fortran and len(shape) > 1:
+        stream.spill()
+        return read_npy(path, chunk_rows=chunk_rows)
+    _checked_dtype(name, dtype)
+    shape = _checked_shape(name, shape)
+    row_bytes = (int(np.prod(shape[1:])) if len(shape) > 1 else 1) * dtype.itemsize
+
+    def rows(step: int, main: bool = True) -> Iterator[np.ndarray]:
+        with io.BufferedReader(stream.cursor(main=main), buffer_size=1 << 20) as fh:
+            fh.read(skip)
+            for start in range(0, shape[0], step):
+                n = min(step, shape[0] - start)
+                out = np.empty((n, *shape[1:]), dtype=dtype)
+                if fh.readinto(out.reshape(-1).view(np.uint8).data) != n * row_bytes:
+                    raise InputError(f"{name}: the array data is cut short")
+                yield out
+
+    source = ArraySource(name, "npy", shape, dtype, rows, chunk_rows)
+    source.peek_rows = partial(rows, main=False)
+    return source
 
 
 def _npy_rows(

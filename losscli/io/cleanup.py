@@ -61,6 +61,16 @@ def temp_file(folder: Path, *, prefix: str, suffix: str = "") -> Path:
     return path
 
 
+def make_dir(path: Path) -> Path:
+    """Make the folder ``path`` (mode 0700) and register it, unless it is already one of ours
+    (a folder made on first use: a run that needs no scratch space leaves no trace)."""
+    with _lock:
+        if path not in _paths:
+            path.mkdir(mode=0o700)
+            _paths[path] = None
+    return path
+
+
 def remove(path: Path) -> None:
     """Delete ``path`` (file or folder tree) if it exists, and stop tracking it."""
     _delete(path)

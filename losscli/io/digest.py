@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +73,17 @@ class ArrayDigest:
         return self._hex
 
 
-Digest = ContentDigest | ArrayDigest
+class StreamDigest:
+    """The sha256 of a stream, hashed as its bytes pass (``losscli.io.replay``)."""
+
+    def __init__(self, finish: Callable[[], str]) -> None:
+        self._finish = finish
+
+    def hexdigest(self) -> str:
+        return self._finish()
+
+
+Digest = ContentDigest | ArrayDigest | StreamDigest
 
 
 def file_digest(path: Path) -> ContentDigest:

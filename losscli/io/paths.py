@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from losscli.errors import UsageError
+from losscli.io.cleanup import make_dir
 from losscli.io.readers import Dialect, Source, open_source
 from losscli.io.remote import fetch, remote_url
 from losscli.io.shards import is_sharded, open_shards
@@ -22,17 +23,20 @@ def one_stdin(paths: Sequence[Path | None]) -> None:
         raise UsageError("only one input can be standard input ('-')")
 
 
-def stdin_copy(path: Path, fmt: str | None, folder: Path, option: str) -> Path:
+def stdin_copy(
+    path: Path, fmt: str | None, folder: Path, option: str, *, stream: bool = False
+) -> Path:
     """``path``, or its copy in ``folder`` when it is a stream (``-`` or a named pipe) or a
-    remote URL (``losscli.io.remote``)."""
+    remote URL (``losscli.io.remote``). ``stream``: the caller reads this input in one pass,
+    so standard input in a format read front to back is streamed, not copied."""
     url = remote_url(path)
     if url is None:
-        return stdin_to_file(path, fmt, folder, option)
+        return stdin_to_file(path, fmt, folder, option, stream=stream)
     if fmt is not None:
         raise UsageError(
             f"{option} {fmt} applies to '-' (standard input); {url} is read by its suffix"
         )
-    return fetch(url, folder, copy_stream, show_as)
+    return fetch(url, make_dir(folder), copy_stream, show_as)
 
 
 def open_path(

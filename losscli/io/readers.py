@@ -17,9 +17,10 @@ from typing import Any, cast
 import numpy as np
 
 from losscli.errors import InputError, UsageError
-from losscli.io.digest import ArrayDigest, file_digest
+from losscli.io.digest import ArrayDigest, StreamDigest, file_digest
 from losscli.io.formats import FORMAT_NAMES, INPUT_FORMATS, InputFormat, known_suffixes
 from losscli.io.formats import format_of as _format_of
+from losscli.io.replay import stream_at
 from losscli.io.sources import (
     DEFAULT_CHUNK_ROWS,
     PEEK_ROWS,
@@ -92,7 +93,9 @@ def open_source(
             f"{path}: unsupported file type {fmt or '(no suffix)'!r}; losscli reads "
             f"{known_suffixes()}"
         )
-    _check_path(path)
+    stream = stream_at(path)
+    if stream is None:
+        _check_path(path)
     if key is not None and not reader.keyed:
         raise UsageError(f"{path}: an array key only applies to {known_suffixes(keyed=True)} files")
     try:
@@ -100,6 +103,9 @@ def open_source(
         src = reader_for(reader)(path, chunk_rows=chunk_rows, key=key, dialect=text)
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
+    if stream is not None and not stream.spilled:
+        src.digest = StreamDigest(stream.hexdigest)  # hashed as the bytes pass
+        return src
     src.digest = file_digest(path)
     src.nbytes = path.stat().st_size
     return src

@@ -153,6 +153,9 @@ class ArraySource:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     digest: Digest | None = field(default=None, repr=False)
     nbytes: int = field(default=0, repr=False)  # of the file(s): progress by rows read
+    # The first rows for a look at the head, where that differs from ``_rows`` (a stream:
+    # only the main pass may read past the head, see ``losscli.io.replay``).
+    peek_rows: Callable[[int], Iterator[np.ndarray]] | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -168,7 +171,8 @@ class ArraySource:
         return metered(self._rows(step), self.nbytes, by_rows(self.nbytes, self.n_rows, len))
 
     def head(self) -> np.ndarray | None:
-        return next(self._rows(PEEK_ROWS), None) if self.n_rows else None
+        rows = self.peek_rows or self._rows
+        return next(rows(PEEK_ROWS), None) if self.n_rows else None
 
 
 def sliced(array: np.ndarray) -> Callable[[int], Iterator[np.ndarray]]:

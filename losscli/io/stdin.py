@@ -12,51 +12,51 @@ name ``<stdin>``, never the temporary path.
 
 from __future__ import annotations
 
-import os
-import shutil
+import secrets
 import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from losscli.errors import InputError, LossCliError, UsageError
-from losscli.io.cleanup import temp_dir
+from losscli.errors import LossCliError, UsageError
+from losscli.io.cleanup import make_dir, remove
 from losscli.io.formats import FORMAT_NAMES, INPUT_FORMATS
 from losscli.io.readers import format_of
+from losscli.io.replay import (
+    STREAMED,
+    Replay,
+    check_start,
+    copy_limit,
+    drop_stream,
+    over_limit,
+)
 
 STDIN = Path("-")
 STDIN_NAME = "<stdin>"
 _COPY_BYTES = 1 << 20
-# Keep this much of the temporary folder's disk free while copying.
-_KEEP_FREE_BYTES = 1 << 30
-_MAX_ENV = "LOSSCLI_STDIN_MAX_BYTES"
-# The first bytes each binary format starts with (text formats must hold no NUL byte).
-_MAGIC = {
-    ".npy": b"\x93NUMPY",
-    ".npz": b"PK",
-    ".parquet": b"PAR1",
-    ".pq": b"PAR1",
-    ".csv.gz": b"\x1f\x8b",
-    ".tsv.gz": b"\x1f\x8b",
-}
+_FIX = "check --preds-format/--labels-format"
 
 
 @contextmanager
 def spill_folder() -> Iterator[Path]:
-    """A private temporary folder for standard-input copies, removed on any exit (and by the
-    CLI's signal handling: it is registered in ``losscli.io.cleanup``); errors raised inside
+    """A private temporary folder for standard-input copies, made when the first copy is
+    (``make_dir``: a streamed run writes nothing), removed on any exit (and by the CLI's
+    signal handling: it is registered in ``losscli.io.cleanup``); errors raised inside
     name ``<stdin>`` instead of the copy's path."""
-    with temp_dir(prefix="losscli-") as folder:
-        try:
-            yield folder
-        except LossCliError as exc:
-            exc.args = tuple(_stdin_named(a, folder) for a in exc.args)
-            raise
-        finally:
-            for copy in [c for c in _SHOWN if c.parent == folder]:
-                del _SHOWN[copy]
+    folder = Path(tempfile.gettempdir()) / f"losscli-{secrets.token_hex(8)}"
+    try:
+        yield folder
+    except LossCliError as exc:
+        exc.args = tuple(_stdin_named(a, folder) for a in exc.args)
+        raise
+    finally:
+        for copy in [c for c in _SHOWN if c.parent == folder]:
+            del _SHOWN[copy]
+            drop_stream(copy)
+        remove(folder)
 
 
 # Copies of pipes in open spill folders -> the name the user gave.
@@ -79,9 +79,13 @@ def _is_pipe(path: Path) -> bool:
         return False
 
 
-def stdin_to_file(path: Path, fmt: str | None, folder: Path, option: str) -> Path:
+def stdin_to_file(
+    path: Path, fmt: str | None, folder: Path, option: str, *, stream: bool = False
+) -> Path:
     """The file to open for ``path``: ``path`` itself, or a copy of standard input (``-``) or of
-    a named pipe (read once, so copied once into ``folder``)."""
+    a named pipe (read once, so copied once into ``folder``). ``stream``: the caller reads the
+    input in one pass, so standard input in a streamed format is not copied but read as it
+    comes (``losscli.io.replay``; the returned name in ``folder`` stands for it)."""
     if path != STDIN:
         if fmt is not None and "." + fmt.lower().lstrip(".") != format_of(path):
             raise UsageError(
@@ -96,11 +100,22 @@ def stdin_to_file(path: Path, fmt: str | None, folder: Path, option: str) -> Pat
     suffix = "." + fmt.lower().lstrip(".")
     if suffix not in INPUT_FORMATS:
         raise UsageError(f"{option} {fmt}: unknown format; choose one of {known}")
+    if stream and suffix in STREAMED:
+        target = _next_name(folder, suffix)
+        _SHOWN[target] = STDIN_NAME
+        return Replay(sys.stdin.buffer, target, STDIN_NAME, _FIX).path
     return _spill(None, suffix, folder, STDIN_NAME)
 
 
+def _next_name(folder: Path, suffix: str) -> Path:
+    made = list(folder.iterdir()) if folder.is_dir() else []
+    taken = {p.name for p in made} | {p.name for p in _SHOWN if p.parent == folder}
+    names = (f"input{i}{suffix}" for i in range(len(taken) + 1))
+    return folder / next(n for n in names if n not in taken)
+
+
 def _spill(pipe: Path | None, suffix: str, folder: Path, shown: str) -> Path:
-    target = folder / f"input{len(list(folder.iterdir()))}{suffix}"
+    target = _next_name(make_dir(folder), suffix)
     _SHOWN[target] = shown
     with target.open("wb") as out:
         if pipe is None:
@@ -114,12 +129,6 @@ def _spill(pipe: Path | None, suffix: str, folder: Path, shown: str) -> Path:
 def shown_name(given: Path) -> str:
     """How an input is named in messages and reports: its path, or ``<stdin>`` for ``-``."""
     return STDIN_NAME if given == STDIN else str(given)
-
-
-def _limit(folder: Path) -> int:
-    free = shutil.disk_usage(folder).free - _KEEP_FREE_BYTES
-    cap = os.environ.get(_MAX_ENV)
-    return min(free, int(cap)) if cap and cap.isdigit() else free
 
 
 def show_as(copy: Path, shown: str) -> None:
@@ -141,23 +150,15 @@ def _copy(
     suffix: str,
     folder: Path,
     shown: str,
-    fix: str = "check --preds-format/--labels-format",
+    fix: str = _FIX,
 ) -> None:
-    limit, written = _limit(folder), 0
+    limit, written = copy_limit(folder), 0
     first = source.read(_COPY_BYTES)
-    magic = _MAGIC.get(suffix)
-    if first and magic is not None and not first.startswith(magic):
-        raise InputError(f"{shown}: the data does not start like a {suffix} file; {fix}")
-    if magic is None and suffix in INPUT_FORMATS and b"\x00" in first[:4096]:
-        raise InputError(f"{shown}: the data holds NUL bytes, so it is not {suffix} text; {fix}")
+    check_start(first, suffix, shown, fix)
     block = first
     while block:
         written += len(block)
         if written > limit:
-            raise InputError(
-                f"{shown}: the input is over {limit >> 20} MiB, more than losscli "
-                f"copies to the temporary folder ({_MAX_ENV} or the free disk space); "
-                "write it to a file and pass its path"
-            )
+            raise over_limit(shown, limit)
         out.write(block)
         block = source.read(_COPY_BYTES)

@@ -18,6 +18,7 @@ from typing import Any
 
 from losscli.errors import InputError, UsageError
 from losscli.io.arrow import arrow_error, batch_to_chunk, column_kind
+from losscli.io.replay import open_input, rereadable
 from losscli.io.sources import (
     ColumnKind,
     Header,
@@ -39,6 +40,13 @@ _MAX_HEADER_BYTES = 1 << 28
 _SNIFF_ROWS = 200
 _WHOLE = re.compile(r"[+-]?\d+")
 _UTF8_BOM = b"\xef\xbb\xbf"
+# A row past the head of standard input that does not fit the parse block: the pass would
+# have to start again with larger blocks, and the bytes before it are gone.
+_LONG_ROW = (
+    "{}: a row far into standard input is longer than the parse block sized from the first "
+    "rows ({} KiB), and standard input can not be read again; write it to a file and pass its "
+    "path"
+)
 _WIDE_BOMS = {
     b"\xff\xfe\x00\x00": "UTF-32",
     b"\x00\x00\xfe\xff": "UTF-32",
@@ -77,7 +85,7 @@ def _read_head(path: Path) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size, lines, done = 0, 0, False
     try:
-        with pa.input_stream(str(path), compression="detect") as stream:
+        with open_input(path) as stream:
             while (lines < _SNIFF_ROWS and size < _SNIFF_BYTES) or lines < 2:
                 block = stream.read(_SNIFF_BYTES)
                 if not block:
@@ -236,11 +244,12 @@ class _Parser:
             pass
         return self._read
 
-    def _input(self) -> Any:
-        """The file, decompressed if gzip, remembering the raw file for ``tell``."""
+    def _input(self, main: bool = False) -> Any:
+        """The file, decompressed if gzip, remembering the raw file for ``tell`` (``main``:
+        the pass that reads a stream past its head, see ``losscli.io.replay``)."""
         import pyarrow as pa
 
-        raw = pa.OSFile(str(self.path))
+        raw = open_input(self.path, main=main, decompress=False)
         self._file, self._read = raw, 0
         if self.path.name.lower().endswith(".gz"):
             return pa.CompressedInputStream(raw, "gzip")
@@ -253,10 +262,11 @@ class _Parser:
         include: list[str] | None,
         block: int,
         text_nulls: bool = False,
+        main: bool = False,
     ) -> Any:
         """The streaming reader; ``text_nulls``: unquoted NA, null, ... in text columns are
         missing, as in numeric ones (R writes NA unquoted and quotes its text, so a quoted
-        "NA" stays text)."""
+        "NA" stays text); ``main``: see ``_input``."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -274,7 +284,7 @@ class _Parser:
         )
         try:
             return pacsv.open_csv(
-                self._input(), read_options=read, parse_options=parse, convert_options=convert
+                self._input(main), read_options=read, parse_options=parse, convert_options=convert
             )
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
@@ -291,7 +301,7 @@ class _Parser:
     def kinds(self) -> dict[str, ColumnKind]:
         import pyarrow as pa
 
-        schema = self._retrying(lambda block: self._open(None, None, block).schema)
+        schema = self._retrying(self._schema)
         kinds = {f.name: column_kind(f.type) for f in schema}
         # Numbers as float64 so a later block cannot change a column's type; booleans
         # (True/false/TRUE as pandas and R write them) stay booleans.
@@ -305,6 +315,15 @@ class _Parser:
         }
         return kinds
 
+    def _schema(self, block: int) -> Any:
+        """The inferred schema; the reader's file closed at once (on standard input, a
+        reader left open would go on reading ahead into the head buffer)."""
+        reader = self._open(None, None, block)
+        try:
+            return reader.schema
+        finally:
+            self._file.close()
+
     def _retrying(self, action: Any) -> Any:
         """Run ``action(block)``, growing the block while a row does not fit in it."""
         import pyarrow as pa
@@ -317,7 +336,7 @@ class _Parser:
                     raise self._error(exc) from None
                 self.block *= 4
 
-    def batches(self, columns: list[str]) -> Iterator[TableChunk]:
+    def batches(self, columns: list[str], main: bool = False) -> Iterator[TableChunk]:
         """Row chunks as ndarrays (Coded columns parsed straight into dictionaries)."""
         import pyarrow as pa
 
@@ -328,11 +347,15 @@ class _Parser:
             for c in columns
         }
         coded = self.coded & set(columns)
-        for batch in self.arrow_batches(columns, types, text_nulls=bool(coded)):
+        for batch in self.arrow_batches(columns, types, text_nulls=bool(coded), main=main):
             yield batch_to_chunk(batch, columns, str(self.path), coded)
 
     def arrow_batches(
-        self, columns: list[str], types: dict[str, Any] | None = None, text_nulls: bool = False
+        self,
+        columns: list[str],
+        types: dict[str, Any] | None = None,
+        text_nulls: bool = False,
+        main: bool = False,
     ) -> Iterator[Any]:
         """Arrow record batches; a row longer than the block restarts with a larger block
         after the rows already given. The file is closed when the pass ends. ``types``:
@@ -341,7 +364,7 @@ class _Parser:
         types = types or {c: self.types[c] for c in columns}
         opened: list[Any] = []  # this pass's files (a peek's pass may end later)
         try:
-            yield from self._batches_from(columns, opened, types, text_nulls)
+            yield from self._batches_from(columns, opened, types, text_nulls, main)
         finally:
             if self._file is not None and any(f is self._file for f in opened):
                 self.tell()
@@ -350,13 +373,18 @@ class _Parser:
                 file.close()
 
     def _batches_from(
-        self, columns: list[str], opened: list[Any], types: dict[str, Any], text_nulls: bool
+        self,
+        columns: list[str],
+        opened: list[Any],
+        types: dict[str, Any],
+        text_nulls: bool,
+        main: bool = False,
     ) -> Iterator[Any]:
         import pyarrow as pa
 
         done = 0
         while True:
-            reader = self._open(types, columns, self.block, text_nulls)
+            reader = self._open(types, columns, self.block, text_nulls, main)
             opened.append(self._file)
             seen = 0
             try:
@@ -371,13 +399,15 @@ class _Parser:
             except pa.ArrowInvalid as exc:
                 if "straddling" not in str(exc) or self.block >= _MAX_BLOCK_BYTES:
                     raise self._error(exc) from None
+                if main and not rereadable(self.path):
+                    raise InputError(_LONG_ROW.format(self.path, self.block >> 10)) from None
                 self.block *= 4
             except OSError as exc:
                 raise _stream_error(self.path, exc) from None
 
     def chunks(self, rows: int) -> Any:
         def chunks(columns: list[str]) -> Iterator[TableChunk]:
-            return rechunked((c for c in self.batches(columns) if c), rows)
+            return rechunked((c for c in self.batches(columns, main=True) if c), rows)
 
         return chunks
 

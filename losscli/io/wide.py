@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.io.replay import open_input
 from losscli.io.sources import DENSE_CHUNK_VALUES, ColumnKind, TableChunk, is_number
 
 WIDE_COLUMNS = 2000
@@ -38,10 +39,8 @@ class WideParser:
         self.numeric: np.ndarray = np.zeros(len(names), dtype=bool)
 
     def _rows(self) -> Iterator[list[str]]:
-        import pyarrow as pa
-
         csv.field_size_limit(_MAX_FIELD)
-        with pa.input_stream(str(self.path), compression="detect") as raw:
+        with open_input(self.path) as raw:
             text = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8-sig", newline="")
             reader = csv.reader(text, delimiter=self.delimiter)
             if self.skip:
