@@ -369,6 +369,31 @@ def test_installed_entry_point_streams_writes_nothing_and_keeps_memory(tmp_path:
     assert usage.ru_maxrss / 1024 < path_rss + 32, (usage.ru_maxrss / 1024, path_rss)
 
 
+def _wait_until_reading(proc: subprocess.Popen[bytes]) -> None:
+    """Until losscli handles SIGINT and SIGTERM (its handlers are installed) and has read
+    everything written to its standard input so far (the pipe is empty)."""
+    import fcntl
+    import termios
+
+    assert proc.stdin is not None
+    wanted = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    for _ in range(6000):
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        caught = int(next(v for k, v in _fields(status) if k == "SigCgt"), 16)
+        unread = fcntl.ioctl(proc.stdin.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        if caught & wanted == wanted and int.from_bytes(unread, sys.byteorder) == 0:
+            return
+        assert proc.poll() is None, "losscli ended before reading its input"
+        time.sleep(0.01)
+    raise AssertionError("losscli did not read its standard input within 60 s")
+
+
+def _fields(status: str) -> Iterator[tuple[str, str]]:
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        yield key, value.strip()
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_a_stream_leaves_nothing(tmp_path: Path, signum: int, code: int) -> None:
     """A producer that stops mid-stream; the signal ends the run with one line and the code,
@@ -388,7 +413,7 @@ def test_a_signal_during_a_stream_leaves_nothing(tmp_path: Path, signum: int, co
     assert proc.stdin is not None
     proc.stdin.write(b"p\n" + b"0.5\n" * 60_000)  # past the head looks, into the main pass
     proc.stdin.flush()
-    time.sleep(1.5)
+    _wait_until_reading(proc)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == code, stderr
@@ -416,3 +441,31 @@ def test_a_producer_that_dies_mid_gzip_exits_3(tmp_path: Path) -> None:
     lines = proc.stderr.decode().splitlines()
     assert len(lines) == 1 and "<stdin>: not a valid gzip file" in lines[0], lines
     assert list(tmp.iterdir()) == []
+
+
+def test_a_copy_over_the_size_limit_stops_the_run(tmp_path: Path, tmpdir_: Path) -> None:
+    """The head looks overflow a 200 kB head buffer, the fallback copy meets a 100 kB cap: exit
+    3 with the cap's message, never a run on the rows that happened to be read (the failed
+    copy took bytes from the stream; found by hand: '<stdin> has 225238 rows')."""
+    rng = np.random.default_rng(7)
+    n = 100_000
+    data = ("p\n" + "\n".join(f"{v:.9f}" for v in rng.random(n)) + "\n").encode()
+    labels = tmp_path / "y.csv"
+    labels.write_text("y\n" + "0.5\n" * n)
+    env = {"LOSSCLI_STDIN_HEAD_BYTES": "200000", "LOSSCLI_STDIN_MAX_BYTES": "100000"}
+    args = ["compute", "-", labels, "--preds-format", "csv", "-l", "mse"]
+    assert_cli_error(_invoke(args, data, env), 3, r"^error: <stdin>: the input is over")
+    assert list(tmpdir_.iterdir()) == []
+    # Through a pipe the overflow happens in pyarrow's read-ahead thread (which swallows
+    # errors): the case that gave the wrong row count.
+    proc = subprocess.run(
+        [str(a) for a in [ENTRY_POINT, *args]],
+        input=data,
+        capture_output=True,
+        env=_env(tmpdir_, **env),
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.decode().startswith("error: <stdin>: the input is over"), proc.stderr
+    assert list(tmpdir_.iterdir()) == []

@@ -121,6 +121,9 @@ class Replay:
         self._hash = hashlib.sha256()
         self._main: _Cursor | None = None
         self._spilled = False
+        # Set when a read or the copy failed: bytes may be gone, so every later read fails
+        # the same way (a reader that swallowed it, pyarrow's read-ahead, must not hide it).
+        self._broken: InputError | None = None
         self._limit = head_bytes()
         _STREAMS[path] = self
 
@@ -148,6 +151,8 @@ class Replay:
     def cursor(self, *, main: bool) -> _Cursor:
         """A new reader from byte 0 (``main``: the pass that goes on past the head)."""
         with self._lock:
+            if self._broken is not None:
+                raise self._broken
             if self._main is not None and not self._spilled:
                 raise InputError(
                     f"{self.shown}: this command reads the input twice here, and standard input "
@@ -159,6 +164,16 @@ class Replay:
             return cursor
 
     def read_at(self, cursor: _Cursor, pos: int, n: int) -> bytes:
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            try:
+                return self._read_at(cursor, pos, n)
+            except InputError as exc:
+                self._broken = exc
+                raise
+
+    def _read_at(self, cursor: _Cursor, pos: int, n: int) -> bytes:
         with self._lock:
             if self._spilled:
                 with self.path.open("rb") as fh:
