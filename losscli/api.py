@@ -78,8 +78,9 @@ def compute_files(
         preds_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
         if labels is None:
             labels_path = preds_path
-            labels_src = open_path(preds_path, preds, preds_key, chunk_rows, dialect)
-            options = one_file_options(preds_src, options)
+            one_key = labels_key if labels_key is not None else preds_key
+            labels_src = open_path(preds_path, preds, one_key, chunk_rows, dialect)
+            options = one_file_options(preds_src, options, labels_key)
         else:
             labels_path = stdin_copy(labels, labels_format, folder, "--labels-format", stream=once)
             labels_src = open_path(labels_path, labels, labels_key, chunk_rows, dialect)

@@ -4,6 +4,7 @@ same for ``check``. Expected numbers: the two-file run of the same columns."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,68 @@ def test_position_alignment_is_said_for_two_files_only(files: dict[str, Path]) -
     two = _decisions([tables / "preds_ids.csv", tables / "labels_ids.csv", "--label-col", "label"])
     assert "rows aligned by position" in two
     assert "rows aligned by position" not in _decisions([files["results"], "--label-col", "label"])
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """An .npz holding a model's (N, 1) float32 sigmoid output and its (N, 1) labels, as
+    ``np.savez(path, preds=..., labels=...)`` writes them after a Keras or torch run."""
+    rng = np.random.default_rng(21)
+    probs = (1 / (1 + np.exp(-rng.normal(size=(300, 1))))).astype(np.float32)
+    labels = rng.integers(0, 2, size=(300, 1)).astype(np.float32)
+    path = tmp_path / "run.npz"
+    np.savez(path, preds=probs, labels=labels)
+    return path, probs.astype(np.float64).ravel(), labels.astype(np.float64).ravel()
+
+
+def _bce(p: np.ndarray, y: np.ndarray) -> float:
+    """torch binary_cross_entropy's mean, written out: -(y log p + (1 - y) log(1 - p))."""
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log1p(-p))))
+
+
+def test_one_npz_holds_predictions_and_labels(
+    archive: tuple[Path, np.ndarray, np.ndarray],
+) -> None:
+    path, p, y = archive
+    keys = ["--preds-key", "preds", "--labels-key", "labels"]
+    result = invoke(["compute", path, *keys, "--loss", "bce", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["results"][0]["value"] == pytest.approx(_bce(p, y), rel=1e-12)
+    assert doc["n_samples"] == 300
+    passing = invoke(["check", path, *keys, "--loss", "bce", "--max", f"bce={_bce(p, y) * 1.01}"])
+    failing = invoke(["check", path, *keys, "--loss", "bce", "--max", f"bce={_bce(p, y) * 0.99}"])
+    assert (passing.exit_code, failing.exit_code) == (0, 1), passing.output + failing.output
+
+
+def test_one_npz_without_labels_key_says_which_flag(
+    archive: tuple[Path, np.ndarray, np.ndarray],
+) -> None:
+    path = archive[0]
+    result = invoke(["compute", path, "--preds-key", "preds", "--loss", "bce"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: LABELS left out: {path}[preds] is an array; name the .npz array that holds "
+        "the labels (--labels-key KEY), or give a LABELS file"
+    ]
+
+
+def test_one_npz_through_the_installed_command(
+    archive: tuple[Path, np.ndarray, np.ndarray],
+) -> None:
+    path, p, y = archive
+    exe = Path(sys.executable).parent / "losscli"
+    args = [exe, "compute", path, "--preds-key", "preds", "--labels-key", "labels"]
+    proc = subprocess.run(
+        [str(a) for a in [*args, "--loss", "bce", "-f", "json"]],
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in CLI_ENV},
+            **{k: v for k, v in CLI_ENV.items() if v is not None},
+        },
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["value"] == pytest.approx(_bce(p, y), rel=1e-12)

@@ -48,7 +48,8 @@ def check_rules(s: Settings, *, from_states: bool = False) -> Rules:
     """The rules the settings ask for, or a usage error when they cannot be checked.
 
     ``from_states``: the values come from saved states (``--state``), not from files."""
-    if not from_states and (s.preds is None or (s.labels is None and not s.label_col)):
+    one_file = bool(s.label_col) or s.labels_key is not None
+    if not from_states and (s.preds is None or (s.labels is None and not one_file)):
         raise UsageError(
             "give PREDS and LABELS, or set preds and labels in [tool.losscli] of "
             "pyproject.toml (or in losscli.toml)"
@@ -149,7 +150,7 @@ def evaluate_runs(
         labels_src = open_path(labels_path, labels, s.labels_key, chunk_rows, s.dialect)
         check_dialect(s.dialect, [preds_path, labels_path])
         if s.labels is None:
-            options = one_file_options(preds_src, options)
+            options = one_file_options(preds_src, options, s.labels_key)
         if s.baseline_preds is None:
             report = run(
                 preds_src,

@@ -16,17 +16,20 @@ from losscli.interpret.plan import Options
 from losscli.io.sources import Source, TableSource
 
 
-def one_file_options(src: Source, options: Options) -> Options:
-    """``options`` for reading ``src`` as predictions and labels at once."""
+def one_file_options(src: Source, options: Options, labels_key: str | None = None) -> Options:
+    """``options`` for reading ``src`` as predictions and labels at once: a table's label
+    column (``--label-col``), or an ``.npz``'s labels array (``--labels-key``)."""
+    if not isinstance(src, TableSource):
+        if labels_key is not None and not options.label_cols:
+            return options  # --preds-key and --labels-key name two arrays of one .npz
+        raise UsageError(
+            f"LABELS left out: {src.name} is an array; name the .npz array that holds the "
+            "labels (--labels-key KEY), or give a LABELS file"
+        )
     if not options.label_cols:
         raise UsageError(
             f"LABELS left out but no --label-col: name the column of {src.name} that holds "
             "the labels (--label-col NAME), or give a LABELS file"
-        )
-    if not isinstance(src, TableSource):
-        raise UsageError(
-            f"LABELS left out: {src.name} is an array; one-file mode needs a table with a "
-            "label column (--label-col), or give a LABELS file"
         )
     if options.pred_cols:
         return options
