@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import SAMPLE
+from float32_bound import loss_bound
 
 
 def _json(run_cli: Any, args: list[Any]) -> dict[str, Any]:
@@ -108,7 +109,10 @@ def test_channels_last_with_class_axis(run_cli: Any, tmp_path: Path) -> None:
     # torch 2.13.0: F.cross_entropy(torch.tensor(seg_logits, float64), seg_labels,
     # ignore_index=255).item() on these files = 0.27358623770840057 (run by hand in the
     # reference environment of tests/reference/README.md; also in sample_data/README.md).
-    assert first["results"][0]["value"] == pytest.approx(0.27358623770840057, rel=1e-10)
+    # The logits are float32 (3 classes): the kernels' float32 exp keeps the mean within
+    # B(3) of that float64 value (tests/float32_bound.py; 1e-10 relative for torch's side).
+    torch64 = 0.27358623770840057
+    assert abs(first["results"][0]["value"] - torch64) <= loss_bound(3, torch64, rel=1e-10)
     # Without the flag the shapes do not fit, and the message says what to do.
     result = run_cli(["compute", last, SAMPLE / "seg_labels.npy", *spec])
     assert result.exit_code == 3

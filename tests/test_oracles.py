@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, SAMPLE, write_file
+from float32_bound import U, log_sum_bound, loss_bound
 from scipy.special import expit, logsumexp
 from sklearn.metrics import log_loss
 from typer.testing import Result
@@ -62,19 +63,53 @@ def run_json(run_cli: Callable[..., Result], case: dict[str, Any], folder: Path)
     return json.loads(result.stdout)
 
 
-def assert_by_class(doc: dict[str, Any], expected: dict[str, Any]) -> None:
+# The seg case's logits are float32 on disk (sample_data/seg_logits.npy, 3 classes): the
+# kernels exponentiate them in float32 and sum in float64, so its means agree with torch's
+# float64 numbers within tests/float32_bound.py's bound (derived in losscli/losses/kernels.py),
+# not 1e-10. A mean is off by at most B(3) (+ 2u·|mean| with label smoothing's dot); a share
+# A/T of sums A and T by at most B·share·(1/mean_A + 1/M) (+ 4u·share), M the overall mean
+# T / Σ weights = 1 / Σ_A share_A / mean_A.
+FLOAT32_CLASSES = {"seg": 3}
+
+
+def near_mean(got: float, want: float, classes: int | None, spec: str) -> bool:
+    if classes is None:
+        return bool(got == pytest.approx(want, rel=REL))
+    return abs(got - want) <= loss_bound(classes, want, dot="smoothing" in spec, rel=REL)
+
+
+def near_share(got: float, want: dict[str, Any], overall: float, classes: int | None) -> bool:
+    share = want["share"]
+    if classes is None or share == 0:
+        return bool(got == pytest.approx(share, rel=REL))
+    b = log_sum_bound(classes, max(want["mean"], overall))
+    bound = b * share * (1 / want["mean"] + 1 / overall) + (4 * U + REL) * share
+    return abs(got - share) <= bound
+
+
+def assert_by_class(
+    doc: dict[str, Any], expected: dict[str, Any], classes: int | None = None
+) -> None:
+    """``classes``: the number of classes of float32 logits (the float32 bound), else None."""
     assert [row["class"] for row in doc["by_class"]] == list(expected)
+    specs = list(next(iter(expected.values())))
+    overall = {
+        spec: 1 / sum(c[spec]["share"] / c[spec]["mean"] for c in expected.values())
+        for spec in specs
+    }
     for row in doc["by_class"]:
         want = expected[row["class"]]
         assert list(row["losses"]) == list(want)
         for spec, got in row["losses"].items():
             where = f"class {row['class']}, {spec}"
             assert got["count"] == want[spec]["count"], where
-            assert got["mean"] == pytest.approx(want[spec]["mean"], rel=REL), where
-            assert got["share"] == pytest.approx(want[spec]["share"], rel=REL), where
+            assert near_mean(got["mean"], want[spec]["mean"], classes, spec), where
+            assert near_share(got["share"], want[spec], overall[spec], classes), where
 
 
-def assert_worst(doc: dict[str, Any], expected: list[dict[str, Any]]) -> None:
+def assert_worst(
+    doc: dict[str, Any], expected: list[dict[str, Any]], classes: int | None = None
+) -> None:
     assert len(doc["worst"]) == len(expected)
     for got, want in zip(doc["worst"], expected, strict=True):
         where = f"worst row {got['row']} ({got['id']})"
@@ -92,7 +127,9 @@ def assert_worst(doc: dict[str, Any], expected: list[dict[str, Any]]) -> None:
             assert got["p_true"] is None, where
         else:
             assert got["p_true"] == pytest.approx(want["p_true"], rel=REL), where
-        assert got["losses"] == pytest.approx(want["losses"], rel=REL), where
+        specs = [r["loss"] for r in doc["results"]]
+        for spec, loss, ref in zip(specs, got["losses"], want["losses"], strict=True):
+            assert near_mean(loss, ref, classes, spec), where
 
 
 @pytest.fixture
@@ -109,7 +146,8 @@ def test_by_class_matches_torch_and_sklearn(
     case_id: str, run_cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     case = CASES[case_id]
-    assert_by_class(run_json(run_cli, case, tmp_path), case["by_class"])
+    doc = run_json(run_cli, case, tmp_path)
+    assert_by_class(doc, case["by_class"], FLOAT32_CLASSES.get(case_id))
 
 
 @pytest.mark.usefixtures("at_root")
@@ -118,7 +156,8 @@ def test_worst_rows_match_torch_and_sklearn(
     case_id: str, run_cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     case = CASES[case_id]
-    assert_worst(run_json(run_cli, case, tmp_path), case["worst"])
+    doc = run_json(run_cli, case, tmp_path)
+    assert_worst(doc, case["worst"], FLOAT32_CLASSES.get(case_id))
 
 
 @pytest.mark.parametrize("case_id", ["images", "seg"])
@@ -136,8 +175,8 @@ def test_breakdowns_through_the_installed_entry_point(case_id: str, tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert_by_class(doc, case["by_class"])
-    assert_worst(doc, case["worst"])
+    assert_by_class(doc, case["by_class"], FLOAT32_CLASSES.get(case_id))
+    assert_worst(doc, case["worst"], FLOAT32_CLASSES.get(case_id))
 
 
 # --------------------------------------------------------------------------- pandas group-by
@@ -293,12 +332,15 @@ def test_dense_by_class_counts_pixels_of_each_true_class(run_cli: Callable[..., 
         ]
     )
     assert result.exit_code == 0, result.stderr
+    overall = df["w_nll"].sum() / df["w"].sum()
     for row in json.loads(result.stdout)["by_class"]:
         g = groups.loc[int(row["class"])]
         got = row["losses"][spec]
+        want = {"mean": g["w_nll"] / g["w"], "share": g["w_nll"] / df["w_nll"].sum()}
         assert got["count"] == g["n"]
-        assert got["mean"] == pytest.approx(g["w_nll"] / g["w"], rel=REL)
-        assert got["share"] == pytest.approx(g["w_nll"] / df["w_nll"].sum(), rel=REL)
+        # float32 logits: within the float32 bound of the float64 formula (FLOAT32_CLASSES)
+        assert near_mean(got["mean"], want["mean"], 3, spec)
+        assert near_share(got["share"], want, overall, 3)
 
 
 def test_multilabel_margin_row_without_targets(

@@ -8,19 +8,50 @@ with m = max_c z_c (the shift that keeps exp finite) and l = log Σ_c exp(z_c �
 ``log_softmax_terms`` computes m, l, z_y − m and Σ_c a_c (z_c − m) for class weights or
 target rows a, walking the scores in row blocks of about ``BLOCK_BYTES`` so that the shifted
 scores z − m and their exps live in one cache-sized scratch buffer (reused per thread), never
-as an (n, C) matrix, and float32 scores are never cast or copied as a whole: the max pass runs
-on the scores in their own dtype (a max is exact in any precision), the shift z − m is written
-straight into the float64 block buffer (exact for float32 scores: the difference of two
-float32 numbers needs at most 48 significant bits, unless their exponents lie more than 29
-binades apart, where it is rounded once like any float64 difference), and the exp and every
-per-row sum run in float64. So float32 files give the float64 computation on the same values
-(the tests pin this to 1e-12), not just torch's float32 to 1e-6.
+as an (n, C) matrix, and float32 scores are never cast or copied as a whole. The max pass runs
+on the scores in their own dtype (a max is exact in any precision) and z_y − m is subtracted
+in float64 (exact for two float32 numbers, up to a single rounding when their exponents lie
+more than 29 binades apart).
 
-Why not exp in float32 (what torch does for float32): it is about 1.8× cheaper per element
-with AVX-512, but each term then carries ~1 ulp of float32 (6e-8), which moves per-row
-results by up to ~5e-8 and means by ~3e-9 relative: inside ARCHITECTURE.md's 1e-6 for float32,
-but outside what losscli has promised for float32 files so far (the float64 computation to
-1e-10 relative: tests/test_breakdowns.py, test_oracles.py, test_readers.py, test_invariants.py).
+float64 scores: the shift, the exp and every sum run in float64.
+
+float32 scores (ce, focal, nll's check; ARCHITECTURE.md promises float32 inputs to 1e-6): the
+shift z − m and the exp run in float32, in place in one float32 block buffer, as torch does
+for float32; every sum (the row sums Σ exp, the dots, the totals over rows) is accumulated in
+float64. The error against the float64 computation on the same float32 values, per row, with
+u = 2^-24 (float32's unit roundoff), d_c = z_c − m <= 0, S = Σ_c e^{d_c} >= 1, l = ln S and
+p = softmax(z):
+
+1. the shift t_c = fl32(d_c) = d_c (1 + α_c), |α_c| <= u; t = 0 exactly at the max;
+2. NumPy's float32 exp: fl32(e^t) = e^t (1 + β), |β| <= ε = 4u (2.4e-7) where e^t is normal
+   (t >= −87.33; measured exhaustively over every float32 t in [−87.33, 0] with
+   ``scripts/exp32_error.py``: at most 3.57u on the AVX-512 and AVX2 code paths), and exp(0)
+   is 1 exactly; below that, each term is off by at most 2^-126 absolutely;
+3. e^{t_c} = e^{d_c} e^{d_c α_c}: a relative error of at most u|d_c| (1 + 1e-5) for
+   |d_c| <= 104 (beyond, e^{d_c} < 2^-149 counts under 2.);
+4. the C terms summed in float64 in any order: relative error <= (C − 1)·2^-53;
+5. the log in float64: 2^-53 relative.
+
+Hence |Ŝ − S| / S <= (1 + 1e-5)(ε (1 − 1/S) + u Σ_c p_c |d_c|) + C·2^-52, and
+Σ_c p_c |d_c| = Σ_c p_c (m − z_c) = H(p) − l <= ln C (H the entropy of p, at most ln C). So
+
+    |l̂ − l| <= B(C) = (1 + 1e-4)(ε + u ln C) + C·2^-52 + 2^-52 l      (per row)
+
+— 3.1e-7 for C = 3, 5.2e-7 for C = 100, 6.6e-7 for C = 1,000 — and the same for −log p_y = l −
+(z_y − m) (the second term is exact). With class weights the mean Σ w_y (−log p_y) / Σ w_y
+is off by at most B(C) too. focal's (1 − p)^γ (−log p) moves by at most (1 + γ/e)·B(C), its
+derivative in −log p being at most 1 + γ/e. The dot Σ_c a_c t_c of label smoothing and soft
+targets carries u Σ_c a_c |d_c| more (its products and sum are float64), at most u times the
+row's loss, since a_c >= 0 and the loss Σ_c a_c (l − d_c) >= Σ_c a_c |d_c|. So a row's loss
+is off by at most B(C)·a + 2u·|loss|, a its weight mass: w_y for hard labels, (1 − ε) w_y +
+ε Σ_c w_c / C with smoothing ε, Σ_c a_c for soft targets. The tests assert these bounds against
+the float64 computation on the same values (``tests/kernel_inputs.py``: ``float32_bound``), and
+torch's float32 results to 1e-6.
+
+Measured, the errors are far smaller than B(C) (~3e-9 relative on a mean): the bound is what
+is guaranteed. kl and js from logits (``log_softmax_blocks``) keep the float64 shift and exp:
+they use every class's log q and q elementwise, where the float32 error would be weighted by
+the target's mass on improbable classes, with no bound as simple as B(C).
 
 Dense maps (n, C, d1, ...) are read in their own layout (classes on axis 1): each position's
 terms come out flattened in (n, d1, ...) order, the order of ``moveaxis(z, 1, -1)``.
@@ -33,6 +64,7 @@ results are identical bit for bit.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,13 +102,21 @@ class Scratch:
 
     def __init__(self) -> None:
         self._buffers: dict[str, np.ndarray] = {}
+        self._starts: dict[tuple[int, int], np.ndarray] = {}
 
     def take(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         buf = self._buffers.get(name)
         if buf is None or buf.size < size or buf.dtype != dtype:
             buf = self._buffers[name] = np.empty(size, dtype=dtype)
         return buf[:size].reshape(shape)
+
+    def starts(self, rows: int, width: int) -> np.ndarray:
+        """0, width, 2·width, ...: where each of ``rows`` rows of a flat block starts."""
+        got = self._starts.get((rows, width))
+        if got is None:
+            got = self._starts[(rows, width)] = np.arange(0, rows * width, width)
+        return got
 
 
 BlockWork = Callable[[slice, Scratch], None]
@@ -121,12 +161,17 @@ def as_positions(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], x.shape[1], -1)
 
 
-def _row_max(x: np.ndarray, out: np.ndarray) -> None:
+def _row_max(x: np.ndarray, out: np.ndarray, scratch: Scratch) -> None:
     """max over axis 1 of a block (b, C, D) into ``out`` (b, D), in the block's dtype."""
-    if x.shape[1] <= FEW_CLASSES:
+    b, c, d = x.shape
+    if c <= FEW_CLASSES:
         np.copyto(out, x[:, 0])
-        for c in range(1, x.shape[1]):
-            np.maximum(out, x[:, c], out=out)
+        for k in range(1, c):
+            np.maximum(out, x[:, k], out=out)
+    elif d == 1:
+        # Each row is a contiguous run of the flat block: reduceat skips the per-row setup of
+        # an axis reduction (0.23 against 0.57 ns an element at C = 100, float32).
+        np.maximum.reduceat(x.reshape(-1), scratch.starts(b, c), out=out.reshape(-1))
     else:
         np.max(x, axis=1, out=out)
 
@@ -151,6 +196,13 @@ def _shift(x: np.ndarray, m: np.ndarray, out: np.ndarray) -> None:
         return
     np.copyto(out, x)
     np.subtract(out, m[:, None, :].astype(np.float64), out=out)
+
+
+def _work_itemsize(dtype: np.dtype, product: bool) -> int:
+    """Bytes an element of a block's largest work buffer: float32 scores are shifted and
+    exponentiated in a float32 buffer, unless the dot needs a float64 product buffer
+    (class weights or target rows); other scores work in float64."""
+    return 4 if dtype == np.float32 and not product else 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,16 +233,25 @@ class _Inputs:
 def _block_terms(inp: _Inputs, out: Terms, rows: slice, scratch: Scratch) -> None:
     """One block's terms, written into ``out`` at the block's positions."""
     x = inp.x[rows]
-    b, d = x.shape[0], x.shape[2]
+    b, c, d = x.shape
     at = slice(rows.start * d, rows.stop * d)
     m = scratch.take("max", (b, d), x.dtype)
-    _row_max(x, m)
+    _row_max(x, m, scratch)
     out.shift[at] = m.reshape(-1)
     if out.true is not None and inp.labels is not None:
-        true = np.take_along_axis(x, inp.labels[rows][:, None, :], axis=1)
+        labels = inp.labels[rows]
+        if d == 1:  # a flat gather, cheaper than take_along_axis's index arrays
+            true = np.take(x.reshape(-1), scratch.starts(b, c) + labels[:, 0])
+        else:
+            true = np.take_along_axis(x, labels[:, None, :], axis=1)
+        # z_y − m exactly: both are float32 or float64 numbers, subtracted in float64
         np.subtract(true.reshape(-1), m.reshape(-1), out=out.true[at], dtype=np.float64)
-    shifted = scratch.take("shifted", x.shape, np.dtype(np.float64))
-    _shift(x, m, shifted)
+    if x.dtype == np.float32:  # shift and exp in float32, in place in one float32 buffer
+        shifted = scratch.take("shifted32", x.shape, x.dtype)
+        np.subtract(x, m[:, None, :], out=shifted)
+    else:
+        shifted = scratch.take("shifted", x.shape, np.dtype(np.float64))
+        _shift(x, m, shifted)
     if out.dot is not None:
         dot = out.dot[at].reshape(b, d)
         _dot(inp, shifted, rows, dot, scratch)
@@ -254,9 +315,10 @@ def log_softmax_terms(
         None if labels is None else np.empty(size),
         np.empty(size) if dot or target is not None else None,
     )
+    product = out.dot is not None and (w is not None or target is not None)
     run_blocks(
         n,
-        8 * c * d,
+        _work_itemsize(x.dtype, product) * c * d,
         lambda rows, scratch: _block_terms(inp, out, rows, scratch),
         threads,
     )
@@ -279,7 +341,7 @@ def log_softmax_blocks(
         blk = x[rows]
         b = blk.shape[0]
         m = scratch.take("max", (b, d), blk.dtype)
-        _row_max(blk, m)
+        _row_max(blk, m, scratch)
         log_q = scratch.take("log_q", blk.shape, np.dtype(np.float64))
         _shift(blk, m, log_q)
         q = scratch.take("q", blk.shape, np.dtype(np.float64))

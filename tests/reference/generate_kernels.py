@@ -8,8 +8,9 @@ Run it in the reference environment (torch is NOT a losscli dependency):
 
 The inputs come from ``tests/kernel_inputs.py`` (exact integer arithmetic, so the test builds
 the same arrays bit for bit); shapes put block boundaries inside the data (300 × 1,000 float32:
-blocks of 65 rows; 1,100 × 64 float64: 1,024; 4,100 × 16 float64: 4,096), leave N below one
-block (5 × 100, 2,050 × 10), take C large for few rows (3 × 50,257: one row per block), use
+blocks of 131 rows, 65 with a float64 product buffer; 1,100 × 64 float64: 1,024; 4,100 × 16
+float64: 4,096), leave N below one block (5 × 100, 2,050 × 10), take C large for few rows
+(3 × 50,257: two rows per block, one with a product buffer), use
 extreme logits (±1e4, −inf in float32) and dense maps (N, C, d1, d2).
 
 Each case: id, inputs (shape, dtype, options), loss (a losscli function and its keyword
