@@ -308,7 +308,7 @@ def nll(
     array([1.386294])
     """
     _hard_labels("nll", preds, labels, maps=True)
-    t = log_softmax_terms(preds)
+    t = log_softmax_terms(preds, row_max=True)  # the max tells values <= 0
     with np.errstate(over="ignore"):
         sums = np.exp(t.shift + t.log_sum)  # Σ_c exp(z_c), by the row-block kernel
     bad = (t.shift > 0) | (np.abs(sums - 1.0) > LOG_PROB_SUM_TOL)

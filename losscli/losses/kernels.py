@@ -16,37 +16,44 @@ more than 29 binades apart).
 float64 scores: the shift, the exp and every sum run in float64.
 
 float32 scores (ce, focal, nll's check; ARCHITECTURE.md promises float32 inputs to 1e-6): the
-shift z − m and the exp run in float32, in place in one float32 block buffer, as torch does
-for float32; every sum (the row sums Σ exp, the dots, the totals over rows) is accumulated in
-float64. The error against the float64 computation on the same float32 values, per row, with
-u = 2^-24 (float32's unit roundoff), d_c = z_c − m <= 0, S = Σ_c e^{d_c} >= 1, l = ln S and
-p = softmax(z):
+exp runs in float32, in one float32 block buffer, as torch does for float32; every sum (the
+row sums Σ exp, the dots, the totals over rows) is accumulated in float64. A float32 block
+whose every position has e^-30 <= Σ_c fl32(e^{z_c}) < ∞ (``UNSHIFTED_FLOOR``: no exp
+overflowed, logits below ~88, and the largest above ~−30: the usual case) takes the shift
+m = 0 and skips the max pass and the subtraction; any other block takes m = the row max and
+the shift z − m in float32, like float64 scores. The error against the float64 computation
+on the same float32 values, per row, with u = 2^-24 (float32's unit roundoff), d_c = z_c − m,
+S = Σ_c e^{d_c}, l = ln S and p = softmax(z):
 
-1. the shift t_c = fl32(d_c) = d_c (1 + α_c), |α_c| <= u; t = 0 exactly at the max;
+1. the shift t_c = fl32(d_c) = d_c (1 + α_c), |α_c| <= u (α = 0 without a shift, and at the
+   max: t = 0);
 2. NumPy's float32 exp: fl32(e^t) = e^t (1 + β), |β| <= ε = 4u (2.4e-7) where e^t is normal
    (t >= −87.33; measured exhaustively over every float32 t in [−87.33, 0] with
-   ``scripts/exp32_error.py``: at most 3.57u on the AVX-512 and AVX2 code paths), and exp(0)
-   is 1 exactly; below that, each term is off by at most 2^-126 absolutely;
+   ``scripts/exp32_error.py``: at most 3.57u on the AVX-512 and AVX2 code paths; on
+   [0, 88.7], where the unshifted path also exponentiates, NumPy's float32 exp uses the same
+   range reduction), and exp(0) is 1 exactly; below, each term is off by at most 2^-126
+   absolutely, relative to S >= 1 (shifted) or S >= e^-30 (unshifted): at most C·2^-126·e^30;
 3. e^{t_c} = e^{d_c} e^{d_c α_c}: a relative error of at most u|d_c| (1 + 1e-5) for
    |d_c| <= 104 (beyond, e^{d_c} < 2^-149 counts under 2.);
 4. the C terms summed in float64 in any order: relative error <= (C − 1)·2^-53;
-5. the log in float64: 2^-53 relative.
+5. the log in float64, and z_y − l: 2^-53 relative, of |m| + l <= 80 + l unshifted.
 
-Hence |Ŝ − S| / S <= (1 + 1e-5)(ε (1 − 1/S) + u Σ_c p_c |d_c|) + C·2^-52, and
+Hence |Ŝ − S| / S <= (1 + 1e-5)(ε + u Σ_c p_c |d_c|) + C·2^-52, and
 Σ_c p_c |d_c| = Σ_c p_c (m − z_c) = H(p) − l <= ln C (H the entropy of p, at most ln C). So
 
-    |l̂ − l| <= B(C) = (1 + 1e-4)(ε + u ln C) + C·2^-52 + 2^-52 l      (per row)
+    |l̂ − l| <= B(C) = (1 + 1e-4)(ε + u ln C) + (100 C + l)·2^-52      (per row)
 
 — 3.1e-7 for C = 3, 5.2e-7 for C = 100, 6.6e-7 for C = 1,000 — and the same for −log p_y = l −
 (z_y − m) (the second term is exact). With class weights the mean Σ w_y (−log p_y) / Σ w_y
 is off by at most B(C) too. focal's (1 − p)^γ (−log p) moves by at most (1 + γ/e)·B(C), its
 derivative in −log p being at most 1 + γ/e. The dot Σ_c a_c t_c of label smoothing and soft
-targets carries u Σ_c a_c |d_c| more (its products and sum are float64), at most u times the
-row's loss, since a_c >= 0 and the loss Σ_c a_c (l − d_c) >= Σ_c a_c |d_c|. So a row's loss
-is off by at most B(C)·a + 2u·|loss|, a its weight mass: w_y for hard labels, (1 − ε) w_y +
-ε Σ_c w_c / C with smoothing ε, Σ_c a_c for soft targets. The tests assert these bounds against
-the float64 computation on the same values (``tests/kernel_inputs.py``: ``float32_bound``), and
-torch's float32 results to 1e-6.
+targets carries u Σ_c a_c |d_c| more (its products and sum are float64; unshifted, the
+cancellation of (Σ a_c) m against it costs (Σ a_c)·160 C·2^-53, inside B's rounding term),
+at most u times the row's loss, since a_c >= 0 and the loss Σ_c a_c (l − d_c) >=
+Σ_c a_c |d_c|. So a row's loss is off by at most B(C)·a + 2u·|loss|, a its weight mass: w_y
+for hard labels, (1 − ε) w_y + ε Σ_c w_c / C with smoothing ε, Σ_c a_c for soft targets. The
+tests assert these bounds against the float64 computation on the same values
+(``tests/float32_bound.py``), and torch's float32 results to 1e-6.
 
 Measured, the errors are far smaller than B(C) (~3e-9 relative on a mean): the bound is what
 is guaranteed. kl and js from logits (``log_softmax_blocks``) keep the float64 shift and exp:
@@ -82,6 +89,8 @@ PARALLEL_BYTES = 1 << 23
 # Up to this many classes, reduce class by class over whole columns of a block: NumPy's
 # per-row reductions cost ~4 ns a row of overhead, more than the arithmetic of a short row.
 FEW_CLASSES = 16
+# float32 blocks skip the shift when every row's Σ exp(z) is at least this (and finite).
+UNSHIFTED_FLOOR = float(np.exp(-30.0))
 
 
 # The losses whose functions run their logits path on these kernels and so read float32 logits
@@ -228,24 +237,33 @@ class _Inputs:
     class_weights: np.ndarray | None  # (C,) weights of the dot, in x's dtype
     target: np.ndarray | None  # (n, C, D) rows of the dot
     positive_only: bool  # the dot skips classes where the target is 0 (0 · log 0 = 0)
+    row_max: bool  # the shift must be each row's max (else 0 where float32 exps allow)
+
+
+def _gather_true(inp: _Inputs, x: np.ndarray, rows: slice, scratch: Scratch) -> np.ndarray:
+    """z_y of a block's positions, flat (b·D,), in the scores' dtype."""
+    assert inp.labels is not None
+    b, c, d = x.shape
+    labels = inp.labels[rows]
+    if d == 1:  # a flat gather, cheaper than take_along_axis's index arrays
+        return np.take(x.reshape(-1), scratch.starts(b, c) + labels[:, 0])
+    return np.take_along_axis(x, labels[:, None, :], axis=1).reshape(-1)
 
 
 def _block_terms(inp: _Inputs, out: Terms, rows: slice, scratch: Scratch) -> None:
     """One block's terms, written into ``out`` at the block's positions."""
     x = inp.x[rows]
-    b, c, d = x.shape
+    if x.dtype == np.float32 and not inp.row_max and _unshifted_terms(inp, out, x, rows, scratch):
+        return
+    b, d = x.shape[0], x.shape[2]
     at = slice(rows.start * d, rows.stop * d)
     m = scratch.take("max", (b, d), x.dtype)
     _row_max(x, m, scratch)
     out.shift[at] = m.reshape(-1)
-    if out.true is not None and inp.labels is not None:
-        labels = inp.labels[rows]
-        if d == 1:  # a flat gather, cheaper than take_along_axis's index arrays
-            true = np.take(x.reshape(-1), scratch.starts(b, c) + labels[:, 0])
-        else:
-            true = np.take_along_axis(x, labels[:, None, :], axis=1)
+    if out.true is not None:
         # z_y − m exactly: both are float32 or float64 numbers, subtracted in float64
-        np.subtract(true.reshape(-1), m.reshape(-1), out=out.true[at], dtype=np.float64)
+        true = _gather_true(inp, x, rows, scratch)
+        np.subtract(true, m.reshape(-1), out=out.true[at], dtype=np.float64)
     if x.dtype == np.float32:  # shift and exp in float32, in place in one float32 buffer
         shifted = scratch.take("shifted32", x.shape, x.dtype)
         np.subtract(x, m[:, None, :], out=shifted)
@@ -253,12 +271,35 @@ def _block_terms(inp: _Inputs, out: Terms, rows: slice, scratch: Scratch) -> Non
         shifted = scratch.take("shifted", x.shape, np.dtype(np.float64))
         _shift(x, m, shifted)
     if out.dot is not None:
-        dot = out.dot[at].reshape(b, d)
-        _dot(inp, shifted, rows, dot, scratch)
+        _dot(inp, shifted, rows, out.dot[at].reshape(b, d), scratch)
     np.exp(shifted, out=shifted)
     total = scratch.take("sum", (b, d), np.dtype(np.float64))
     _row_sum(shifted, total)
     np.log(total, out=out.log_sum[at].reshape(b, d))
+
+
+def _unshifted_terms(
+    inp: _Inputs, out: Terms, x: np.ndarray, rows: slice, scratch: Scratch
+) -> bool:
+    """A float32 block's terms with the shift 0 (no max pass, no subtraction), when every
+    position's Σ_c exp(z_c) lies in [``UNSHIFTED_FLOOR``, ∞): no exp overflowed, and terms
+    that underflowed weigh < 2^-126·e^30 relative. Else writes nothing and returns False."""
+    b, d = x.shape[0], x.shape[2]
+    exps = scratch.take("shifted32", x.shape, x.dtype)
+    with np.errstate(over="ignore"):
+        np.exp(x, out=exps)
+    total = scratch.take("sum", (b, d), np.dtype(np.float64))
+    _row_sum(exps, total)
+    if not (total.min() >= UNSHIFTED_FLOOR and total.max() < np.inf):  # NaN fails too
+        return False
+    at = slice(rows.start * d, rows.stop * d)
+    np.log(total, out=out.log_sum[at].reshape(b, d))
+    out.shift[at] = 0.0
+    if out.true is not None:
+        out.true[at] = _gather_true(inp, x, rows, scratch)
+    if out.dot is not None:
+        _dot(inp, x, rows, out.dot[at].reshape(b, d), scratch)
+    return True
 
 
 def _dot(inp: _Inputs, shifted: np.ndarray, rows: slice, out: np.ndarray, scratch: Scratch) -> None:
@@ -289,6 +330,7 @@ def log_softmax_terms(
     class_weights: np.ndarray | None = None,
     target: np.ndarray | None = None,
     positive_only: bool = False,
+    row_max: bool = False,
     threads: int | None = None,
 ) -> Terms:
     """The log-softmax terms of ``scores`` (n, C) or (n, C, d1, ...), per position.
@@ -296,7 +338,9 @@ def log_softmax_terms(
     ``labels`` int (n,) or (n, d1, ...) in 0..C−1 give z_y − m. ``dot`` (implied by a
     ``target``) gives Σ_c a_c (z_c − m) with a_c = (``class_weights`` (C,) or 1) times
     (``target``, float64 like ``scores``, or 1). ``positive_only``: classes where the target is
-    0 count 0 in the dot (where z_c = −inf, 0 · −inf would be NaN).
+    0 count 0 in the dot (where z_c = −inf, 0 · −inf would be NaN). The shift m is each row's
+    max for float64 scores and with ``row_max``; float32 blocks whose exps neither overflow nor
+    all underflow take m = 0 (``Terms`` hold for any shift).
     """
     x = as_positions(scores)
     n, c, d = x.shape
@@ -307,6 +351,7 @@ def log_softmax_terms(
         w,
         None if target is None else np.asarray(target, dtype=np.float64).reshape(n, c, d),
         positive_only,
+        row_max,
     )
     size = n * d
     out = Terms(
