@@ -350,3 +350,18 @@ def test_the_same_gate_from_the_config_file(run_cli: Any, write: Any) -> None:
     rules = _rules(out)
     assert list(rules) == ["ce", "ce [lang=de]", "ce [lang=en]"]  # fr (111) is under 120
     assert [k for k, r in rules.items() if not r["passed"]] == ["ce [lang=de]"]
+
+
+def test_models_whose_files_disagree_on_a_sample_s_slice_exit_3(write: Any, run_cli: Any) -> None:
+    """A group column read from each predictions file must name the same slice for both
+    models (row 12 is fr in the old file, it in the new one); LABELS or --meta cannot differ."""
+    labels = write("labels.csv", {"y": [0.0] * 18})
+    old = write("old.csv", {"p": [0.5, -0.5] * 9, "lang": ["en"] * 6 + ["de"] * 6 + ["fr"] * 6})
+    new = write("new.csv", {"p": [0.1, -0.1] * 9, "lang": ["en"] * 6 + ["de"] * 6 + ["it"] * 6})
+    args = ["check", new, labels, "--baseline-preds", old, "-l", "mse", "--group-by", "lang"]
+    out = run_cli(args)
+    assert out.exit_code == 3, out.output
+    assert "sample 12 is in slice lang=fr by the first model's file but in lang=it" in out.stderr
+    assert out.stdout == ""
+    compared = run_cli(["compare", old, new, "--labels", labels, "-l", "mse", "--group-by", "lang"])
+    assert compared.exit_code == 3 and "lang=it" in compared.stderr

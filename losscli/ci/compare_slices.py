@@ -4,9 +4,9 @@ The slices are those of ``compute --group-by`` (``losscli.engine.slices``: one v
 column, several columns crossed, a missing value a slice of its own). Per slice key, the same
 mergeable paired statistics as the overall comparison (``losscli.ci.paired.PairedStats``: the
 paired moments, and the resampled sums for ``--test bootstrap|permutation``), so memory grows
-with the number of slices, never with the rows. The first model's group values name a
-sample's slice (the models are paired on the same labels, so they agree where both have
-them).
+with the number of slices, never with the rows. Every model must put a paired sample in the
+same slice (they do when the group columns come from the labels or ``--meta``; columns read
+from each model's own predictions file that disagree are an input error, exit 3).
 
 Each slice's values are the models' values on the slice's paired samples: the engine's own
 per-slice values (``compute --group-by``'s numbers) when every model has every sample, else
@@ -27,7 +27,8 @@ import numpy as np
 
 from losscli.ci.paired import PairedStats, Testing
 from losscli.engine.paired import Samples
-from losscli.engine.slices import FLUSH_ROWS, SliceCoder, SliceKey, SliceValue
+from losscli.engine.slices import FLUSH_ROWS, SliceCoder, SliceKey, SliceValue, key_text
+from losscli.errors import InputError
 from losscli.losses import Reduce
 from losscli.stats import Difference, holm
 
@@ -91,6 +92,8 @@ class SlicedPairs:
         held, self._pending, self._rows = self._pending, [], 0
         models = [Samples.concat([p[m] for p in held], self.n_losses) for m in range(self.n_models)]
         codes = self.coder.codes(models[0].groups)
+        for m, other in enumerate(models[1:], 1):
+            self._same_slices(models[0], codes, other, m)
         order = np.argsort(codes, kind="stable")
         ranked = codes[order]
         starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
@@ -101,6 +104,21 @@ class SlicedPairs:
             first = models[0].take(idx)
             for stats, other in zip(state.stats, models[1:], strict=True):
                 _update(stats, first, other.take(idx))
+
+    def _same_slices(self, first: Samples, codes: np.ndarray, other: Samples, m: int) -> None:
+        """Model m must put every paired sample in the first model's slice (a group column
+        read from each model's own predictions file may say otherwise): else exit 3."""
+        theirs = self.coder.codes(other.groups)
+        differ = np.flatnonzero(theirs != codes)
+        if not len(differ):
+            return
+        i = int(differ[0])
+        a, b = (key_text(self.columns, self.coder.keys[int(c[i])]) for c in (codes, theirs))
+        raise InputError(
+            f"--group-by: sample {first.keys[i]} is in slice {a} by the first model's file "
+            f"but in {b} by model {m + 1}'s (check --baseline-preds: the first is the "
+            "baseline); the models must agree on the group columns: put them in LABELS or --meta"
+        )
 
     def merge(self, other: SlicedPairs) -> None:
         """Add another part's slices (same models, losses and group columns), key by key."""
