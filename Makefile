@@ -75,10 +75,11 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 # [tool.mutmut]): every small change to losscli/losses, losscli/engine and losscli/stats.py is
 # run against the tests that reach the changed function, with Hypothesis's "mutation" profile
 # (tests/conftest.py). Resumable: a second run retests only what changed. Then the score and
-# the survivors by function (scripts/mutation_report.py). See README "Contributing".
+# the survivors by function, with the run's wall and CPU time (scripts/mutation_report.py).
+# See README "Contributing".
 mutation: $(STAMP)
-	LOSSCLI_HYPOTHESIS=mutation $(BIN)/mutmut run --max-children 2
-	$(BIN)/python scripts/mutation_report.py
+	LOSSCLI_HYPOTHESIS=mutation $(BIN)/python scripts/mutation_report.py run \
+		$(BIN)/mutmut run --max-children 2
 
 # The README's report screenshots: the sample reports as HTML, photographed by headless
 # Chromium (Debian's chromium package) into docs/screenshots/. Not part of make test.

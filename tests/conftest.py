@@ -31,10 +31,14 @@ _COMMON: dict[str, Any] = {
 }
 settings.register_profile("default", max_examples=30, derandomize=True, **_COMMON)
 settings.register_profile("long", max_examples=2000, derandomize=False, **_COMMON)
-# "mutation" (make mutation): derandomized with 5 examples per test. Each surviving mutant of the
-# engine reruns every property test that reaches it, and 3 derandomized examples already reach
-# the lines and branches that 50 reach (coverage.py, issue 15); 5 keeps a margin.
-settings.register_profile("mutation", max_examples=5, derandomize=True, **_COMMON)
+# "mutation" (make mutation): derandomized with 3 examples per test. Each surviving mutant of the
+# engine reruns every property test that reaches it. Measured with coverage.py (issue 15.5): the
+# property tests of test_invariants.py and test_engine.py reach 2538 of the 2540 lines and 3182
+# of the 3185 branches of losscli/losses, engine and stats.py at 3 examples, all of them at 5
+# and at 30; the two lines missed (soft targets with probabilities in cross_entropy) are
+# reached by test_oracles.py and test_persample.py in the same selection. 3 examples take 25%
+# less CPU than 5 (6.2 s against 8.3 s for the two files).
+settings.register_profile("mutation", max_examples=3, derandomize=True, **_COMMON)
 settings.load_profile(os.environ.get("LOSSCLI_HYPOTHESIS", "default"))
 
 # A plain, colourless, fixed-width environment for everything run through CliRunner
