@@ -162,7 +162,12 @@ ABC_LOGITS = {
 
 @pytest.mark.parametrize(
     ("ignore", "shown"),
-    [(3, ["a", "b", "c", "3", "c"]), (-1, ["a", "b", "c", "-1", "a"])],
+    # 3 = the number of classes; -1 and torch's default -100 are below 0 (-100 is no index).
+    [
+        (3, ["a", "b", "c", "3", "c"]),
+        (-1, ["a", "b", "c", "-1", "a"]),
+        (-100, ["a", "-100", "c", "b", "a"]),
+    ],
 )
 def test_codes_outside_the_classes_are_shown_as_numbers(
     run_cli: Any, write: Any, tmp_path: Path, ignore: int, shown: list[str]
