@@ -18,7 +18,20 @@ import pytest
 from conftest import SAMPLE, invoke
 from test_cli import ENTRY_POINT, run_process
 
-from losscli.engine.histogram import ALPHA, EXACT_LIMIT, N_BINS, Histogram
+from losscli.engine.histogram import (
+    _K,
+    _K_MAX,
+    _K_MIN,
+    _LOG_GAMMA,
+    ALPHA,
+    EXACT_LIMIT,
+    GAMMA,
+    HUGE,
+    N_BINS,
+    TINY,
+    Histogram,
+    bin_index,
+)
 
 LEVELS = (0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0)
 
@@ -94,6 +107,42 @@ def test_saved_state_round_trips_exactly(n: int) -> None:
     assert (back.min, back.max) == (hist.min, hist.max)
     assert back.finalize() == hist.finalize()
     assert (back.exact is None) == (n > EXACT_LIMIT)
+
+
+def _bins_by_definition(values: np.ndarray) -> np.ndarray:
+    """The bins as the module docstring defines them, value by value: zero bucket _K below
+    TINY, else offset k = clip(ceil(log(min(|v|, HUGE)) / log γ), K_MIN, K_MAX) − K_MIN and
+    bin _K ± (k + 1) by sign (NumPy's log, as the engine's, so bin edges agree exactly)."""
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        mag = abs(float(v))
+        if mag < TINY:
+            out[i] = _K
+            continue
+        k = int(np.ceil(np.log(np.float64(min(mag, HUGE))) / _LOG_GAMMA))
+        k = min(max(k, _K_MIN), _K_MAX) - _K_MIN
+        out[i] = _K + 1 + k if v > 0 else _K - 1 - k
+    return out
+
+
+def test_bins_follow_the_definition_at_edges_and_extremes() -> None:
+    """bin_index (computed in place over whole arrays) against the value-by-value definition,
+    on values at, just below and just above bin edges, both signs, zeros, subnormals, TINY,
+    HUGE and infinities, from an unaligned start."""
+    rng = np.random.default_rng(11)
+    edges = GAMMA ** np.arange(_K_MIN - 2, _K_MAX + 2, 97, dtype=np.float64)
+    special = [0.0, -0.0, 5e-324, TINY, -TINY, TINY / 2, HUGE, -HUGE, 2 * HUGE, np.inf, -np.inf]
+    values = np.r_[
+        edges,
+        np.nextafter(edges, 0),
+        np.nextafter(edges, np.inf),
+        -edges,
+        special,
+        rng.lognormal(0, 6, 3000) * rng.choice([-1.0, 1.0], 3000),
+    ]
+    rng.shuffle(values)
+    for part in (values, values[1:], values.astype(np.float32).astype(np.float64)):
+        assert (bin_index(part) == _bins_by_definition(part)).all()
 
 
 def test_counts_are_exact_and_memory_is_fixed() -> None:

@@ -1165,12 +1165,15 @@ def compare(
 
 
 def main() -> None:
-    """Console-script entry point: signals become ``Interrupted`` (see ``cli.signals``)."""
+    """Console-script entry point: signals become ``Interrupted`` (see ``cli.signals``);
+    freed chunk memory stays in the heap for the next chunk (``cli.allocator``)."""
     import sys
 
+    from losscli.cli.allocator import keep_freed_memory
     from losscli.cli.signals import install
 
     install()
+    keep_freed_memory()
     null_before = _stdout_is_null()
     try:
         app()

@@ -34,21 +34,25 @@ QUANTILES = (0.5, 0.9, 0.99)
 EXACT_LIMIT = 4096  # up to this many samples the values themselves are kept: exact quantiles
 
 
-def _bucket_of(magnitude: np.ndarray) -> np.ndarray:
-    """The bucket offset (0.._K-1) of magnitudes ≥ TINY."""
-    # Magnitudes above HUGE (infinity too) share the last bucket.
-    k = np.ceil(np.log(np.minimum(magnitude, HUGE)) / _LOG_GAMMA).astype(np.int64)
-    return np.clip(k, _K_MIN, _K_MAX) - _K_MIN
-
-
 def bin_index(values: np.ndarray) -> np.ndarray:
-    """Each finite or infinite value's bin, in value order: equal values share a bin."""
-    mag = np.abs(values)
-    index = np.full(len(values), _K, dtype=np.int64)  # the zero bucket
-    big = mag >= TINY
-    offset = _bucket_of(mag[big])
-    index[big] = np.where(values[big] > 0, _K + 1 + offset, _K - 1 - offset)
-    return index
+    """Each finite or infinite value's bin, in value order: equal values share a bin.
+
+    A magnitude ``m`` ≥ TINY has the bucket offset ``ceil(log(min(m, HUGE)) / log γ)``
+    clipped to 0.._K-1; bin ``_K ± (offset + 1)`` by its sign; below TINY the zero bucket.
+    Computed in place in one float buffer (one pass per step, no masked copies)."""
+    t = np.abs(values)
+    small = t < TINY
+    np.clip(t, TINY, HUGE, out=t)  # magnitudes above HUGE (infinity too): the last bucket
+    np.log(t, out=t)
+    t /= _LOG_GAMMA
+    np.ceil(t, out=t)
+    np.clip(t, _K_MIN, _K_MAX, out=t)
+    t -= _K_MIN - 1  # offset + 1
+    np.copysign(t, values, out=t)
+    t += _K
+    if small.any():
+        t[small] = _K  # the zero bucket
+    return t.astype(np.intp)
 
 
 def _representative(index: int) -> float:
@@ -93,10 +97,13 @@ class Histogram:
     exact: np.ndarray | None = field(default_factory=lambda: np.empty(0))
 
     def update(self, values: np.ndarray) -> None:
-        values = values[~np.isnan(values)]
+        low = float(np.min(values)) if len(values) else math.nan
+        if math.isnan(low):  # NaN values (or none at all): left out
+            values = values[~np.isnan(values)]
+            low = float(np.min(values)) if len(values) else math.nan
         if len(values):
             chunk = Histogram(np.bincount(bin_index(values), minlength=N_BINS))
-            chunk.min, chunk.max = float(values.min()), float(values.max())
+            chunk.min, chunk.max = low, float(np.max(values))
             chunk.exact = values.astype(np.float64) if len(values) <= EXACT_LIMIT else None
             self.merge(chunk)
 
