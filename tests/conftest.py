@@ -162,7 +162,7 @@ def schema_errors(name: str, doc: Any) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _json_outputs_match_their_schema(monkeypatch: pytest.MonkeyPatch) -> Any:
-    import losscli.report.render as render
+    import losscli.report.compute as compute
     from losscli.ci.checks import CheckReport
     from losscli.ci.compare import Comparison
 
@@ -176,7 +176,7 @@ def _json_outputs_match_their_schema(monkeypatch: pytest.MonkeyPatch) -> Any:
 
         return wrapper
 
-    monkeypatch.setattr(render, "compute_document", checked("compute", render.compute_document))
+    monkeypatch.setattr(compute, "compute_document", checked("compute", compute.compute_document))
     monkeypatch.setattr(CheckReport, "to_dict", checked("check", CheckReport.to_dict))
     monkeypatch.setattr(Comparison, "to_dict", checked("compare", Comparison.to_dict))
     yield

@@ -233,14 +233,22 @@ def test_ctrl_c_exits_130_with_one_line(
     one_error_line(result.stderr, "interrupted by Ctrl-C (SIGINT)")
 
 
+@pytest.mark.parametrize(
+    ("fmt", "writer"),
+    [("table", "_print_renderable"), ("json", "_write")],  # a Rich table; a string as it is
+)
 def test_a_closed_stdout_stops_with_141(
-    run_cli: RunCli, inputs: list[Path], monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli,
+    inputs: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
+    writer: str,
 ) -> None:
     def closed(rendered: object) -> None:
         raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
-    monkeypatch.setattr("losscli.report.render._print_output", closed)
-    result = run_cli(["compute", *inputs, "-l", "mse"])
+    monkeypatch.setattr(f"losscli.report.output.{writer}", closed)
+    result = run_cli(["compute", *inputs, "-l", "mse", "--format", fmt])
     assert result.exit_code == 141
     one_error_line(result.stderr, "standard output was closed by its reader (broken pipe)")
 

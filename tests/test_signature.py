@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -24,7 +25,8 @@ from losscli.engine.signature import (
     loss_text,
     parse_signature,
 )
-from losscli.io.digest import ArrayDigest, ContentDigest
+from losscli.io import digest
+from losscli.io.digest import ArrayDigest, ContentDigest, file_digest, hash_ahead
 
 VERSION = version("losscli")
 SEED = [SAMPLE / "seed_preds.csv", SAMPLE / "seed_labels.csv"]
@@ -148,6 +150,21 @@ def test_content_digest_streams_several_files(tmp_path: Path) -> None:
     b.write_bytes(b"tail")
     expected = hashlib.sha256(a.read_bytes() + b.read_bytes()).hexdigest()
     assert ContentDigest([a, b]).hexdigest() == expected
+
+
+def test_hash_ahead_starts_regular_files_only(tmp_path: Path) -> None:
+    """compute starts hashing its inputs before its imports: a regular file's pass starts
+    (the reader's ``file_digest`` then finds it started); standard input, a named pipe (whose
+    bytes a hash would consume), a folder and a missing file are left to the readers."""
+    data = tmp_path / "preds.csv"
+    data.write_bytes(b"pred\n" + b"0.25\n" * 100_000)
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    before = dict(digest._STARTED)
+    hash_ahead([data, None, Path("-"), pipe, tmp_path, tmp_path / "missing.csv"])
+    started = {key[0] for key in set(digest._STARTED) - set(before)}
+    assert started == {str(data.resolve())}
+    assert file_digest(data).hexdigest() == sha256(data)
 
 
 def test_array_digest_tells_dtype_and_shape_apart() -> None:

@@ -117,3 +117,31 @@ def test_the_cli_choices_are_the_domains() -> None:
     assert tuple(render.CHECK_FORMATS) == formats.CHECK_NAMES
     assert tuple(render.COMPARE_FORMATS) == formats.COMPARE_NAMES
     assert set(formats.OUTPUT_SUFFIXES.values()) <= {*render.FORMATS, *render.CHECK_FORMATS}
+
+
+def _imported(args: list[object]) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ENTRY_POINT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+
+
+def test_compute_json_loads_no_rich() -> None:
+    """JSON is a string printed as it is: a compute run asked for JSON never loads Rich (its
+    import is a tenth of a short run's start-up), while the table does (the check can fail)."""
+    run = ["compute", SAMPLE / "seed_preds.csv", SAMPLE / "seed_labels.csv", "-l", "mse"]
+    as_json = _imported([*run, "--format", "json"])
+    assert "losscli.report.compute" in as_json  # the log is the real one
+    assert sorted(m for m in as_json if m.split(".")[0] == "rich") == []
+    assert "rich.console" in _imported(run)
+
+
+def test_compute_json_is_the_renderer_render_lists() -> None:
+    from losscli.report import compute, render
+
+    assert render.FORMATS["json"] is compute.report_json

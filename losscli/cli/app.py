@@ -300,7 +300,12 @@ _debug = False
 
 def _render(table: str, name: str) -> Callable[..., Any]:
     """The renderer of format ``name`` in ``losscli.report.render``'s ``table`` (imported
-    now, not at start-up: it loads NumPy and Rich)."""
+    now, not at start-up: it loads NumPy and Rich). compute's JSON comes straight from
+    ``losscli.report.compute``, which loads no Rich (the same function ``render`` lists)."""
+    if (table, name) == ("FORMATS", "json"):
+        from losscli.report.compute import report_json
+
+        return report_json
     from losscli.report import render
 
     renderers: dict[str, Callable[..., Any]] = getattr(render, table)
@@ -593,6 +598,9 @@ def compute(
     def run() -> None:
         from dataclasses import replace
 
+        from losscli.io.digest import hash_ahead
+
+        hash_ahead((preds, labels, meta))
         from losscli.api import compute_files
         from losscli.ci.config import Settings, settings_options
         from losscli.engine.intervals import Intervals
@@ -669,6 +677,8 @@ def _html_classes(fmt: str, outputs: list[tuple[Path, str]]) -> bool | None:
 
 
 def _write_compute(outputs: list[tuple[Path, str]], report: Any, precision: int) -> None:
+    if not outputs:
+        return
     from losscli.io.outputs import write_text
     from losscli.report.render import plain_text
 

@@ -91,7 +91,7 @@ def show(rendered: object) -> None:
     if STATE.quiet:
         return
     end_progress()
-    from losscli.report.render import print_output
+    from losscli.report.output import print_output
 
     print_output(rendered)
 

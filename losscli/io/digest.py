@@ -8,13 +8,16 @@ opened, so hashing overlaps with the readers that parse the same (by then cached
 from __future__ import annotations
 
 import hashlib
+import stat
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from losscli.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _BLOCK = 1 << 20
 # Digests already started in this process, by (path, size, mtime): compare and check open the
@@ -62,6 +65,8 @@ class ArrayDigest:
     """The sha256 of an in-memory array (dtype, shape and C-order bytes), for the Python API."""
 
     def __init__(self, array: np.ndarray) -> None:
+        import numpy as np
+
         h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
         if array.dtype.hasobject:
             h.update(repr(array.tolist()).encode())
@@ -93,3 +98,18 @@ def file_digest(path: Path) -> ContentDigest:
     if key not in _STARTED:
         _STARTED[key] = ContentDigest([path])
     return _STARTED[key]
+
+
+def hash_ahead(paths: Iterable[Path | None]) -> None:
+    """Start hashing the regular files among ``paths`` now, before the command loads NumPy,
+    pyarrow and the engine: the second core hashes while the first imports, and the readers
+    find the pass started (``file_digest`` runs it once per file). Anything else (standard
+    input, pipes, URLs, folders, missing files) is left to the readers and their errors."""
+    for path in paths:
+        if path is None or str(path) == "-":
+            continue
+        try:
+            if stat.S_ISREG(path.stat().st_mode):
+                file_digest(path)
+        except (OSError, ValueError):  # missing, unreadable, a name the OS refuses
+            continue

@@ -202,7 +202,7 @@ def read_delimited(
     dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise InputError(f"{path}: duplicate column names in the header: {', '.join(dupes)}")
-    longest = max(len(line) for line in raw.splitlines() or [b""])
+    longest = max(map(len, raw.splitlines()), default=0)
     parser: _Parser | WideParser = (
         _Parser(path, names, header.present, delimiter, d.decimal, longest)
         if len(names) <= WIDE_COLUMNS

@@ -3,6 +3,7 @@ JSON document (contract: schema_version, n_samples, results[loss, value])."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -126,3 +127,9 @@ def compute_document(report: Report) -> dict[str, Any]:
     if report.weight_col is not None:
         doc["weight_col"] = report.weight_col
     return doc
+
+
+def report_json(report: Report, precision: int) -> str:
+    """The contract's JSON document; values keep full precision whatever ``precision`` says.
+    (Here, not in ``render``: printing JSON loads no Rich.)"""
+    return json.dumps(compute_document(report), indent=2, allow_nan=False)

@@ -10,8 +10,6 @@ import html
 import io
 import json
 import math
-import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -21,55 +19,11 @@ from rich.table import Table
 from rich.text import Text
 
 from losscli.engine.results import Report
-from losscli.errors import READER_GONE, ExitCode, Interrupted, OutputError
-from losscli.report.compute import compute_document, worst_cells
+from losscli.report.compute import report_json, worst_cells
 from losscli.report.distribution import difference_charts, mermaid_chart, spark
 from losscli.report.slices import markdown as slices_markdown
 from losscli.report.slices import slice_parts
 from losscli.report.text import count, fit, md_code, md_text, natural_width, xml_text
-
-
-def print_output(rendered: object) -> None:
-    """Print a report on stdout: strings as they are; renderables on a console, as plain text
-    without trailing blanks when stdout is not a terminal (files and CI logs stay clean).
-
-    A reader that went away (``| head``) stops the run (``Interrupted``, exit 141); any other
-    failure to write (a full disk) is an ``OutputError`` (exit 3) with the OS reason.
-    """
-    try:
-        _print_output(rendered)
-    except BrokenPipeError:
-        _silence_stdout()
-        raise Interrupted(ExitCode.BROKEN_PIPE, READER_GONE) from None
-    except OSError as exc:
-        _silence_stdout()
-        raise OutputError(
-            f"cannot write the report to standard output ({exc.strerror or exc})"
-        ) from None
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass  # not a real file descriptor (a test runner's buffer): nothing will flush it
-
-
-def _print_output(rendered: object) -> None:
-    console = Console(highlight=False)
-    if not isinstance(rendered, str) and not console.is_terminal:
-        console.width = natural_width(rendered, console.width)  # logs keep every cell
-        with console.capture() as captured:
-            console.print(rendered, crop=False)
-        rendered = "\n".join(line.rstrip() for line in captured.get().splitlines())
-    if isinstance(rendered, str):
-        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
-        sys.stdout.flush()
-    else:
-        console.print(rendered, crop=False)
 
 
 def print_error(message: str) -> None:
@@ -235,11 +189,6 @@ def _convention_notes(report: Report) -> list[str]:
         for r in report.results
         if r.convention != "losscli" and r.convention_note
     ]
-
-
-def report_json(report: Report, precision: int) -> str:
-    """The contract's JSON document; values keep full precision whatever ``precision`` says."""
-    return json.dumps(compute_document(report), indent=2, allow_nan=False)
 
 
 _CSV_FIELDS = ("loss", "value", "n", "std", "ci_low", "ci_high", "reduction", "reference")
