@@ -434,8 +434,10 @@ def polars_available() -> bool:
 
 # The same losscli run with the content hashing of the inputs (losscli/io/digest.py) left out:
 # what the sha256 of both files in the JSON and the signatures cost.
+# compute starts hashing before its imports (``hash_ahead``), the readers where it did not.
 NO_DIGEST = (
     "import sys; import losscli.io.readers as r; r.file_digest = lambda path: None; "
+    "import losscli.io.digest as d; d.hash_ahead = lambda paths: None; "
     "from losscli.cli import main; sys.argv = ['losscli', *sys.argv[1:]]; main()"
 )
 
