@@ -470,3 +470,35 @@ def test_a_copy_over_the_size_limit_stops_the_run(tmp_path: Path, tmpdir_: Path)
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.decode().startswith("error: <stdin>: the input is over"), proc.stderr
     assert list(tmpdir_.iterdir()) == []
+
+
+def test_installed_check_streams_and_fails_the_gate_like_the_file(tmp_path: Path) -> None:
+    """``check -`` through a real pipe: the same exit code and values as the path run (a
+    failing gate: exit 1), nothing left in the temporary folder."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    p, y = _probs(8)
+    data = _text(p, "a,b,c")
+    (tmp_path / "p.csv").write_bytes(data)
+    labels = tmp_path / "y.csv"
+    labels.write_text("y\n" + "\n".join(map(str, y)) + "\n")
+    rule = ["-l", "ce", "--max", "ce=0.5", "-f", "json"]
+
+    def run(preds: Any, stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+        args = [ENTRY_POINT, "check", preds, labels, *rule]
+        if preds == "-":
+            args += ["--preds-format", "csv"]
+        return subprocess.run(
+            [str(a) for a in args],
+            input=stdin,
+            capture_output=True,
+            env=_env(tmp),
+            timeout=60,
+            check=False,
+        )
+
+    by_path, by_stdin = run(tmp_path / "p.csv", None), run("-", data)
+    assert by_path.returncode == by_stdin.returncode == 1, by_stdin.stderr
+    a, b = json.loads(by_stdin.stdout), json.loads(by_path.stdout)
+    assert [r["value"] for r in a["results"]] == [r["value"] for r in b["results"]]
+    assert list(tmp.iterdir()) == []
