@@ -27,23 +27,13 @@ import pytest
 from conftest import SAMPLE, schema_errors
 from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss
+from stat_oracles import holm
 
 ENTRY_POINT = Path(sys.executable).parent / "losscli"
 OLD = SAMPLE / "tickets_probs_v1.csv"
 NEW = SAMPLE / "tickets_probs_v2.csv"
 LABELS = SAMPLE / "tickets_labels.csv"
 PAIRED = ["check", NEW, LABELS, "--baseline-preds", OLD, "--group-by", "lang"]
-
-
-def holm(p: list[float]) -> list[float]:
-    """Holm's step-down adjustment by its definition: the i-th smallest of m p-values becomes
-    max over j ≤ i of min(1, (m − j + 1)·p_(j))."""
-    order = sorted(range(len(p)), key=p.__getitem__)
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def mde(se: float, df: float) -> float:

@@ -27,6 +27,7 @@ from ci_data import cli
 from conftest import CLI_ENV, ROOT, SAMPLE
 from scipy import stats
 from sklearn.metrics import log_loss
+from stat_oracles import holm
 
 from losscli.report.schema import compare_schema
 
@@ -46,16 +47,6 @@ def own_losses(preds: Path, labels: pd.DataFrame) -> np.ndarray:
         reference = log_loss(y, p.to_numpy(), labels=[0, 1, 2])
     assert losses.mean() == pytest.approx(reference, rel=1e-12)
     return losses
-
-
-def holm(p: list[float]) -> list[float]:
-    """max_{j ≤ i} min(1, (m − j + 1)·p_(j)) for the i-th smallest of m p-values."""
-    order = sorted(range(len(p)), key=p.__getitem__)
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def groupby_oracle() -> pd.DataFrame:

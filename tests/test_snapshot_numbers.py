@@ -33,6 +33,7 @@ from float32_bound import loss_bound
 from scipy import stats
 from scipy.special import logsumexp, rel_entr
 from sklearn.metrics import hinge_loss, log_loss, mean_squared_error
+from stat_oracles import holm
 
 GALLERY = re.compile(r"<!-- gallery -->\n```console\n\$ (?P<cmd>[^\n]+)\n(?P<out>.*?)```", re.S)
 EPS = float(np.finfo(np.float64).eps)
@@ -564,17 +565,6 @@ def verify_compare(cmd: Command, output: str) -> int:
             assert agrees(cell[name], v[i])
         assert agrees(cell["spread"], gap[i])
     return 3
-
-
-def holm(p: list[float]) -> list[float]:
-    """Holm's step-down adjustment, from its definition: the i-th smallest of m p-values
-    becomes max_{j ≤ i} min(1, (m − j + 1)·p_(j))."""
-    order = sorted(range(len(p)), key=p.__getitem__)
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def check_compare_slices(

@@ -84,21 +84,29 @@ def _streamed_npy(stream: Replay, chunk_rows: int) -> Source:
         return read_npy(path, chunk_rows=chunk_rows)
     _checked_dtype(name, dtype)
     shape = _checked_shape(name, shape)
-    row_bytes = (int(np.prod(shape[1:])) if len(shape) > 1 else 1) * dtype.itemsize
 
     def rows(step: int, main: bool = True) -> Iterator[np.ndarray]:
         with io.BufferedReader(stream.cursor(main=main), buffer_size=1 << 20) as fh:
             fh.read(skip)
-            for start in range(0, shape[0], step):
-                n = min(step, shape[0] - start)
-                out = np.empty((n, *shape[1:]), dtype=dtype)
-                if fh.readinto(out.reshape(-1).view(np.uint8).data) != n * row_bytes:
-                    raise InputError(f"{name}: the array data is cut short")
-                yield out
+            yield from _read_rows(fh, name, shape, dtype, step)
 
     source = ArraySource(name, "npy", shape, dtype, rows, chunk_rows)
     source.peek_rows = partial(rows, main=False)
     return source
+
+
+def _read_rows(
+    fh: IO[bytes], name: str, shape: tuple[int, ...], dtype: np.dtype, step: int
+) -> Iterator[np.ndarray]:
+    """A C-ordered array's rows from ``fh`` (at its first data byte), ``step`` at a time,
+    each read straight into a fresh array; a short read is exit 3."""
+    row_bytes = (int(np.prod(shape[1:])) if len(shape) > 1 else 1) * dtype.itemsize
+    for start in range(0, shape[0], step):
+        n = min(step, shape[0] - start)
+        out = np.empty((n, *shape[1:]), dtype=dtype)
+        if fh.readinto(out.reshape(-1).view(np.uint8).data) != n * row_bytes:  # type: ignore[attr-defined]
+            raise InputError(f"{name}: the array data is cut short")
+        yield out
 
 
 def _npy_rows(
@@ -110,18 +118,11 @@ def _npy_rows(
     one is memory-mapped, each chunk copied out, and the mapped pages released after every
     chunk (``MADV_DONTNEED``), so they never add up in the resident set.
     """
-    row_items = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-    row_bytes = row_items * dtype.itemsize
 
     def c_rows(step: int) -> Iterator[np.ndarray]:
         with path.open("rb", buffering=0) as fh:
             fh.seek(skip)
-            for start in range(0, shape[0], step):
-                n = min(step, shape[0] - start)
-                out = np.empty((n, *shape[1:]), dtype=dtype)
-                if fh.readinto(out.reshape(-1).view(np.uint8).data) != n * row_bytes:
-                    raise InputError(f"{path}: the array data is cut short")
-                yield out
+            yield from _read_rows(fh, str(path), shape, dtype, step)
 
     def f_rows(step: int) -> Iterator[np.ndarray]:
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
