@@ -343,13 +343,7 @@ def test_installed_entry_point_streams_writes_nothing_and_keeps_memory(tmp_path:
     )
     assert rc == 0
     args = [ENTRY_POINT, "compute", "-", labels, "--preds-format", "csv", *flags]
-    proc = subprocess.Popen(
-        [str(a) for a in args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(tmp),
-    )
+    proc = _piped(args, tmp)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(data[: len(data) // 2])
     proc.stdin.flush()
@@ -368,6 +362,17 @@ def test_installed_entry_point_streams_writes_nothing_and_keeps_memory(tmp_path:
     assert by_stdin["results"] == by_path["results"]
     assert by_stdin["inputs"]["predictions"]["sha256"] == by_path["inputs"]["predictions"]["sha256"]
     assert usage.ru_maxrss / 1024 < path_rss + 32, (usage.ru_maxrss / 1024, path_rss)
+
+
+def _piped(args: list[Any], tmp: Path) -> subprocess.Popen[bytes]:
+    """The installed ``losscli`` with pipes for its standard streams, ``tmp`` as its TMPDIR."""
+    return subprocess.Popen(
+        [str(a) for a in args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp),
+    )
 
 
 def _wait_until_reading(proc: subprocess.Popen[bytes]) -> None:
@@ -404,13 +409,7 @@ def test_a_signal_during_a_stream_leaves_nothing(tmp_path: Path, signum: int, co
     labels = tmp_path / "y.csv"
     labels.write_text("y\n" + "1\n" * 100_000)
     args = [ENTRY_POINT, "compute", "-", labels, "--preds-format", "csv", "-l", "bce"]
-    proc = subprocess.Popen(
-        [str(a) for a in args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(tmp),
-    )
+    proc = _piped(args, tmp)
     assert proc.stdin is not None
     proc.stdin.write(b"p\n" + b"0.5\n" * 60_000)  # past the head looks, into the main pass
     proc.stdin.flush()
