@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from losscli.ci.baseline import same_labels
-from losscli.ci.compare_slices import SliceDiff, SlicedPairs, SliceRow, slice_rows
+from losscli.ci.compare_slices import SliceDiff, SlicedPairs, SliceRow, slice_rows, update_pairs
 from losscli.ci.config import Settings, settings_options
 from losscli.ci.paired import PairedStats, Testing
 from losscli.engine.evaluate import EvaluatedChunk
@@ -254,14 +254,9 @@ def pair(
             out.sliced.add(parts)
         first = parts[0]
         for stats, hists, other in zip(out.stats, out.differences, parts[1:], strict=True):
-            for j, acc in enumerate(stats):
-                acc.update(
-                    first.keys,
-                    (first.values[j], first.weights[j]),
-                    (other.values[j], other.weights[j]),
-                    (first.shown[j], other.shown[j]),
-                )
-                hists[j].update(other.shown[j] - first.shown[j])
+            update_pairs(stats, first, other)
+            for j, hist in enumerate(hists):
+                hist.update(other.shown[j] - first.shown[j])
         if n_losses:
             out.disagreements.update(first.keys, [p.shown[0] for p in parts], out.n_paired)
         out.n_paired += len(first)

@@ -103,7 +103,7 @@ class SlicedPairs:
             state.n += len(idx)
             first = models[0].take(idx)
             for stats, other in zip(state.stats, models[1:], strict=True):
-                _update(stats, first, other.take(idx))
+                update_pairs(stats, first, other.take(idx))
 
     def _same_slices(self, first: Samples, codes: np.ndarray, other: Samples, m: int) -> None:
         """Model m must put every paired sample in the first model's slice (a group column
@@ -132,7 +132,8 @@ class SlicedPairs:
         return self.slices
 
 
-def _update(stats: list[PairedStats], first: Samples, other: Samples) -> None:
+def update_pairs(stats: list[PairedStats], first: Samples, other: Samples) -> None:
+    """Each loss's paired accumulator given one model's samples against the first model's."""
     for j, acc in enumerate(stats):
         acc.update(
             first.keys,
