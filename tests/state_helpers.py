@@ -5,13 +5,15 @@ states sum in another order than one run)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import invoke
+from conftest import CLI_ENV, invoke
 
 
 def report_json(args: list[Any]) -> dict[str, Any]:
@@ -19,6 +21,20 @@ def report_json(args: list[Any]) -> dict[str, Any]:
     result = invoke([*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     return dict(json.loads(result.stdout))
+
+
+def installed_merge_json(states: list[Path]) -> dict[str, Any]:
+    """``losscli merge STATES... -f json`` through the installed command, which must succeed."""
+    exe = Path(sys.executable).parent / "losscli"
+    proc = subprocess.run(
+        [str(exe), "merge", *map(str, states), "-f", "json"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in CLI_ENV.items() if v is not None},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
 
 
 def save_part_states(
