@@ -80,7 +80,8 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 # the survivors by function, with the run's wall and CPU time (scripts/mutation_report.py).
 # See README "Contributing".
 mutation: $(STAMP)
-	LOSSCLI_HYPOTHESIS=mutation $(BIN)/python scripts/mutation_report.py run \
+	PATH="$(abspath $(BIN)):$$PATH" LOSSCLI_HYPOTHESIS=mutation \
+		$(BIN)/python scripts/mutation_report.py run \
 		$(BIN)/mutmut run --max-children 2
 
 # The README's report screenshots: the sample reports as HTML, photographed by headless
