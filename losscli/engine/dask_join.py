@@ -79,7 +79,7 @@ def _frame(part: Part, first_row: int, side: str, settings: Settings) -> Any:
         )
     frame = {KEY: np.asarray(keys.to_pylist(), dtype=object)}
     if side == PREDS:
-        frame[ID] = ids.astype(object)
+        frame[ID] = _shown_ids(ids).astype(object)  # whole-number float ids as integers
         frame[ROW] = np.arange(first_row, first_row + len(ids), dtype=np.int64)
     frame.update({f"{side}:{c}": joined[c] for c in cols})
     return pd.DataFrame(frame)
