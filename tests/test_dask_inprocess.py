@@ -1,14 +1,16 @@
-"""``--engine dask`` in this process: the driver and the worker functions of
-``losscli.engine.distributed`` and ``losscli.engine.dask_join`` run on a LocalCluster with one
-in-process worker thread (``processes=False``), started once for the module, so the mutation
-run (``make mutation``) sees every call and a mutant runs where its tests run.
-``tests/test_dask_engine.py`` runs the same engine on worker processes (not in the mutation
-selection: a worker process never runs a mutant).
+"""``--engine dask`` in this process: the driver and worker functions of
+``losscli.engine.distributed`` and ``losscli.engine.dask_join`` (run_dask, first_rows,
+count_rows, evaluate_part, tree, combine, run_joined, evaluate_merged, ...) run with a client
+that makes each task's call at once in this thread and computes Dask DataFrames with Dask's
+synchronous scheduler, so the mutation run (``make mutation``) sees every call and a mutant
+runs where its tests run. ``tests/test_dask_engine.py`` runs the same engine on a real
+LocalCluster of worker processes (not in the mutation selection: a worker process never runs
+a mutant).
 
 Every expected report is the local engine's over the same shards (floats to 1e-12 relative,
 everything else exactly); every expected error is the local engine's, or the message the
 engine writes for what only Dask refuses. The data are small (20 rows in 3 uneven shards,
-one of a single row) so the whole file takes about a second.
+one of a single row) so the whole file takes a few seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,8 @@ from conftest import invoke
 from state_helpers import assert_close
 
 from losscli.api import compute_files
+from losscli.engine import dask_join
+from losscli.engine import distributed as distributed_engine
 from losscli.engine.distributed import DaskEngine, PartError, _kill_workers
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import json_safe
@@ -36,20 +41,74 @@ from losscli.errors import InputError, OutputError, UsageError
 from losscli.interpret.meta import MetaColumns
 from losscli.interpret.plan import NanPolicy, Options
 
-distributed = pytest.importorskip("dask.distributed")
+pytest.importorskip("dask.distributed")
 
 CUTS = [(0, 7), (7, 8), (8, 20)]  # 3 partitions: the tree merges a pair, then the odd one
 N = CUTS[-1][1]
 CLASSES = ["cat", "dog", "eel"]
 
 
+SCHEDULER = "tcp://never-dialled:1"  # client_of is replaced: no cluster, no thread
+
+
+class _Done:
+    """A finished future: the value of a call already made."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+def _value(arg: Any) -> Any:
+    return arg.result() if isinstance(arg, _Done) else arg
+
+
+class SyncClient:
+    """The calls the engine makes of a ``dask.distributed.Client``, each run at once in this
+    thread, and Dask collections computed by Dask's synchronous scheduler."""
+
+    def submit(self, fn: Any, *args: Any, pure: bool = True, **kwargs: Any) -> _Done:
+        return _Done(fn(*map(_value, args), **{k: _value(v) for k, v in kwargs.items()}))
+
+    def map(self, fn: Any, items: list[Any], pure: bool = True, **kwargs: Any) -> list[_Done]:
+        return [self.submit(fn, item, **kwargs) for item in items]
+
+    def gather(self, futures: list[_Done]) -> list[Any]:
+        return [f.result() for f in futures]
+
+    def compute(self, collection: Any) -> _Done:
+        import dask
+
+        (value,) = dask.compute(collection, scheduler="sync")
+        return _Done(value)
+
+
+@contextmanager
+def _sync_client_of(engine: DaskEngine) -> Iterator[SyncClient]:
+    assert engine.scheduler == SCHEDULER
+    yield SyncClient()
+
+
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    """A LocalCluster of one worker thread in this process (started once: ~0.2 s)."""
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster:
-        yield cluster.scheduler_address
+    """``--scheduler`` for the module: its client runs every task in this thread.
+
+    Not a LocalCluster, even in-process: ``make mutation`` runs each mutant's tests in a
+    process forked from one that ran them once, and a fork keeps none of the threads
+    ``distributed`` started there (its offload thread among them), so a cluster in the
+    fork waits forever. The real Client and worker processes: tests/test_dask_engine.py.
+    """
+    import dask
+
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        dask.config.set({"scheduler": "sync", "dataframe.shuffle.method": "tasks"}),
+    ):
+        patch.setattr(distributed_engine, "client_of", _sync_client_of)
+        patch.setattr(dask_join, "client_of", _sync_client_of)
+        yield SCHEDULER
 
 
 def _frames() -> dict[str, pd.DataFrame]:
