@@ -120,7 +120,7 @@ def bin_edges(n_bins: int) -> np.ndarray:
     """Edges b / n_bins, b = 0..n_bins, each the nearest float64. TorchMetrics' edges are
     ``torch.linspace(0, 1, n_bins + 1)``, whose vectorised CPU kernel can land 1 ulp away
     (e.g. 10/15); they agree exactly for 1, 2, 4, 5, 8, 16, 32 and 64 bins."""
-    return np.arange(n_bins + 1, dtype=np.float64) / n_bins
+    return np.arange(n_bins + 1) / n_bins  # integers over an integer: float64 quotients
 
 
 @dataclass

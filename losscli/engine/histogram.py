@@ -60,8 +60,7 @@ def _representative(index: int) -> float:
     if index == _K:
         return 0.0
     k = abs(index - _K) - 1 + _K_MIN
-    value = 2 * GAMMA**k / (GAMMA + 1)
-    return value if index > _K else -value
+    return math.copysign(2 * GAMMA**k / (GAMMA + 1), index - _K)  # bins below _K: negative
 
 
 def bin_edges(index: int) -> tuple[float, float]:

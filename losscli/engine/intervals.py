@@ -87,10 +87,10 @@ def _pooled_by_class(
     sample = np.repeat(np.arange(n), len(raw.values) // n)
     keep = (classes >= 0) & (classes < n_classes)
     pair = sample[keep] * n_classes + classes[keep]
-    size = n * n_classes
-    counted = np.bincount(pair, minlength=size) > 0
-    v = np.bincount(pair, weights=raw.values[keep], minlength=size)
-    w = np.bincount(pair, weights=weights[keep], minlength=size)
+    # Indexed only at the pairs present, so no room is made for pairs past the last one.
+    counted = np.bincount(pair) > 0
+    v = np.bincount(pair, weights=raw.values[keep])
+    w = np.bincount(pair, weights=weights[keep])
     idx = np.flatnonzero(counted)
     return idx, v[idx], w[idx]
 

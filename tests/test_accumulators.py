@@ -1,0 +1,472 @@
+"""The mergeable accumulators of ``losscli.engine.accumulators`` and ``intervals``, called
+directly (no file, no CLI), so that ``make mutation`` meets each of their mutants in a few
+milliseconds. Every expected value is NumPy's over the whole array (means, centred sums,
+``np.percentile`` of replicates), a hand derivation written next to it, or an exact property:
+the same sums for chunks of 7, 0, 1 and the rest as for the whole, and a saved state read
+back bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from losscli.engine.accumulators import (
+    ByClass,
+    Calibration,
+    GroupMoments,
+    Moments,
+    OutputMoments,
+    Worst,
+)
+from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap
+from losscli.engine.resample import Resampler
+from losscli.engine.results import CalibrationBin, WorstRow
+from losscli.interpret.plan import Batch
+from losscli.losses import Confidences, PerSample, Reduce
+
+CUTS = [7, 7, 8]  # chunks of 7, 0, 1 and the rest
+SUMS = ("sum_v", "sum_w", "mean_v", "mean_w", "m_vv", "m_ww", "m_vw", "sum_ww", "mean_l", "m_ll")
+
+
+def _through_json(state: dict) -> dict:
+    return json.loads(json.dumps(state))
+
+
+def _oracle(v: np.ndarray, w: np.ndarray | None) -> dict[str, float]:
+    """What ``Moments`` holds, by NumPy over the whole array: rows of weight 0 and value 0
+    are ignored (counted apart); the Kish sums run over the rows of positive weight, with
+    each row's own loss ℓ = v/w and its weighted mean Σv/Σw."""
+    ignored = 0
+    if w is None:
+        w_all = np.ones(len(v))
+    else:
+        out = (w == 0) & (v == 0)
+        ignored = int(out.sum())
+        v, w_all = v[~out], w[~out]
+    dv, dw = v - v.mean(), w_all - w_all.mean()
+    pos = w_all > 0
+    own = v[pos] / w_all[pos]
+    mean_l = v[pos].sum() / w_all[pos].sum()
+    return {
+        "n": len(v),
+        "ignored": ignored,
+        "sum_v": v.sum(),
+        "sum_w": w_all.sum(),
+        "mean_v": v.mean(),
+        "mean_w": w_all.mean(),
+        "m_vv": dv @ dv,
+        "m_ww": dw @ dw,
+        "m_vw": dv @ dw,
+        "sum_ww": w_all[pos] @ w_all[pos],
+        "mean_l": mean_l,
+        "m_ll": w_all[pos] @ (own - mean_l) ** 2,
+    }
+
+
+def _assert_holds(m: Moments, want: dict[str, float]) -> None:
+    assert (m.n, m.ignored) == (want["n"], want["ignored"])
+    for name in SUMS:
+        assert getattr(m, name) == pytest.approx(want[name], rel=1e-12, abs=1e-12), name
+
+
+def _weighted_rows(seed: int, n: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Values and weights with ignored rows (0, 0), a weight 0 with a value (kept in n, left
+    out of the Kish sums), and weights other than 1."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(3.0, 2.0, n)
+    w = rng.uniform(0.5, 3.0, n)
+    v[[2, 11, 19]] = 0.0
+    w[[2, 11, 19]] = 0.0
+    w[[5, 17]] = 0.0
+    v *= w  # a weighted loss: v = w·ℓ
+    return v, w
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kish", [False, True])
+def test_moments_of_chunks_are_numpys_sums_of_the_whole(weighted: bool, kish: bool) -> None:
+    v, w = _weighted_rows(1)
+    if not weighted:
+        w = None
+    acc = Moments(kish=kish)
+    for part in range(len(CUTS) + 1):
+        lo = ([0, *CUTS])[part]
+        hi = ([*CUTS, len(v)])[part]
+        acc.update(v[lo:hi], None if w is None else w[lo:hi])
+    _assert_holds(acc, _oracle(v, w))
+    assert acc.kish is kish
+    assert acc.n_eff == pytest.approx(
+        acc.sum_w**2 / _oracle(v, w)["sum_ww"], rel=1e-12
+    )  # Kish: (Σw)² / Σw²
+
+
+def test_moments_of_partitions_merge_into_the_whole_in_any_order() -> None:
+    """Partitions merged as a tree (((a + b) + (c + d))) or into an empty accumulator give
+    the whole array's sums; an empty part changes nothing."""
+    v, w = _weighted_rows(2, 40)
+    parts = []
+    for lo, hi in [(0, 9), (9, 10), (10, 10), (10, 40)]:
+        m = Moments(kish=True)
+        m.update(v[lo:hi], w[lo:hi])
+        parts.append(m)
+    left, right = parts[0], parts[2]
+    left.merge(parts[1])
+    right.merge(parts[3])
+    left.merge(right)
+    _assert_holds(left, _oracle(v, w))
+    into_empty = Moments()
+    into_empty.merge(left)
+    _assert_holds(into_empty, _oracle(v, w))
+    assert into_empty.kish  # a part with sample weights makes the whole weighted
+
+
+def test_an_empty_weighted_moments_stays_weighted_when_merging_an_unweighted_part() -> None:
+    m = Moments(kish=True)
+    part = Moments()
+    part.update(np.array([1.0, 2.0]), None)
+    m.merge(part)
+    assert m.kish and m.n == 2 and m.sum_v == 3.0
+
+
+def test_only_ignored_rows_are_counted_apart_and_leave_the_sums_empty() -> None:
+    """Three rows of weight 0 and value 0 merged into a part with rows: n and the sums are
+    the part's, ignored is 3 (both orders of the merge)."""
+    ignored = Moments()
+    ignored.update(np.zeros(3), np.zeros(3))
+    assert (ignored.n, ignored.ignored, ignored.sum_w) == (0, 3, 0.0)
+    rows = Moments()
+    rows.update(np.array([1.0, 5.0]), np.array([1.0, 1.0]))
+    a, b = Moments(), Moments()
+    a.merge(ignored)
+    a.merge(rows)
+    b.merge(rows)
+    b.merge(ignored)
+    for m in (a, b):
+        assert (m.n, m.ignored, m.sum_v, m.mean_v, m.m_vv) == (2, 3, 6.0, 3.0, 8.0)
+
+
+def test_moments_survive_a_saved_state_bit_for_bit() -> None:
+    v, w = _weighted_rows(3)
+    m = Moments(kish=True)
+    m.update(v, w)
+    m.update_outputs(np.column_stack([v, 2 * v]))
+    m.update_calibration(Confidences(np.array([0.25, 1.0]), np.array([1.0, 0.0]), 4))
+    back = Moments.from_state(_through_json(m.to_state()))
+    assert (back.n, back.ignored, back.kish) == (m.n, m.ignored, True)
+    for name in SUMS:
+        assert getattr(back, name) == getattr(m, name), name
+    assert back.outputs is not None and back.outputs.n == m.outputs.n
+    assert back.calibration is not None
+    assert back.calibration.count.tolist() == m.calibration.count.tolist()
+    plain = Moments()
+    plain.update(v, None)
+    back = Moments.from_state(_through_json(plain.to_state()))
+    assert back.outputs is None and back.calibration is None and not back.kish
+
+
+# --------------------------------------------------------------------------- OutputMoments
+
+
+def test_output_moments_survive_a_saved_state_bit_for_bit() -> None:
+    x = np.random.default_rng(4).normal(size=(9, 3))
+    acc = OutputMoments()
+    acc.update(x)
+    back = OutputMoments.from_state(_through_json(acc.to_state()))
+    assert back.n == 9
+    assert back.mean.shape == (3,) and back.comoment.shape == (3, 3)
+    assert back.mean.tolist() == acc.mean.tolist()
+    assert back.comoment.tolist() == acc.comoment.tolist()
+
+
+def test_moments_merge_their_output_moments() -> None:
+    """Two parts with per-output terms merged into a part without: the outputs' means are
+    NumPy's column means of the whole."""
+    x = np.random.default_rng(5).normal(size=(10, 2))
+    a, b, c = Moments(), Moments(), Moments()
+    a.update(x[:4].sum(axis=1), None)
+    a.update_outputs(x[:4])
+    b.update(x[4:].sum(axis=1), None)
+    b.update_outputs(x[4:])
+    c.merge(a)
+    c.merge(b)
+    assert c.outputs is not None and c.outputs.n == 10
+    np.testing.assert_allclose(c.outputs.mean, x.mean(axis=0), rtol=1e-13)
+
+
+# --------------------------------------------------------------------------- Calibration
+
+
+def _conf(confidence: list[float], correct: list[float], n_bins: int = 4) -> Confidences:
+    return Confidences(np.array(confidence), np.array(correct), n_bins)
+
+
+def test_calibration_of_chunks_is_the_calibration_of_the_whole() -> None:
+    """Confidences in multiples of 1/8 (exact sums): chunks of 3 and 4 give the same bins as
+    the whole. By hand, with 4 bins [b/4, (b+1)/4) and a bin of its own for 1: counts
+    1 (0.125), 2 (0.25, 0.375), 0, 3 (0.75, 0.875, 0.875), 1 (1.0)."""
+    conf = [0.125, 0.875, 0.25, 1.0, 0.75, 0.375, 0.875]
+    correct = [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+    whole = Calibration(4)
+    whole.update(_conf(conf, correct))
+    chunked = Calibration(4)
+    chunked.update(_conf(conf[:3], correct[:3]))
+    chunked.update(_conf(conf[3:], correct[3:]))
+    for acc in (whole, chunked):
+        assert acc.count.tolist() == [1.0, 2.0, 0.0, 3.0, 1.0]
+        assert acc.sum_conf.tolist() == [0.125, 0.625, 0.0, 2.5, 1.0]
+        assert acc.sum_correct.tolist() == [0.0, 1.0, 0.0, 2.0, 1.0]
+
+
+def test_calibration_merge_adds_the_bins_and_survives_a_saved_state() -> None:
+    a, b = Calibration(4), Calibration(4)
+    a.update(_conf([0.1, 0.6], [1.0, 0.0]))
+    b.update(_conf([0.6, 1.0], [1.0, 1.0]))
+    a.merge(b)
+    assert a.count.tolist() == [1.0, 0.0, 2.0, 0.0, 1.0]
+    assert a.sum_conf.tolist() == [0.1, 0.0, 1.2, 0.0, 1.0]
+    assert a.sum_correct.tolist() == [1.0, 0.0, 1.0, 0.0, 1.0]
+    back = Calibration.from_state(_through_json(a.to_state()))
+    assert back.n_bins == 4
+    for name in ("count", "sum_conf", "sum_correct"):
+        assert getattr(back, name).tolist() == getattr(a, name).tolist()
+
+
+def test_calibration_state_with_a_wrong_number_of_bins_is_refused() -> None:
+    state = Calibration(4).to_state()
+    state["sum_conf"] = state["sum_conf"][:-1]
+    with pytest.raises(ValueError, match="sum_conf: 4 bins, expected 5"):
+        Calibration.from_state(state)
+
+
+def test_reliability_table_by_hand_with_empty_bins() -> None:
+    """4 bins; confidences 0.125 (wrong), 0.875 and 0.75 (right, wrong). Bin 0: conf 0.125,
+    acc 0, gap 0.125; bins 1 and 2 empty (None); bin 3: conf 0.8125, acc 0.5, gap 0.3125.
+    No confidence is exactly 1, so the table has no fifth bin."""
+    acc = Calibration(4)
+    acc.update(_conf([0.125, 0.875, 0.75], [0.0, 1.0, 0.0]))
+    assert acc.bins() == (
+        CalibrationBin(0.0, 0.25, 1, 0.125, 0.0, 0.125),
+        CalibrationBin(0.25, 0.5, 0, None, None, None),
+        CalibrationBin(0.5, 0.75, 0, None, None, None),
+        CalibrationBin(0.75, 1.0, 2, 0.8125, 0.5, 0.3125),
+    )
+
+
+def test_reliability_table_shows_the_bin_of_confidence_one_only_when_used() -> None:
+    """3 bins; a confidence of exactly 1 (right) fills bin 3, [1, 1]: conf 1, acc 1, gap 0.
+    Bin 2 (last regular) is empty, so only the last bin's count decides the table's length."""
+    acc = Calibration(3)
+    acc.update(Confidences(np.array([0.0, 1.0]), np.array([1.0, 1.0]), 3))
+    bins = acc.bins()
+    assert [(b.low, b.high, b.count) for b in bins] == [
+        (0.0, 1 / 3, 1),
+        (1 / 3, 2 / 3, 0),
+        (2 / 3, 1.0, 0),
+        (1.0, 1.0, 1),
+    ]
+    assert (bins[0].confidence, bins[0].accuracy, bins[0].gap) == (0.0, 1.0, 1.0)
+    assert (bins[3].confidence, bins[3].accuracy, bins[3].gap) == (1.0, 1.0, 0.0)
+    # The same run without the confidence 1: a last regular bin used, no bin of 1.
+    acc = Calibration(3)
+    acc.update(Confidences(np.array([0.0, 0.9]), np.array([1.0, 1.0]), 3))
+    assert len(acc.bins()) == 3
+
+
+# --------------------------------------------------------------------------- GroupMoments
+
+
+def _group_oracle(codes: np.ndarray, g: int, v: np.ndarray, w: np.ndarray | None) -> dict:
+    sel = codes == g
+    return _oracle(v[sel], None if w is None else w[sel])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_group_moments_of_chunks_are_numpys_sums_per_group(weighted: bool) -> None:
+    """Groups 0..4 (group 3 never seen, group 4 only in the last chunk, so the arrays grow);
+    each group's sums are NumPy's over its rows; ``Moments.grouped`` gives the same."""
+    v, w = _weighted_rows(6, 40)
+    codes = np.random.default_rng(7).choice([0, 1, 2], 40)
+    codes[-3:] = 4
+    if not weighted:
+        w = None
+    gm = GroupMoments(kish=weighted)
+    for lo, hi in [(0, 7), (7, 7), (7, 8), (8, 40)]:
+        size = int(codes[lo:hi].max()) + 1 if hi > lo else 1
+        gm.update(codes[lo:hi], size, v[lo:hi], None if w is None else w[lo:hi])
+    assert len(gm) == 5
+    for g in (0, 1, 2, 4):
+        _assert_holds(gm.moments(g), _group_oracle(codes, g, v, w))
+    empty = gm.moments(3)
+    assert (empty.n, empty.ignored, empty.sum_v, empty.sum_w) == (0, 0, 0.0, 0.0)
+    grouped = dict(Moments.grouped(codes, 6, v, w, weighted))
+    assert sorted(grouped) == [0, 1, 2, 4]  # groups present only
+    for g, m in grouped.items():
+        _assert_holds(m, _group_oracle(codes, g, v, w))
+        assert m.kish is weighted
+
+
+def test_group_moments_merge_maps_their_groups() -> None:
+    """A partition whose groups are numbered b, a (its 0 is the whole's 1) merged with ``at``
+    = [1, 0, 2] gives each group the whole's sums; an empty ``at`` merges nothing."""
+    v, w = _weighted_rows(8, 30)
+    codes = np.array([0, 1] * 15)
+    codes[:4] = 2
+    mine, theirs = GroupMoments(kish=True), GroupMoments(kish=True)
+    mine.update(codes[:12], 3, v[:12], w[:12])
+    theirs.update(np.array([1, 0, 2])[codes[12:]], 3, v[12:], w[12:])
+    mine.merge(theirs, np.array([1, 0, 2]))
+    for g in range(3):
+        _assert_holds(mine.moments(g), _group_oracle(codes, g, v, w))
+    before = {k: a.copy() for k, a in mine.sums.items()}
+    mine.merge(GroupMoments(), np.array([], dtype=np.intp))
+    assert all(mine.sums[k].tolist() == before[k].tolist() for k in before)
+
+
+def test_group_moments_survive_a_saved_state_bit_for_bit() -> None:
+    v, w = _weighted_rows(9, 20)
+    codes = np.arange(20) % 3
+    gm = GroupMoments(kish=True)
+    gm.update(codes, 3, v, w)
+    back = GroupMoments.from_state(_through_json(gm.to_state()))
+    assert back.kish is True and len(back) == 3
+    assert {k: a.tolist() for k, a in back.sums.items()} == {
+        k: a.tolist() for k, a in gm.sums.items()
+    }
+    state = gm.to_state()
+    state["m_vv"] = state["m_vv"][:2]
+    with pytest.raises(ValueError, match="different lengths"):
+        GroupMoments.from_state(state)
+
+
+# --------------------------------------------------------------------------- Worst
+
+
+def _rows(keys: np.ndarray, offset: int):
+    def describe(idx: np.ndarray) -> list[WorstRow]:
+        return [WorstRow(int(i) + offset, None, (float(keys[i]),)) for i in idx]
+
+    return describe
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_worst_rows_of_chunks_are_the_k_largest_of_the_whole(k: int) -> None:
+    """The k rows of largest key (NaN ranks last), ties broken by row number, leaving out
+    the rows not eligible: the same for chunks of 7, 0, 1 and the rest as NumPy's sort of
+    the whole (by −key, then row)."""
+    keys = np.array([3.0, 1.0, 5.0, 5.0, np.nan, 2.0, 5.0, 4.0, 0.5, 5.0, 4.0, 9.0, 1.0, 7.0])
+    eligible = np.ones(len(keys), dtype=bool)
+    eligible[11] = False  # the largest key, e.g. a row of sample weight 0
+    ranked = np.where(np.isnan(keys), -np.inf, keys)
+    rows = np.flatnonzero(eligible)
+    want = rows[np.lexsort((rows, -ranked[rows]))][:k].tolist()
+    acc = Worst(k)
+    for lo, hi in [(0, 7), (7, 7), (7, 8), (8, len(keys))]:
+        acc.update(keys[lo:hi], _rows(keys[lo:hi], lo), eligible[lo:hi])
+    assert [r.row for r in acc.finalize()] == want
+    assert acc.keys.tolist() == ranked[want].tolist()
+    back = Worst.from_state(_through_json(acc.to_state()), row_offset=100)
+    assert [r.row for r in back.finalize()] == [r + 100 for r in want]
+    assert back.keys.tolist() == acc.keys.tolist() and back.k == k
+
+
+def test_worst_keeps_nothing_with_k_zero_or_no_rows() -> None:
+    acc = Worst(0)
+    acc.update(np.array([1.0]), _rows(np.array([1.0]), 0))
+    assert acc.finalize() == ()
+    acc = Worst(2)
+    acc.update(np.array([]), _rows(np.array([]), 0))
+    assert acc.finalize() == ()
+
+
+def test_worst_row_state_keeps_every_float_exactly() -> None:
+    row = WorstRow(4, "id", (0.1, math.inf), 1, 0, 0.3, (1.0, 2.5), (0.7,), 3, 2 / 3)
+    acc = Worst(1, np.array([0.1]), [row])
+    back = Worst.from_state(_through_json(acc.to_state()))
+    assert back.finalize() == (row,)
+    plain = WorstRow(0, None, (1.0,))
+    assert Worst.from_state(_through_json(Worst(1, np.array([1.0]), [plain]).to_state())).rows == [
+        plain
+    ]
+
+
+# --------------------------------------------------------------------------- ByClass
+
+
+def test_by_class_sums_are_numpys_per_class_and_survive_a_saved_state() -> None:
+    """Classes −1 and 3 (outside 0..2) and weight-0 rows are not counted."""
+    v, w = _weighted_rows(10, 24)
+    classes = np.random.default_rng(11).integers(-1, 4, 24)
+    acc = ByClass(2, 3)
+    acc.update(0, PerSample(v, w), classes)
+    acc.update(1, PerSample(2 * v), classes)
+    keep0 = (classes >= 0) & (classes < 3) & (w > 0)
+    keep1 = (classes >= 0) & (classes < 3)
+    for c in range(3):
+        s0, s1 = keep0 & (classes == c), keep1 & (classes == c)
+        assert acc.count[:, c].tolist() == [s0.sum(), s1.sum()]
+        assert acc.sum_v[:, c] == pytest.approx([v[s0].sum(), 2 * v[s1].sum()], rel=1e-13)
+        assert acc.sum_w[:, c] == pytest.approx([w[s0].sum(), s1.sum()], rel=1e-13)
+    back = ByClass.from_state(_through_json(acc.to_state()))
+    for name in ("sum_v", "sum_w", "count"):
+        assert getattr(back, name).tolist() == getattr(acc, name).tolist()
+
+
+def test_by_class_state_of_the_wrong_shape_is_refused() -> None:
+    """A damaged state (3 classes declared, 2 per loss saved) is a ValueError, which
+    ``load_state`` turns into an input error."""
+    acc = ByClass(1, 2)
+    for name in ("sum_v", "sum_w", "count"):
+        state = acc.to_state()
+        state["n_classes"] = 3
+        for other in ("sum_v", "sum_w", "count"):
+            if other != name:
+                state[other] = [["0x0.0p+0"] * 3]
+        with pytest.raises(ValueError):
+            ByClass.from_state(state)
+
+
+# --------------------------------------------------------------------------- LossBootstrap
+
+
+def _batch(lo: int, hi: int) -> Batch:
+    return Batch(np.zeros(hi - lo), np.zeros(hi - lo), None, np.arange(lo, hi), None)
+
+
+def test_loss_bootstrap_of_partitions_merges_into_the_whole() -> None:
+    """Two losses and 3 classes, rows 0..59 in two partitions merged: the overall and the
+    per-class intervals of the second loss are the 2.5/97.5% percentiles (NumPy) of
+    Σ r·v / Σ r·w over the rows (of the class), with the resampler's weights r of each row."""
+    rng = np.random.default_rng(12)
+    n, b = 60, 200
+    v0, v1 = rng.exponential(1.0, n), rng.exponential(5.0, n)
+    w1 = rng.uniform(0.5, 2.0, n)
+    classes = rng.integers(0, 3, n)
+    intervals = Intervals(CiMethod.BOOTSTRAP, b, 3)
+    parts = []
+    for lo, hi in [(0, 25), (25, n)]:
+        boot = LossBootstrap(intervals, 2, 3)
+        terms = [PerSample(v0[lo:hi]), PerSample(v1[lo:hi], w1[lo:hi])]
+        boot.update(_batch(lo, hi), terms, [(t, classes[lo:hi]) for t in terms])
+        parts.append(boot)
+    parts[0].merge(parts[1])
+    whole = parts[0]
+    assert whole.n == n
+    r = Resampler(b, 3).matrix(np.arange(n, dtype=np.uint64))
+    reps = (r @ v1) / (r @ w1)
+    assert whole.interval(1, Reduce.MEAN, "mean") == pytest.approx(
+        tuple(np.percentile(reps, [2.5, 97.5])), rel=1e-12
+    )
+    reps_sum = n * (r @ v0) / r.sum(axis=1)  # --reduction sum: n times the replicate's mean
+    assert whole.interval(0, Reduce.MEAN, "sum") == pytest.approx(
+        tuple(np.percentile(reps_sum, [2.5, 97.5])), rel=1e-12
+    )
+    per_class = whole.class_intervals(1)
+    for c in range(3):
+        sel = classes == c
+        reps_c = (r[:, sel] @ v1[sel]) / (r[:, sel] @ w1[sel])
+        assert per_class[c] == pytest.approx(tuple(np.percentile(reps_c, [2.5, 97.5])), rel=1e-12)
+    assert LossBootstrap(intervals, 1).class_intervals(0) == []
