@@ -10,6 +10,7 @@ ARCHITECTURE.md's: 1e-10 relative for float64 inputs, 1e-6 relative or absolute 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -301,3 +302,163 @@ def test_engine_passes_float32_logits_to_the_kernels_and_float64_to_others(
     )
     # The hand derivation: Crammer–Singer max(0, 1 − (s_y − max_{j≠y} s_j)) in float64.
     assert hinge_result.value == pytest.approx(float(hinge.mean()), rel=1e-12)
+
+
+# ---------------------------------------------------------------- behaviours found by make mutation
+
+
+def test_scratch_reuses_a_named_buffer_until_it_is_too_small_or_of_another_dtype() -> None:
+    s = kernels.Scratch()
+    f64, f32 = np.dtype(np.float64), np.dtype(np.float32)
+    first = s.take("a", (2, 3), f64)
+    assert np.shares_memory(first, s.take("a", (6,), f64))  # the same size: the same memory
+    assert np.shares_memory(first, s.take("a", (1, 4), f64))  # smaller: a view of it
+    bigger = s.take("a", (3, 3), f64)  # larger: a new buffer of that size
+    assert bigger.shape == (3, 3) and not np.shares_memory(first, bigger)
+    narrow = s.take("a", (2,), f32)  # another dtype: a new buffer of that dtype
+    assert narrow.dtype == f32 and np.shares_memory(narrow, s.take("a", (2,), f32))
+    assert s.starts(3, 5).tolist() == [0, 5, 10]  # rows of width 5 start at 0, 5, 10
+    assert s.starts(3, 5) is s.starts(3, 5)  # made once per (rows, width)
+
+
+def test_rows_of_at_most_one_byte_make_blocks_of_block_bytes_rows() -> None:
+    assert kernels.block_rows(1) == kernels.BLOCK_BYTES
+    assert kernels.block_rows(0) == kernels.BLOCK_BYTES  # no class: the divisor is 1
+
+
+def test_cpu_threads_counts_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert kernels.cpu_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.delattr(os, "sched_getaffinity")  # as on systems other than Linux
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert kernels.cpu_threads() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one
+    assert kernels.cpu_threads() == 1
+
+
+def blocks_seen(n: int, row_bytes: int, threads: int | None = None) -> list[tuple[int, object]]:
+    """(thread id, scratch) of each block ``run_blocks`` hands out."""
+    seen: list[tuple[int, object]] = []
+    lock = threading.Lock()
+
+    def work(rows: slice, scratch: kernels.Scratch) -> None:
+        with lock:
+            seen.append((threading.get_ident(), scratch))
+
+    kernels.run_blocks(n, row_bytes, work, threads)
+    return seen
+
+
+def test_run_blocks_uses_every_core_from_parallel_bytes_of_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One-row blocks of BLOCK_BYTES: 16 rows are PARALLEL_BYTES (2^23 = 16·2^19) of work,
+    run by cpu_threads() workers; 15 rows run on the calling thread, with one scratch."""
+    monkeypatch.setattr(kernels, "cpu_threads", lambda: 2)
+    row = kernels.BLOCK_BYTES
+    assert 16 * row == kernels.PARALLEL_BYTES
+    assert len({id(scratch) for _, scratch in blocks_seen(16, row)}) == 2
+    below = blocks_seen(15, row)
+    assert len({id(scratch) for _, scratch in below}) == 1
+    assert {ident for ident, _ in below} == {threading.get_ident()}
+    forced = blocks_seen(3, row, threads=1)  # one worker: no pool either
+    assert {ident for ident, _ in forced} == {threading.get_ident()}
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4, 7), (3, 20, 2), (2, 17, 3, 1)])
+def test_dense_maps_of_many_classes_match_the_positions_layout(shape: tuple[int, ...]) -> None:
+    """More than FEW_CLASSES classes and several positions per row: the max runs along axis 1
+    of the map; the terms equal those of the (n·d1·…, C) positions, the shift (each
+    position's max, float64 scores) exactly."""
+    z = ki.logits(shape, "float64")
+    y = ki.labels((shape[0], *shape[2:]), shape[1])
+    native = kernels.log_softmax_terms(z, labels=y, dot=True)
+    flat_z = np.moveaxis(z, 1, -1).reshape(-1, shape[1])
+    flat = kernels.log_softmax_terms(flat_z, labels=y.reshape(-1), dot=True)
+    assert np.array_equal(native.shift, flat_z.max(axis=1))
+    assert np.array_equal(native.shift, flat.shift)
+    assert native.log_p_true() == pytest.approx(flat.log_p_true(), rel=1e-14)
+    assert native.dot == pytest.approx(flat.dot, rel=1e-14)
+
+
+def test_float32_class_weights_and_targets_multiply_in_float64() -> None:
+    """a_c·z_c with float32 weights or targets is formed in float64 (a product of two float32
+    numbers is exact there: 24 + 24 bits), not rounded to float32 first. Logits within ±6 take
+    the shift 0, so the dot is Σ_c a_c z_c, summed class by class (C = 5 <= FEW_CLASSES): the
+    float64 computation below, in the same order."""
+    z = ki.logits((40, 5), "float32")
+    w = np.array([0.1, 0.7, 1.3, 2.9, 0.3], dtype=np.float32)  # not exact in float32
+    p = ki.distributions(40, 5).astype(np.float32)
+
+    def dot(a: np.ndarray) -> np.ndarray:
+        products = a.astype(np.float64) * z.astype(np.float64)
+        total = products[:, 0].copy()
+        for c in range(1, 5):
+            total += products[:, c]
+        return total
+
+    weighted = kernels.log_softmax_terms(z, dot=True, class_weights=w)
+    assert not weighted.shift.any()
+    assert weighted.dot == pytest.approx(dot(np.broadcast_to(w, z.shape)), rel=1e-15, abs=0)
+    soft = kernels.log_softmax_terms(z, target=p)
+    assert soft.dot == pytest.approx(dot(p), rel=1e-15, abs=0)
+
+
+def test_float32_blocks_hold_block_bytes_of_float32_or_of_float64_products(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A float32 block whose exp overflows takes the row max as its shift; the other blocks
+    take 0. So the shifted rows show the block: 2^19 // (4·1000) = 131 rows of float32 scores,
+    or 2^19 // (8·1000) = 65 when the dot needs a float64 product buffer (class weights or a
+    target). A dot without weights needs none; without a dot there is no dot."""
+    z = ki.logits((140, 1000), "float32")
+    z[0, 0] = 100.0  # exp(100) overflows float32
+    y = ki.labels((140,), 1000)
+    w = np.asarray(ki.class_weights(1000))
+    p = ki.distributions(140, 1000)
+    for kwargs, rows in [
+        ({}, 131),
+        ({"dot": True}, 131),
+        ({"dot": True, "class_weights": w}, 65),
+        ({"target": p}, 65),
+    ]:
+        terms = kernels.log_softmax_terms(z, labels=y, **kwargs)
+        assert np.flatnonzero(terms.shift).tolist() == list(range(rows)), kwargs
+        assert (terms.dot is None) == (not kwargs)
+    made: list[kernels.Scratch] = []
+
+    class Counted(kernels.Scratch):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(kernels, "Scratch", Counted)
+    kernels.log_softmax_terms(z, labels=y, threads=2)  # 2 blocks, 2 workers
+    assert len(made) == 2
+
+
+def test_log_softmax_blocks_hand_out_blocks_of_block_bytes_of_float64() -> None:
+    """log q and q are float64 (b, C, D) buffers: 2^19 // (8·1000) = 65 rows a block."""
+    seen: list[tuple[int, int, int]] = []
+    kernels.log_softmax_blocks(
+        ki.logits((140, 1000), "float32"),
+        lambda rows, log_q, q: seen.append((rows.start, rows.stop, log_q.nbytes)),
+    )
+    assert seen == [(0, 65, 65 * 8000), (65, 130, 65 * 8000), (130, 140, 10 * 8000)]
+
+
+def test_log_softmax_blocks_read_float32_scores_as_their_float64_values() -> None:
+    """float32 scores are shifted in float64 (exact), so log q and q equal those of the same
+    values cast to float64, bit for bit, and stay finite at ±1e4 and −inf (exp(1e4) would
+    overflow without the shift)."""
+    z32, _ = ki.extreme("float32")
+
+    def blocks(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        kernels.log_softmax_blocks(z, lambda rows, log_q, q: out.append((log_q.copy(), q.copy())))
+        assert len(out) == 1
+        return out[0]
+
+    log_q, q = blocks(z32)
+    log_q64, q64 = blocks(z32.astype(np.float64))
+    assert np.array_equal(log_q, log_q64) and np.array_equal(q, q64)
+    assert np.all(np.isfinite(q)) and not np.any(np.isnan(log_q))
