@@ -1,0 +1,246 @@
+"""The run's plumbing (engine/prepare.py's refusals, engine/evaluate.py, engine/run.py) where
+``make mutation`` showed a surviving mutant or a function no selected test reached (issue 15).
+
+Every test here is small and in-process (milliseconds): a surviving mutant of these functions
+reruns every selected test that reaches them. Expected values come from NumPy in the test, from
+a hand derivation written next to them, or from an exact property (the same report through two
+paths); expected messages are the ones the refusals promise (what was expected, what was found).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+from numeric_helpers import options_for, run_arrays, sources
+
+from losscli.engine.evaluate import EvaluatedChunk, evaluate, start_evaluation
+from losscli.engine.intervals import Intervals
+from losscli.engine.results import FileInfo
+from losscli.engine.run import collect, open_run, run
+from losscli.errors import UsageError
+from losscli.interpret.align import BatchStream
+from losscli.interpret.meta import MetaColumns, in_memory_table
+from losscli.interpret.plan import plan_inputs
+from losscli.spec import parse_specs
+
+# --------------------------------------------------------------------------- prepare's refusals
+
+
+def _refusal(losses: list[str], preds: Any, labels: Any) -> str:
+    with pytest.raises(UsageError) as caught:
+        run_arrays(losses, np.asarray(preds, dtype=float), np.asarray(labels, dtype=float))
+    return str(caught.value)
+
+
+def test_gaussian_nll_with_one_prediction_column_names_the_columns_it_got() -> None:
+    """One prediction column: the planner reads a regression task (gaussian_nll's own task),
+    so the prediction check of the mean/variance loss says what it found."""
+    message = _refusal(["gaussian_nll"], [0.2, 0.6, 0.9], [0.5, 2.0, 0.3])
+    assert "needs exactly two prediction columns" in message
+    assert "but got 1 prediction column(s)" in message
+
+
+def test_gaussian_nll_on_maps_says_dense_maps_and_why_the_task_is_dense() -> None:
+    message = _refusal(["gaussian_nll"], np.zeros((3, 2, 4, 4)), np.zeros((3, 4, 4)))
+    assert "needs exactly two prediction columns" in message
+    assert "but got dense maps;" in message
+    # The planner's note on the dense task, after the tasks gaussian_nll takes.
+    assert message.endswith(
+        "(gaussian_nll takes regression tasks; these inputs read as a dense task: "
+        "predictions (N, C, d1, ...) against labels (N, d1, ...), as in torch)"
+    )
+
+
+def test_gaussian_nll_against_two_label_columns_asks_for_one_label_column() -> None:
+    """Two prediction columns are the mean and the variance; what is wrong is the labels."""
+    message = _refusal(
+        ["gaussian_nll"], [[0.2, 1], [0.6, 1], [0.9, 1]], [[0.5, 0.5], [0.2, 0.8], [1, 0]]
+    )
+    assert "compares a predicted mean and variance with one numeric label per sample" in message
+    assert "exactly two prediction columns" not in message
+    assert message.endswith("these inputs read as a distribution task: several label columns)")
+
+
+def test_a_refused_task_without_its_own_note_says_it_comes_from_the_shapes() -> None:
+    """Multi-hot labels are noted as "0/1 targets, one per column", a note that does not
+    name the distribution task: the refusal then says where the task came from."""
+    message = _refusal(["gaussian_nll"], [[0.2, 1], [0.6, 1], [0.9, 1]], [[1, 1], [0, 0], [1, 0]])
+    assert message.endswith(
+        "these inputs read as a distribution task: from the shapes of the inputs)"
+    )
+
+
+def test_a_value_loss_against_class_indices_counts_the_columns() -> None:
+    message = _refusal(["mse"], [[0.2, 1], [0.6, 1], [0.9, 1]], [0, 1, 1])
+    assert message.startswith(
+        "mse compares each prediction column with a label column, but there are "
+        "2 prediction and 1 label columns"
+    )
+
+
+def test_a_value_loss_against_label_maps_asks_for_a_classification_loss() -> None:
+    message = _refusal(["mse"], np.zeros((3, 2, 4, 4)), np.zeros((3, 4, 4)))
+    assert message.startswith("mse compares numbers with numbers, but the labels are class names")
+
+
+@pytest.mark.parametrize("outside", [2.0, 1.5, -0.5])
+def test_bce_refuses_numeric_targets_outside_0_1_with_the_planners_reason(outside: float) -> None:
+    """bce reads numeric labels as soft targets only inside [0, 1]; labels with more than
+    two values read as a regression task, whose note says why."""
+    message = _refusal(["bce"], [0.2, 0.6, 0.9], [0.5, outside, 0.3])
+    assert message == (
+        "bce needs class labels, but these labels read as numbers of a regression target "
+        "(one prediction column and labels with more than two values); for numeric targets "
+        "use mse, mae or huber"
+    )
+
+
+def test_bce_targets_inside_0_1_are_soft_targets() -> None:
+    """The same rows with the target 1.0 in [0, 1]: bce of probabilities p against soft
+    targets t is mean(−t·log p − (1−t)·log(1−p)), computed here with NumPy."""
+    p, t = np.array([0.2, 0.6, 0.9]), np.array([0.5, 1.0, 0.3])
+    expected = np.mean(-t * np.log(p) - (1 - t) * np.log1p(-p))
+    (result,) = run_arrays(["bce"], p, t).results
+    assert result.value == pytest.approx(expected, rel=1e-12)
+
+
+def test_bce_beside_gaussian_nll_says_the_labels_are_numeric() -> None:
+    """Two prediction columns with gaussian_nll: the planner's note is about the (mean,
+    variance) reading, not "regression task" alone, so bce's refusal says "numeric labels"."""
+    message = _refusal(["gaussian_nll", "bce"], [[0.2, 1], [0.6, 1], [0.9, 1]], [0.5, 2.0, 0.3])
+    assert "read as numbers of a regression target (numeric labels);" in message
+
+
+# --------------------------------------------------------------------------- evaluate.py
+
+FILES = (FileInfo("preds", "npy", None), FileInfo("labels", "npy", None))
+
+
+def _planned(texts: list[str], preds: Any, labels: Any, chunk_rows: int = 7) -> tuple:
+    specs = parse_specs(texts, "mean")
+    p_src, l_src = sources(preds, labels, chunk_rows)
+    plan = plan_inputs(p_src, l_src, options_for(specs, None))
+    return specs, plan, BatchStream(p_src, l_src, plan, chunk_rows)
+
+
+def test_evaluations_of_other_losses_do_not_merge() -> None:
+    """Merging parts of different runs (one loss against two) fails loudly rather than
+    merging the first loss and dropping the rest (saved states are compared before)."""
+    y = np.array([0.5, 1.5, 2.0])
+    one, plan, _ = _planned(["mse"], y + 1, y)
+    two, _, _ = _planned(["mse", "mae"], y + 1, y)
+    for left, right in ((one, two), (two, one)):
+        a, b = start_evaluation(left, plan), start_evaluation(right, plan)
+        a.histograms = b.histograms = []  # so that the moments are what differs
+        with pytest.raises(ValueError, match="zip"):
+            a.merge(b)
+    # The same losses, but one part without histograms (every run keeps one per loss).
+    bare = start_evaluation(one, plan)
+    bare.histograms = []
+    with pytest.raises(ValueError, match="zip"):
+        start_evaluation(one, plan).merge(bare)
+
+
+def test_evaluate_keeps_ten_worst_rows_and_hands_every_chunk_to_the_sink() -> None:
+    """``evaluate``'s defaults: the 10 worst rows and no per-class rows (though the task has
+    classes); the sink receives each chunk of 7 rows in order with its own values, here ce's
+    −log softmax(z)[y] computed by NumPy."""
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(23, 3)) * 2, rng.integers(0, 3, size=23)
+    shifted = z - z.max(axis=1, keepdims=True)
+    ce = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(23), y]
+    specs, plan, stream = _planned(["ce"], z, y)
+    chunks: list[EvaluatedChunk] = []
+    report = evaluate(stream, specs, plan, sink=chunks.append).finalize(
+        specs, plan, reduction="mean", files=FILES
+    )
+    assert [w.row for w in report.worst] == np.argsort(-ce)[:10].tolist()
+    assert report.by_class == ()
+    assert [len(c.batch.rows) for c in chunks] == [7, 7, 7, 2]
+    assert np.concatenate([c.batch.rows for c in chunks]).tolist() == list(range(23))
+    assert np.concatenate([c.shown[0] for c in chunks]) == pytest.approx(ce, rel=1e-12)
+    assert report.results[0].value == pytest.approx(ce.mean(), rel=1e-12)
+
+
+def _weighted_run() -> dict[str, Any]:
+    """Three classes, logits, a weight and a group column in memory (23 rows, 15 in group
+    "a" and 8 in "b"); the weighted mean of ce is Σw·ce/Σw with ce = −log softmax(z)[y]."""
+    rng = np.random.default_rng(11)
+    z, y = rng.normal(size=(23, 3)) * 2, rng.integers(0, 3, size=23)
+    w = rng.uniform(0.5, 2.0, size=23)
+    g = np.array(["a"] * 15 + ["b"] * 8, dtype=object)
+    shifted = z - z.max(axis=1, keepdims=True)
+    ce = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(23), y]
+    meta = MetaColumns("w", ("g",))
+    specs = parse_specs(["ce"], "mean")
+    return {
+        "z": z,
+        "y": y,
+        "w": w,
+        "g": g,
+        "ce": ce,
+        "specs": specs,
+        "options": replace(options_for(specs, True), meta=meta),
+        "meta": meta,
+    }
+
+
+def _open(case: dict[str, Any]) -> tuple:
+    p_src, l_src = sources(case["z"], case["y"], 7)
+    meta_src = in_memory_table("meta", {"w": case["w"], "g": case["g"]}, 7)
+    return p_src, l_src, meta_src
+
+
+def test_evaluate_passes_top_classes_intervals_and_meta_to_the_accumulators() -> None:
+    """``evaluate`` with every option (as Dask's workers call it) gives ``run``'s report."""
+    case = _weighted_run()
+    specs, options = case["specs"], case["options"]
+    settings: dict[str, Any] = {
+        "top": 3,
+        "by_class": True,
+        "intervals": Intervals.of("bootstrap", 50, 5),
+    }
+    p_src, l_src, meta_src = _open(case)
+    expected = run(p_src, l_src, specs, options, meta_src=meta_src, **settings)
+    p_src, l_src, meta_src = _open(case)
+    opened = open_run(p_src, l_src, specs, options, meta_src=meta_src, **settings)
+    got = evaluate(opened.stream, specs, opened.plan, meta=case["meta"], **settings)
+    files = (expected.preds, expected.labels)  # the arrays' hashes, in the signatures
+    report = got.finalize(specs, opened.plan, reduction="mean", files=files)
+    w, ce = case["w"], case["ce"]
+    assert report.results[0].value == pytest.approx((w * ce).sum() / w.sum(), rel=1e-12)
+    assert len(report.worst) == 3
+    counts = np.bincount(case["y"], minlength=3).tolist()
+    assert [c.count for c in report.by_class] == [(n,) for n in counts]  # (one per loss)
+    assert sorted((s.n, s.hidden) for s in report.slices) == [(8, False), (15, False)]
+    assert report.results == expected.results  # the bootstrap's interval too
+    assert report.by_class == expected.by_class
+    assert report.slices == expected.slices
+    assert report.worst == expected.worst
+
+
+def test_collect_is_the_run_without_worst_rows_plus_every_samples_terms() -> None:
+    """``collect`` (compare's in-memory path): the report of ``run`` with ``top=0`` and the
+    same options, and per sample its key, w·ce and group; group "b" has 8 rows, under the
+    minimum slice size of 10, so it keeps only its count."""
+    case = _weighted_run()
+    specs, options = case["specs"], case["options"]
+    p_src, l_src, meta_src = _open(case)
+    report, samples = collect(
+        p_src, l_src, specs, options, chunk_rows=7, meta_src=meta_src, min_slice_size=10
+    )
+    p_src, l_src, meta_src = _open(case)
+    expected = run(p_src, l_src, specs, options, top=0, meta_src=meta_src, min_slice_size=10)
+    assert report.worst == ()
+    assert [(s.values, s.n, s.hidden) for s in report.slices] == [
+        (("a",), 15, False),
+        (("b",), 8, True),
+    ]
+    assert report.results == expected.results
+    assert report.slices == expected.slices
+    assert samples.keys.tolist() == list(range(23))
+    assert samples.values[0] == pytest.approx(case["w"] * case["ce"], rel=1e-12)
+    assert samples.groups["g"].tolist() == case["g"].tolist()
