@@ -9,6 +9,7 @@ steps kept inside a bisection bracket.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -146,8 +147,9 @@ def _upper_quantile(tail: float, df: float) -> float:
 
 
 def t95(n: int) -> float:
-    """The two-sided 95% quantile of Student's t with n − 1 degrees of freedom (NaN if n < 2)."""
-    return t_ppf(0.5 + LEVEL / 2, n - 1) if n > 1 else float("nan")
+    """The two-sided 95% quantile of Student's t with n − 1 degrees of freedom (NaN if n < 2:
+    t_ppf is NaN for df <= 0)."""
+    return t_ppf(0.5 + LEVEL / 2, n - 1)
 
 
 # --------------------------------------------------------------------------- differences
@@ -182,8 +184,7 @@ class Difference:
                 if self.null is not None
                 else tail_p(self.replicates, allowed)  # type: ignore[arg-type]
             )
-            above = not math.isnan(self.ci_low) and self.ci_low > allowed
-            return Test(self, allowed, math.nan, p, above)
+            return Test(self, allowed, math.nan, p, self.ci_low > allowed)  # NaN > x is False
         if math.isnan(self.se) or math.isnan(self.diff):
             t, p = math.nan, math.nan
         elif self.se == 0:
@@ -193,8 +194,7 @@ class Difference:
         else:
             t = (self.diff - allowed) / self.se
             p = min(1.0, 2.0 * t_sf(abs(t), self.df))
-        above = self.ci_low > allowed if not math.isnan(self.ci_low) else False
-        return Test(self, allowed, t, p, above)
+        return Test(self, allowed, t, p, self.ci_low > allowed)  # False for a NaN ci_low
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +242,7 @@ def tail_p(replicates: np.ndarray, point: float) -> float:
     finite = replicates[np.isfinite(replicates)]
     if not len(finite) or math.isnan(point):
         return math.nan
-    tie = abs(point) * np.finfo(np.float64).eps * 100
+    tie = abs(point) * sys.float_info.epsilon * 100
     below = int((finite <= point + tie).sum()) + 1
     above = int((finite >= point - tie).sum()) + 1
     return min(1.0, 2.0 * min(below, above) / (len(finite) + 1))

@@ -153,7 +153,6 @@ def test_t_sf_where_the_beta_arguments_underflow() -> None:
 #   bracket, 401 steps, ``>=`` and ``<`` in the comparisons, or a bisection stop test that
 #   never fires: the search ends at the same t to 1e-15; _start's clamps (1e-3, 37): a mere
 #   first guess inside the bracket.
-# - t95: ``n >= 1`` or ``or True`` (t_ppf(q, 0) is NaN too), "NAN" (float("NAN") is NaN).
 
 
 def test_t_ppf_takes_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None:
