@@ -38,7 +38,7 @@ from losscli.engine.paired import (
     Samples,
     paired_terms,
 )
-from losscli.engine.resample import GrowingSums, Resampler
+from losscli.engine.resample import GrowingSums, Resampler, paired_bootstrap, sign_flips
 from losscli.engine.slices import SliceCoder, Sliced, key_text
 from losscli.engine.state import (
     _identity,
@@ -53,6 +53,7 @@ from losscli.interpret.meta import MetaColumns
 from losscli.interpret.plan import NanPolicy, Options
 from losscli.io.sources import Coded
 from losscli.losses import PerSample, Reduce, Task
+from losscli.stats import PAIRED
 
 # --------------------------------------------------------------------------- BlockSums
 
@@ -140,7 +141,8 @@ def test_paired_terms_are_float64_with_weights_of_one() -> None:
 def _models(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     va = rng.gamma(2.0, 1.0, n)
-    vb = va + rng.normal(0.2, 0.5, n) ** 2
+    vb = va * np.exp(rng.normal(0.1, 0.3, n))  # lower or higher than A's, sample by sample
+    vb[::7] = va[::7]  # and ties
     return va, rng.uniform(0.5, 2.0, n), vb, rng.uniform(0.5, 2.0, n)
 
 
@@ -187,32 +189,26 @@ def test_paired_moments_merge_equals_one_pass_and_adds_the_counts() -> None:
     sa, sb = va.copy(), vb.copy()
     sa[[3, 10]] = np.nan
     sb[[10, 20]] = np.nan
-    whole = PairedMoments()
-    whole.update((va, wa), (vb, wb), (sa, sb))
     parts = [PairedMoments() for _ in range(3)]
+    whole = PairedMoments()
     for p, (a, b) in zip(parts, _cuts(60, 5, 3), strict=True):
-        p.update((va[a:b], wa[a:b]), (vb[a:b], wb[a:b]), (sa[a:b], sb[a:b]))
+        for m in (p, whole):
+            m.update((va[a:b], wa[a:b]), (vb[a:b], wb[a:b]), (sa[a:b], sb[a:b]))
     merged = PairedMoments()
     for p in parts:
         merged.merge(p)
     merged.merge(PairedMoments())  # an empty part adds nothing
-    assert merged.n == 60
+    assert merged.n == whole.n == 60
     np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-13)
     np.testing.assert_allclose(merged.comoment, whole.comoment, rtol=1e-12)
     np.testing.assert_allclose(merged.totals, whole.totals, rtol=1e-14)
-    # NaN in either model leaves a sample out of the shares: 3 of them here
-    counted = 57
-    assert (merged.counted, merged.better, merged.worse) == (
-        counted,
-        int(np.sum(sb < sa)),
-        int(np.sum(sb > sa)),
-    )
-    assert (merged.counted, merged.better, merged.worse) == (
-        whole.counted,
-        whole.better,
-        whole.worse,
-    )
-    assert merged.shares() == (np.sum(sb < sa) / counted, np.sum(sb > sa) / counted)
+    # NaN in either model leaves a sample out of the shares: 3 of them here; ties count as
+    # neither better nor worse
+    counted, better, worse = 57, int(np.sum(sb < sa)), int(np.sum(sb > sa))
+    assert better > 0 and worse > 0 and better + worse < counted - 5
+    for m in (merged, whole):
+        assert (m.counted, m.better, m.worse) == (counted, better, worse)
+        assert m.shares() == (better / counted, worse / counted)
 
 
 def test_shares_without_counted_samples_are_nan() -> None:
@@ -250,9 +246,14 @@ def _influence_se(
     return value_b - value_a, float(np.std(zb - za, ddof=1) / math.sqrt(n))
 
 
-@pytest.mark.parametrize("reduce", [Reduce.MEAN, Reduce.SQRT_MEAN])
-def test_weighted_paired_difference_is_the_influence_standard_error(reduce: Reduce) -> None:
+@pytest.mark.parametrize(
+    ("reduce", "scale"), [(Reduce.MEAN, 1.0), (Reduce.SQRT_MEAN, 1.0), (Reduce.SQRT_MEAN, 0.05)]
+)
+def test_weighted_paired_difference_is_the_influence_standard_error(
+    reduce: Reduce, scale: float
+) -> None:
     va, wa, vb, wb = _models(40, 4)
+    va, vb = va * scale, vb * scale  # 0.05: values whose roots are below 1
     diff, se = _influence_se(va, wa, vb, wb, reduce is Reduce.SQRT_MEAN)
     d = _fed((va, wa), (vb, wb), 9).finalize(reduce)
     assert d.diff == pytest.approx(diff, rel=1e-12)
@@ -264,12 +265,45 @@ def test_weighted_paired_difference_is_the_influence_standard_error(reduce: Redu
     assert exact.diff == 2.0 and exact.se == pytest.approx(se, rel=1e-10)
 
 
+def test_a_weight_column_that_never_varies_adds_nothing_even_with_an_infinite_coefficient() -> None:
+    # A's weights are all 1e-300: R_A = Σv/Σw ≈ 1e300 and, for a root, the coefficient of
+    # A's weight column, s·R/w̄ = R/(2√R·w̄) ≈ 1e450, overflows to inf. The column never
+    # varies, so it adds nothing: the standard error is the influences' (finite) one.
+    va, _, vb, wb = _models(20, 7)
+    wa = np.full(20, 1e-300)
+    diff, se = _influence_se(va, wa, vb, wb, root=True)
+    d = _fed((va, wa), (vb, wb), 6).finalize(Reduce.SQRT_MEAN)
+    assert math.isfinite(se) and d.se == pytest.approx(se, rel=1e-9)
+    assert d.diff == pytest.approx(diff, rel=1e-12)
+
+
 def test_unweighted_paired_difference_is_scipys_ttest_rel() -> None:
     va, _, vb, _ = _models(25, 5)
     d = _fed((va, None), (vb, None), 4).finalize(Reduce.MEAN)
     ref = scipy_stats.ttest_rel(vb, va)
     assert d.diff / d.se == pytest.approx(ref.statistic, rel=1e-10)
     assert d.test(0.0).p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert d.method == PAIRED
+    # differences 0, 1, 0, 1: their centred squares sum to exactly 1
+    va, vb = np.array([1.0, 3.0, 2.0, 5.0]), np.array([1.0, 4.0, 2.0, 6.0])
+    d = _fed((va, None), (vb, None), 4).finalize(Reduce.MEAN)
+    assert d.diff / d.se == pytest.approx(scipy_stats.ttest_rel(vb, va).statistic, rel=1e-12)
+    # two samples: one degree of freedom
+    d = _fed((va[:2], None), (vb[:2], None), 1).finalize(Reduce.MEAN)
+    ref = scipy_stats.ttest_rel(vb[:2], va[:2])
+    assert (d.df, d.diff / d.se) == (1, pytest.approx(ref.statistic, rel=1e-12))
+
+
+def test_float32_terms_are_summed_in_float64() -> None:
+    va, wa, vb, wb = (x.astype(np.float32) for x in _models(200, 6))
+    x = np.column_stack([va, wa, vb - va.astype(np.float64), wb - wa.astype(np.float64)])
+    x = x.astype(np.float64)
+    mean = x.mean(axis=0)
+    m = _fed((va, wa), (vb, wb), 200)
+    np.testing.assert_allclose(m.mean, mean, rtol=1e-14)
+    np.testing.assert_allclose(m.comoment, (x - mean).T @ (x - mean), rtol=1e-12)
+    wide = [np.asarray(v, np.float64) for v in (va, wa, vb, wb)]
+    np.testing.assert_allclose(m.totals, [v.sum() for v in wide], rtol=1e-14)
 
 
 def test_one_sample_or_no_weight_has_no_interval() -> None:
@@ -289,8 +323,13 @@ def test_a_root_of_zero_loss_has_no_influence_and_a_negative_mean_no_root() -> N
     u = (vb - r) / (2 * math.sqrt(r))
     assert d.diff == pytest.approx(math.sqrt(r), rel=1e-14)
     assert d.se == pytest.approx(np.std(u, ddof=1) / math.sqrt(5), rel=1e-12)
-    neg = _fed((-np.ones(3), None), (np.ones(3), None), 3).finalize(Reduce.SQRT_MEAN)
+    # A's mean is negative: no root (NaN), no influence (scale 0, and its NaN ratio's
+    # coefficient meets a weight that never varies); B's influence is the whole spread
+    vb = np.array([1.0, 2.0, 4.0])
+    neg = _fed((-np.array([1.0, 2.0, 3.0]), None), (vb, None), 3).finalize(Reduce.SQRT_MEAN)
     assert math.isnan(neg.diff)
+    u = (vb - vb.mean()) / (2 * math.sqrt(vb.mean()))
+    assert neg.se == pytest.approx(np.std(u, ddof=1) / math.sqrt(3), rel=1e-12)
 
 
 # --------------------------------------------------------------------------- Disagreements
@@ -354,7 +393,11 @@ def test_no_disagreements_without_room_rows_or_spread() -> None:
     alone = Disagreements(2)
     alone.update(np.array(["x", "y", "z"]), [np.array([3.0, 1.0, 2.0])], 10)
     assert alone.finalize() == [("x", (3.0,), 0.0), ("y", (1.0,), 0.0)]
-    assert alone.position.tolist() == [10, 11]
+    assert alone.position.tolist() == [10, 11] and alone.position.dtype == np.int64
+    # more distinct rows than k in one update: the k largest
+    top = Disagreements(3)
+    top.update(np.array(list("abcde")), [np.zeros(5), np.array([1.0, 5.0, 2.0, 4.0, 3.0])], 0)
+    assert [(g[0], g[2]) for g in top.finalize()] == [("b", 5.0), ("d", 4.0), ("e", 3.0)]
 
 
 def test_a_full_heap_takes_only_rows_beating_its_last() -> None:
@@ -565,6 +608,36 @@ def test_growing_sums_merge_at_maps_the_others_groups() -> None:
     nothing.grow(2)
     nothing.grow(1)  # never shrinks
     assert nothing.finalize().shape == (2, 16, 2) and nothing.groups == 2
+
+
+# --------------------------------------------------------------------------- resampled tests
+
+
+def test_paired_bootstrap_replicates_by_hand() -> None:
+    # rows: Σr·v_A, Σr·w_A, Σr·v_B, Σr·w_B of two replicates
+    sums = np.array([[4.0, 1.0, 9.0, 1.0], [1.0, 4.0, 8.0, 2.0]])
+    # means: 9 − 4 = 5 and 8/2 − 1/4 = 3.75; roots: 3 − 2 = 1 and 2 − 1/2 = 1.5
+    assert paired_bootstrap(sums).tolist() == [5.0, 3.75]
+    assert paired_bootstrap(sums, root=True).tolist() == [1.0, 1.5]
+
+
+@pytest.mark.parametrize("root", [False, True])
+def test_sign_flips_swap_each_samples_models_and_weights(root: bool) -> None:
+    rng = np.random.default_rng(13)
+    va, wa, vb, wb = _models(12, 13)
+    signs = rng.choice([-1.0, 1.0], (6, 12))
+    flipped = np.column_stack([signs @ (vb - va), signs @ (wb - wa)])
+    totals = np.array([va.sum(), wa.sum(), vb.sum(), wb.sum()])
+    keep = signs > 0  # +1 keeps the pair, −1 swaps A's and B's terms (values and weights)
+
+    def value(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+        ratio = v.sum(axis=1) / w.sum(axis=1)
+        return np.sqrt(ratio) if root else ratio
+
+    want = value(np.where(keep, vb, va), np.where(keep, wb, wa)) - value(
+        np.where(keep, va, vb), np.where(keep, wa, wb)
+    )
+    np.testing.assert_allclose(sign_flips(flipped, totals, root), want, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- saved states

@@ -62,7 +62,7 @@ class BlockSums:
     def update(self, n: int, columns: Sequence[np.ndarray | None]) -> None:
         self._pending.append((n, columns))
         self._held += n
-        if self._held >= _BLOCK:
+        if self._held >= _BLOCK:  # pragma: no mutate
             self._drain(final=False)
 
     def _drain(self, final: bool) -> None:
@@ -125,7 +125,7 @@ class PairedMoments:
             dw = None
             if wa is not None or wb is not None:
                 dw = (np.ones(n) if wb is None else wb) - (1.0 if wa is None else wa)
-            self._merge_moments(n, *_centred(n, [va, wa, vb - va, dw]))
+            self._merge_moments(n, *_centred([va, wa, vb - va, dw]))
         if shown is not None:
             sa, sb = shown
             # NaN compares false both ways, so samples not counted fall out by themselves.
@@ -198,11 +198,11 @@ class PairedMoments:
         return difference_interval(value_b - value_a, se, n - 1, n, PAIRED)
 
 
-def _centred(n: int, columns: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+def _centred(columns: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
     """Mean and centred sums of products of columns; None is a weight column of ones (or,
     for the weights' difference, zeros): no spread. Products without BLAS (see
     ``losscli.engine.accumulators._sums``)."""
-    mean = np.array([1.0, 1.0, 0.0, 0.0])
+    mean = np.array([math.nan, 1.0, math.nan, 0.0])  # only columns 1 and 3 may be None
     comoment = np.zeros((4, 4))
     centred: list[tuple[int, np.ndarray]] = []
     for k, x in enumerate(columns):
@@ -288,10 +288,8 @@ class Disagreements:
 
     def finalize(self) -> list[tuple[str, tuple[float, ...], float]]:
         """(key, each model's value, spread), largest spread first."""
-        return [
-            (key, tuple(float(v) for v in row), float(s))
-            for key, row, s in zip(self.keys, self.values, self.spread, strict=True)
-        ]
+        rows = zip(self.keys, self.values, self.spread, strict=True)  # pragma: no mutate
+        return [(key, tuple(float(v) for v in row), float(s)) for key, row, s in rows]
 
 
 # --------------------------------------------------------------------------- alignment

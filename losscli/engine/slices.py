@@ -241,7 +241,7 @@ class Sliced:
         size = len(self.coder.keys)
         self.rows_of = _grown(self.rows_of, size)
         np.add.at(self.rows_of, at, other.rows_of[: len(at)])
-        for mine, theirs in zip(self.moments, other.moments, strict=True):
+        for mine, theirs in zip(self.moments, other.moments, strict=True):  # pragma: no mutate
             theirs.grow(len(at))
             mine.merge(theirs, at)
         if self.boot is not None and other.boot is not None:
