@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import mean_pinball_loss, mean_tweedie_deviance
+from sklearn.metrics import mean_pinball_loss, mean_squared_log_error, mean_tweedie_deviance
 
 from losscli.errors import DomainError, UsageError
 from losscli.losses import LOSSES
@@ -23,7 +23,7 @@ from losscli.losses.deviance import gamma_deviance, poisson_deviance, tweedie
 from losscli.losses.explanations import EXPLANATIONS, explanation_for
 from losscli.losses.multilabel import multilabel_margin, soft_margin
 from losscli.losses.numerics import Convention
-from losscli.losses.regression import gaussian_nll, pinball
+from losscli.losses.regression import gaussian_nll, pinball, squared_log_error
 
 EDGES = json.loads((Path(__file__).parent / "reference" / "loss_edges.json").read_text())
 
@@ -139,3 +139,26 @@ def test_pinball_of_an_exact_prediction_is_plus_zero() -> None:
     ref = mean_pinball_loss([1.0, 2.0], [1.0, 2.0], alpha=0.3)
     assert (got.tolist(), np.signbit(got).tolist()) == ([0.0, 0.0], [False, False])
     assert (ref, bool(np.signbit(ref))) == (0.0, False)
+
+
+def test_msle_refuses_the_rows_scikit_learn_refuses_and_names_the_first_value() -> None:
+    """Predictions and labels in {-1.5, -1, -0.5}: the rows refused are those on which
+    scikit-learn's mean_squared_log_error raises (log1p needs values > -1); the message names
+    the first refused row's prediction if it is refused, else its label."""
+    preds, labels = np.repeat([-0.5, -1.0, -1.5], 3), np.tile([-0.5, -1.0, -1.5], 3)
+    refused = []
+    for p, y in zip(preds, labels, strict=True):
+        try:
+            mean_squared_log_error([y], [p])
+            refused.append(False)
+        except ValueError:
+            refused.append(True)
+    with pytest.raises(DomainError) as info:
+        squared_log_error(preds, labels)
+    assert info.value.bad.tolist() == refused
+    assert info.value.problem.endswith("must be > -1, got -1")  # row 1: label -1
+    for p in (-1.0, -1.5):  # a refused prediction beside a valid label: the prediction
+        with pytest.raises(DomainError) as info:
+            squared_log_error(np.array([0.0, p]), np.array([0.0, -0.5]))
+        assert info.value.problem.endswith(f"must be > -1, got {p:g}")
+        assert info.value.bad.tolist() == [False, True]
