@@ -20,6 +20,7 @@ from losscli.engine.evaluate import EvaluatedChunk, evaluate, start_evaluation
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo
 from losscli.engine.run import collect, open_run, run
+from losscli.engine.signature import differences, parse_signature
 from losscli.errors import UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
@@ -244,3 +245,46 @@ def test_collect_is_the_run_without_worst_rows_plus_every_samples_terms() -> Non
     assert samples.keys.tolist() == list(range(23))
     assert samples.values[0] == pytest.approx(case["w"] * case["ce"], rel=1e-12)
     assert samples.groups["g"].tolist() == case["g"].tolist()
+
+
+def test_a_chunks_columns_need_one_value_array_per_loss() -> None:
+    """``columns`` pairs loss labels with their values: a missing array is a bug, not a
+    column left out (``--per-sample`` would silently lose a loss)."""
+    _, plan, stream = _planned(["mse", "mae"], np.array([0.5, 1.0]), np.array([0.0, 1.5]))
+    (batch,) = stream
+    whole = EvaluatedChunk(batch, plan, ["mse", "mse"], [], [np.zeros(2), np.ones(2)])
+    assert list(whole.columns()) == ["row", "label", "mse", "mse (2)"]
+    short = EvaluatedChunk(batch, plan, ["mse", "mae"], [], [np.zeros(2)])
+    with pytest.raises(ValueError, match="zip"):
+        short.columns()
+
+
+# --------------------------------------------------------------------------- signature.py
+
+
+def test_parsed_signatures_keep_colons_in_values_and_name_every_differing_field() -> None:
+    """A value may hold ':' (a slice of times); a field only one signature has is a
+    difference with None on the other side; version, kind and ci never count."""
+    old = parse_signature("loss:mse|task:regression|slice:t=12:30|n:9|labels:aaa|version:0.1")
+    now = parse_signature(
+        "loss:mse|kind:probs|task:regression|weights:w|slice:t=12:45|n:9|labels:bbb|"
+        "ci:bootstrap(b=9,seed=1)|version:0.2"
+    )
+    assert old == {
+        "loss": "mse",
+        "task": "regression",
+        "slice": "t=12:30",
+        "n": "9",
+        "labels": "aaa",
+        "version": "0.1",
+    }
+    assert [(d.field, d.baseline, d.now) for d in differences(old, now)] == [
+        ("slice", "t=12:30", "t=12:45"),
+        ("labels", "aaa", "bbb"),
+        ("weights", None, "w"),
+    ]
+    assert [(d.field, d.baseline, d.now) for d in differences(now, old)] == [
+        ("weights", "w", None),
+        ("slice", "t=12:45", "t=12:30"),
+        ("labels", "bbb", "aaa"),
+    ]

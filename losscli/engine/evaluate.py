@@ -154,11 +154,11 @@ class EvaluatedChunk:
         labels = self.label_text()
         if labels is not None:
             columns["label"] = labels
-        for name, values in zip(self.labels, self.shown, strict=True):
-            unique, k = name, 2
-            while unique in columns:  # the same spec given twice
-                unique, k = f"{name} ({k})", k + 1
-            columns[unique] = values
+        # Loss labels are specs as written (registry names, never row/id/label); the k-th
+        # time the same spec is given, its column is "name (k)".
+        for i, (name, values) in enumerate(zip(self.labels, self.shown, strict=True)):
+            k = self.labels[:i].count(name) + 1
+            columns[name if k == 1 else f"{name} ({k})"] = values
         return columns
 
 

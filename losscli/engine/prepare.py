@@ -173,14 +173,11 @@ def _values(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
 
 
 def _distributions(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
-    """Target.DISTRIBUTIONS: score rows against label distributions (hard labels one-hot)."""
+    """Target.DISTRIBUTIONS: score rows against label distributions (hard labels one-hot).
+    Its tasks (multiclass, distribution) have (n, C) scores with C >= 2: ``check_tasks``
+    refused one score column and maps before."""
     _check_kind(spec, batch, plan)
     n_classes = plan.n_scores
-    if batch.preds.ndim != 2 or n_classes < 2:
-        raise UsageError(
-            f"{spec.text} compares distributions and needs one prediction "
-            "column per class (at least two)"
-        )
     if plan.label_mode is LabelMode.SOFT:
         return batch.preds, _soft_labels(spec, batch)
     hot = one_hot(_index_labels(spec, batch, batch.labels, n_classes), n_classes)
