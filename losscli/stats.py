@@ -108,8 +108,8 @@ def _start(tail: float, df: float) -> float:
     """A first guess at the t > 0 with P(T > t) = tail: the normal quantile z with the first
     two Cornish–Fisher terms (z³ + z)/4ν + (5z⁵ + 16z³ + 3z)/96ν² (Abramowitz & Stegun
     26.7.5); close for large ν, a mere start for small ν."""
-    z = NormalDist().inv_cdf(1.0 - tail) if tail > 1e-300 else 37.0
-    z = max(z, 1e-3)
+    # inv_cdf of the tail itself: 1 − tail is 1.0 (which inv_cdf refuses) below 1e-17.
+    z = max(-NormalDist().inv_cdf(tail), 1e-3)
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
 
 

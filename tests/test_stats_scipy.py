@@ -172,3 +172,35 @@ def test_t_ppf_takes_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None
         calls.clear()
         assert stats.t_ppf(0.975, df) == pytest.approx(float(sps.t.ppf(0.975, df)), rel=1e-10)
         assert len(calls) <= 4, (df, len(calls))
+
+
+@pytest.mark.parametrize("df", [3, 10, 1e3, 1e6])
+def test_t_ppf_of_a_tail_below_1e_17(df: float) -> None:
+    """1 − q rounds to 1.0 below q ≈ 1e-17, where the normal start of the search used to ask
+    NormalDist for inv_cdf(1.0) (StatisticsError); SciPy's quantiles there."""
+    for q in (1e-20, 1e-100):
+        expected = float(sps.t.ppf(q, df))
+        assert close(t_ppf(q, df), expected, rel=1e-12), (q, df)
+
+
+def test_t_ppf_takes_one_tail_evaluation_from_1000_df(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Cornish–Fisher start is within Newton's stopping step (1e-7·t) of the root when the
+    next term of the expansion, (3z⁷ + 19z⁵ + 17z³ − 15z) / (384ν³) (A&S 26.7.5), is below it:
+    at ν = 1000 and z ≤ 3.3 (q ≤ 0.9995) it is 5e-8 < 3.3e-7, and at ν = 300, z ≤ 1.96
+    (q ≤ 0.975) it is 3.5e-8 < 2e-7; so one tail evaluation gives the quantile."""
+    import losscli.stats as stats
+
+    calls: list[float] = []
+    real = stats.t_sf
+
+    def counted(t: float, df: float) -> float:
+        calls.append(t)
+        return real(t, df)
+
+    monkeypatch.setattr(stats, "t_sf", counted)
+    cases = [(df, q) for df in (1e3, 1e4, 1e6) for q in (0.6, 0.8, 0.9, 0.975, 0.995, 0.9995)]
+    cases += [(300, q) for q in (0.6, 0.8, 0.9, 0.975)]
+    for df, q in cases:
+        calls.clear()
+        assert stats.t_ppf(q, df) == pytest.approx(float(sps.t.ppf(q, df)), rel=1e-10)
+        assert len(calls) == 1, (df, q, len(calls))
