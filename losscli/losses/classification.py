@@ -56,18 +56,18 @@ def _gather_true(scores: FloatArray, labels: np.ndarray) -> FloatArray:
     (n, C, d1, ...) and (n, d1, ...), in (n, d1, ...) order; labels in 0..C−1."""
     n, c = scores.shape[:2]
     idx = labels.reshape(n, 1, -1)
-    return np.take_along_axis(scores.reshape(n, c, -1), idx, axis=1).reshape(-1)
+    return np.take_along_axis(scores.reshape(n, c, -1), idx, axis=1).ravel()
 
 
 def _true_class_nll(
     logp: FloatArray, labels: np.ndarray, w: FloatArray, ignore_index: int
 ) -> tuple[FloatArray, FloatArray, np.ndarray]:
     """(w[y]·(−log p_y), w[y], kept) per row (or position of a dense map) for int labels; 0 and
-    0 where y == ignore_index."""
-    kept = labels.reshape(-1) != ignore_index
-    safe = np.where(kept, labels.reshape(-1), 0)
+    0 where y == ignore_index (as torch, even where the stand-in class 0 has log p = −inf)."""
+    kept = labels.ravel() != ignore_index
+    safe = np.where(kept, labels.ravel(), 0)
     w_true = np.where(kept, w[safe], 0.0)
-    return w_true * -_gather_true(logp, safe), w_true, kept
+    return w_true * np.where(kept, -_gather_true(logp, safe), 0.0), w_true, kept
 
 
 def _index_weights(
@@ -178,13 +178,13 @@ def _ce_logits(
         mass = target @ w if weighted else target.sum(axis=1)
         assert t.dot is not None
         return PerSample(mass * t.log_sum - t.dot)
-    kept = labels.reshape(-1) != ignore_index
-    safe = np.where(kept, labels.reshape(-1), 0)
+    kept = labels.ravel() != ignore_index
+    safe = np.where(kept, labels.ravel(), 0)
     t = log_softmax_terms(
         preds, labels=safe, dot=bool(eps), class_weights=w if eps and weighted else None
     )
     w_true = np.where(kept, w[safe], 0.0)
-    values = w_true * -t.log_p_true()
+    values = w_true * np.where(kept, -t.log_p_true(), 0.0)  # ignored: 0, as torch, at any z_0
     if eps:
         assert t.dot is not None
         # torch: the smoothing term is weighted by class and shares the nll's denominator.
@@ -233,7 +233,7 @@ def binary_cross_entropy(
     """
     log_p, log_q = _binary_log_terms(preds, logits=logits, convention=convention)
     pw = _pos_weights(pos_weight, preds)
-    y = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else labels
+    y = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing
     return over_outputs(-(pw * y * log_p + (1.0 - y) * log_q))
 
 

@@ -1,0 +1,95 @@
+"""Behaviours of losses/classification.py that no test stated until ``make mutation`` showed
+a surviving mutant there (issue 15). Expected values are hand derivations written next to
+them (the definitions of nll and ce per position), or torch 2.13.0's, quoted where used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax
+
+from losscli.errors import DomainError, UsageError
+from losscli.losses.classification import (
+    binary_cross_entropy,
+    cross_entropy,
+    focal,
+    multi_margin,
+    nll,
+)
+
+
+def test_nll_reads_dense_maps_position_by_position() -> None:
+    """(n, C, d) log-probabilities against (n, d) classes: −log p of each position's class,
+    in (n, d) order (torch's nll_loss with reduction="none", flattened)."""
+    z = np.arange(24, dtype=np.float64).reshape(2, 3, 4) % 5 - 2.0
+    logp = log_softmax(z, axis=1)
+    y = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+    got = nll(logp, y).values
+    expected = [-logp[i, y[i, j], j] for i in range(2) for j in range(4)]
+    assert got.tolist() == expected
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nll_refuses_a_positive_log_probability_whose_exps_sum_to_one(dtype: str) -> None:
+    """exp(5e-5) + exp(−20) = 1.0000500 + 2.1e-9: within LOG_PROB_SUM_TOL (1e-4) of 1, so only
+    the rule "every value <= 0" refuses the row (float32 too, where the kernel's shift is
+    the row max for this check)."""
+    logp = np.array([[5e-5, -20.0], [-0.5, np.log(1 - np.exp(-0.5))]], dtype=dtype)
+    with pytest.raises(DomainError, match="values <= 0"):
+        nll(logp, np.array([0, 1]))
+
+
+def test_ignored_rows_count_zero_even_where_class_0_has_log_p_minus_inf() -> None:
+    """torch 2.13.0: nll_loss([[−inf, 0, −inf], ...], [−100, 1], reduction="none")[0] == 0 and
+    cross_entropy([[−inf, 1, 2], ...], [−100, 1], reduction="none")[0] == 0 (with or without
+    label_smoothing): an ignored row is skipped, not 0 · ∞ = NaN. The other row is its own."""
+    logp = np.array([[-np.inf, 0.0, -np.inf], [-0.5, -1.25, -1.75]], dtype=np.float32)
+    logp[1] = log_softmax(logp[1].astype(np.float64)).astype(np.float32)
+    values = nll(logp, np.array([-100, 1])).values
+    assert values.tolist() == [0.0, -float(logp[1, 1])]
+    z = np.array([[-np.inf, 1.0, 2.0], [0.5, 1.0, -1.0]], dtype=np.float32)
+    for eps in (0.0, 0.1):
+        ce = cross_entropy(z, np.array([-100, 1]), logits=True, label_smoothing=eps).values
+        alone = cross_entropy(z[1:], np.array([1]), logits=True, label_smoothing=eps).values
+        assert ce.tolist() == [0.0, alone[0]]
+
+
+def test_hard_label_losses_name_themselves_when_refusing_one_score_column() -> None:
+    one_column = np.array([0.2, -0.3])
+    with pytest.raises(UsageError, match=r"^nll needs one score column per class"):
+        nll(one_column, np.array([0, 1]))
+    with pytest.raises(UsageError, match=r"^multi_margin needs one score column per class"):
+        multi_margin(one_column, np.array([0, 1]))
+
+
+def test_bce_on_one_column_takes_one_pos_weight() -> None:
+    with pytest.raises(UsageError, match="pos_weight has 2 values but the predictions have 1 "):
+        binary_cross_entropy(
+            np.array([0.5, -0.5]), np.array([1.0, 0.0]), logits=True, pos_weight=[1.0, 2.0]
+        )
+
+
+def test_binary_focal_on_probabilities() -> None:
+    """torchvision's sigmoid_focal_loss on probabilities p: α_t (1 − p_t)^γ BCE with
+    p_t = p for y = 1. p = 0.5, y = 1, γ = 2, α = 0.25: 0.25 · 0.5² · ln 2. A certain right
+    answer (p = 1, y = 1; p = 0, y = 0) has 1 − p_t = 0 exactly, so its loss is exactly 0
+    (not 0 after the clip of the log: the factor uses p itself). α = 0 weighs positives 0."""
+    got = focal(np.array([0.5, 1.0, 0.0]), np.array([1.0, 1.0, 0.0]), logits=False).values
+    assert got[0] == pytest.approx(0.25 * 0.25 * np.log(2.0), rel=1e-15)
+    assert got[1:].tolist() == [0.0, 0.0]
+    zero = focal(np.array([0.5, 0.5]), np.array([1.0, 0.0]), logits=False, alpha=0.0).values
+    assert zero[0] == 0.0 and zero[1] == pytest.approx(0.5**2 * np.log(2.0), rel=1e-15)
+
+
+def test_multiclass_focal_reads_dense_maps_and_takes_alpha_zero() -> None:
+    """Dense (n, C, d) logits give the terms of their (n·d, C) positions; alpha = 0 (a
+    constant factor when given, only a negative one disables it) makes every term 0."""
+    z = np.arange(24, dtype=np.float64).reshape(2, 3, 4) % 5 - 2.0
+    y = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+    dense = focal(z, y, logits=True).values
+    flat = focal(np.moveaxis(z, 1, -1).reshape(-1, 3), y.reshape(-1), logits=True).values
+    assert dense == pytest.approx(flat, rel=1e-14)
+    assert focal(z, y, logits=True, alpha=0.0).values.tolist() == [0.0] * 8
+    with pytest.raises(UsageError, match=r"^focal needs hard labels"):
+        focal(z[:, :, 0], np.full((2, 3), 1 / 3), logits=True)
