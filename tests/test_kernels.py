@@ -462,3 +462,33 @@ def test_log_softmax_blocks_read_float32_scores_as_their_float64_values() -> Non
     log_q64, q64 = blocks(z32.astype(np.float64))
     assert np.array_equal(log_q, log_q64) and np.array_equal(q, q64)
     assert np.all(np.isfinite(q)) and not np.any(np.isnan(log_q))
+
+
+def exp32_at_most(target: float) -> tuple[np.float32, float]:
+    """The float32 z near log(target) whose float32 exp (NumPy's, as in the kernel) is the
+    largest not above ``target``, and that exp."""
+    centre = np.float32(np.log(target)).view(np.int32)
+    z = np.sort((centre + np.arange(-2048, 2049, dtype=np.int32)).view(np.float32))
+    exps = np.exp(z).astype(np.float64)
+    k = np.flatnonzero(exps <= target)[-1]
+    return z[k], float(exps[k])
+
+
+def test_a_float32_row_whose_exps_sum_to_exactly_the_floor_takes_the_shift_0() -> None:
+    """UNSHIFTED_FLOOR is inclusive: e^-30 <= Σ_c fl32(e^{z_c}) keeps the shift 0. Three
+    logits whose float32 exps add up (class by class, in float64) to exactly the floor: the
+    largest exp not above it, the largest not above what is left (the two add exactly: 42
+    bits), then the nearest to the rest, which rounds the sum onto the floor. Without the
+    third, the sum is below the floor and the row takes its max as the shift."""
+    floor = kernels.UNSHIFTED_FLOOR
+    z1, e1 = exp32_at_most(floor)
+    z2, e2 = exp32_at_most(floor - e1)
+    z = np.float32(np.log(floor - (e1 + e2))).view(np.int32)
+    near = (z + np.arange(-2048, 2049, dtype=np.int32)).view(np.float32)
+    z3 = near[np.argmin(np.abs(np.exp(near).astype(np.float64) - (floor - (e1 + e2))))]
+    row = np.array([[z1, z2, z3]], dtype=np.float32)
+    exps = np.exp(row[0]).astype(np.float64)
+    assert (exps[0] + exps[1]) + exps[2] == floor  # the construction worked
+    assert kernels.log_softmax_terms(row, labels=np.array([0])).shift.tolist() == [0.0]
+    below = kernels.log_softmax_terms(row[:, :2], labels=np.array([0]))
+    assert below.shift.tolist() == [float(z1)]  # the row max
