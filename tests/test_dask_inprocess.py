@@ -19,6 +19,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -34,7 +35,13 @@ from state_helpers import assert_close
 from losscli.api import compute_files
 from losscli.engine import dask_join
 from losscli.engine import distributed as distributed_engine
-from losscli.engine.distributed import DaskEngine, PartError, _kill_workers
+from losscli.engine.distributed import (
+    DASK_MISSING,
+    DaskEngine,
+    PartError,
+    _kill_workers,
+    check_available,
+)
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import json_safe
 from losscli.errors import InputError, OutputError, UsageError
@@ -204,6 +211,21 @@ def test_skipped_rows_count_in_the_row_numbers(data: dict[str, Path], scheduler:
     assert (local.n_skipped, local.n_samples, local.worst[0].row) == (2, N - 2, 17)
 
 
+def test_weight_and_group_columns_of_the_shards(
+    data: dict[str, Path], scheduler: str, tmp_path: Path
+) -> None:
+    # Per-row columns read from the predictions' shards beside the prediction.
+    frame = FRAMES["y"].assign(
+        yhat=FRAMES["y"]["y"] + np.linspace(-1.0, 1.0, N),
+        w=np.linspace(0.5, 2.0, N),
+        g=np.array(["a", "b", "c"])[np.arange(N) % 3],
+    )[["yhat", "w", "g"]]
+    preds = _shard(tmp_path / "p", frame, "parquet", CUTS)
+    meta = MetaColumns(weight="w", groups=("g",))
+    local = _both(preds, data["y.parquet"], ["mse"], scheduler, top=2, options=Options(meta=meta))
+    assert len(local.slices) == 3 and local.weight_col == "w"
+
+
 @pytest.mark.parametrize("suffix", ["parquet", "csv"])
 def test_bootstrap_draws_are_keyed_by_the_local_row_numbers(
     data: dict[str, Path], scheduler: str, suffix: str
@@ -270,6 +292,13 @@ def test_what_dask_cannot_run_is_refused(data: dict[str, Path], scheduler: str) 
     assert meta.exit_code == 2 and "--meta FILE is read by the local engine only" in meta.stderr
 
 
+def test_without_dask_the_engine_asks_for_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import fails as if absent
+    with pytest.raises(UsageError) as info:
+        check_available()
+    assert str(info.value) == DASK_MISSING and "pip install 'losscli[dask]'" in DASK_MISSING
+
+
 def test_a_part_error_is_raised_as_its_kind() -> None:
     for code, kind in ((2, UsageError), (3, InputError), (5, OutputError)):
         with pytest.raises(kind, match=r"^the message$"):
@@ -328,8 +357,10 @@ ORDER = np.random.default_rng(7).permutation(N)  # the labels' rows, shuffled
 
 def test_an_id_join_gives_the_local_report(scheduler: str, tmp_path: Path) -> None:
     # Whole-number ids: read as floats from the CSV predictions, as integers from Parquet;
-    # both match as the same text. Chunks of 4 rows: each merged partition in several.
+    # both match as the same text. Chunks of 4 rows: each merged partition in several. A
+    # last predictions shard with a header and no rows.
     pdir, ldir = _id_shards(tmp_path, np.arange(N) + 1000, ORDER, weights=True)
+    (pdir / "part-00003.csv").write_text("cat,dog,eel,id\n")  # a shard with no rows
     options = Options(id_col="id", meta=MetaColumns(weight="w"))
     local = _both(
         pdir, ldir, ["ce", "hinge"], scheduler, top=4, by_class=True, chunk_rows=4, options=options
@@ -369,40 +400,109 @@ def test_ids_of_one_file_only_are_the_local_join_s(scheduler: str, tmp_path: Pat
     )
 
 
-@pytest.mark.parametrize(("side", "copies"), [("p", 3), ("l", 2)])
+def _strict_errors(pdir: Path, ldir: Path, scheduler: str) -> tuple[Exception, Exception]:
+    """The --id-col run's error on Dask and the local one's."""
+    options = Options(id_col="id")
+    return _error(pdir, ldir, scheduler, options=options), _error(pdir, ldir, None, options=options)
+
+
+IDS = np.array([f"r{i:02d}" for i in range(N)], dtype=object)
+
+
+@pytest.mark.parametrize(
+    ("case", "count"),
+    [
+        ("r16 in 3 rows of the predictions", 2),
+        ("r16 in 2 rows of the predictions", 1),
+        ("a labelled row twice", 1),
+        ("an unpredicted id twice in the labels", 1),
+        ("a labelled row twice, its copy an unknown class", 1),
+    ],
+)
 def test_duplicate_ids_are_the_local_join_s_error(
-    scheduler: str, tmp_path: Path, side: str, copies: int
+    scheduler: str, tmp_path: Path, case: str, count: int
 ) -> None:
-    ids = np.array([f"r{i:02d}" for i in range(N)], dtype=object)
-    order, label_ids = ORDER, ids[ORDER]
-    if side == "p":
-        ids = ids.copy()
-        ids[[4, 11]] = ids[16]  # r16 in 3 rows of the predictions (r04, r11 unpredicted)
+    ids, order, label_ids = IDS.copy(), ORDER, IDS[ORDER]
+    if case.startswith("r16"):
+        ids[[4, 11][:count]] = "r16"  # (r04, r11 then labelled but not predicted)
     else:
-        order = np.concatenate([ORDER, ORDER[:1]])  # one labelled row twice
-        label_ids = ids[order]
+        order = np.concatenate([ORDER, ORDER[:1]])
+        label_ids = IDS[order]
+        if case.startswith("an unpredicted"):
+            label_ids[[0, -1]] = "x1"
     pdir, ldir = _id_shards(tmp_path, ids, order, label_ids)
-    options = Options(id_col="id")
-    error, local = (
-        _error(pdir, ldir, scheduler, options=options),
-        _error(pdir, ldir, None, options=options),
-    )
+    if case.endswith("unknown class"):
+        # The duplicate's partition is not evaluated: the duplicate is the error.
+        bad = pd.read_parquet(ldir / "part-00001.parquet")
+        bad.loc[bad.index[-1], "label"] = "emu"
+        bad.to_parquet(ldir / "part-00001.parquet", index=False)
+    error, local = _strict_errors(pdir, ldir, scheduler)
     assert isinstance(error, InputError) and str(error) == str(local)
-    assert f"({copies - 1} duplicates)" in str(error)
+    assert f"({count} duplicates)" in str(error)
 
 
-def test_an_empty_id_is_the_local_join_s_error(scheduler: str, tmp_path: Path) -> None:
-    labelled = np.array([f"r{i:02d}" for i in range(N)], dtype=object)
-    ids = labelled.copy()
-    ids[[10, 13]] = ["", " "]  # in the third shard: rows counted over the shards before it
-    pdir, ldir = _id_shards(tmp_path, ids, ORDER, labelled[ORDER])
-    options = Options(id_col="id")
-    error, local = (
-        _error(pdir, ldir, scheduler, options=options),
-        _error(pdir, ldir, None, options=options),
+@pytest.mark.parametrize("where", ["predictions", "labels", "numeric predictions"])
+def test_an_empty_id_is_the_local_join_s_error(scheduler: str, tmp_path: Path, where: str) -> None:
+    ids, label_ids = IDS.copy(), IDS[ORDER].copy()
+    if where == "labels":
+        label_ids[[1, 3]] = ["", None]  # in the first labels shard
+        rows, shard = "(rows 1, 3)", "l/part-00000.parquet"
+    elif where == "predictions":
+        ids[[10, 13]] = ["", " "]  # in the third shard: rows counted over the shards before
+        label_ids = IDS[ORDER]
+        rows, shard = "(rows 10, 13)", "p/part-00002.csv"
+    else:
+        ids = np.arange(N) + 1000.0  # read back as numbers, the empty one as NaN
+        ids[12] = np.nan
+        label_ids = (np.arange(N) + 1000)[ORDER]
+        rows, shard = "(rows 12)", "p/part-00002.csv"
+    pdir, ldir = _id_shards(tmp_path, ids, ORDER, label_ids)
+    error, local = _strict_errors(pdir, ldir, scheduler)
+    expected = (
+        f"{tmp_path / shard}: the id column 'id' has empty values {rows}; every row needs an "
+        "id to be matched"
     )
-    assert isinstance(error, InputError) and "(rows 10, 13)" in str(local)
-    assert str(error) == str(local).replace(f"{pdir}:", f"{pdir / 'part-00002.csv'}:")
+    assert isinstance(error, InputError) and str(error) == expected
+    if where != "numeric predictions":  # (the local join misses an empty number: see notes)
+        folder = pdir if shard.startswith("p/") else ldir
+        assert str(local) == expected.replace(f"{tmp_path / shard}:", f"{folder}:")
+
+
+def test_a_bad_value_in_an_id_join_is_the_local_error(scheduler: str, tmp_path: Path) -> None:
+    pdir, ldir = _id_shards(tmp_path, IDS, ORDER)
+    bad = pd.read_parquet(ldir / "part-00000.parquet")
+    bad.loc[bad.index[2], "label"] = "emu"
+    bad.to_parquet(ldir / "part-00000.parquet", index=False)
+    error, local = _strict_errors(pdir, ldir, scheduler)
+    assert isinstance(error, InputError) and str(error) == str(local)
+    assert "unknown class 'emu'" in str(error)
+
+
+def test_an_id_join_needs_shards_on_both_sides(scheduler: str, tmp_path: Path) -> None:
+    pdir, ldir = _id_shards(tmp_path, IDS, ORDER)
+    one_preds, one_labels = tmp_path / "p.csv", tmp_path / "l.csv"
+    FRAMES["logits"].assign(id=IDS).to_csv(one_preds, index=False)
+    FRAMES["label"].assign(id=IDS).to_csv(one_labels, index=False)
+    options = Options(id_col="id")
+    preds = _error(one_preds, ldir, scheduler, options=options)
+    assert isinstance(preds, UsageError) and f"the predictions {one_preds} is one file" in str(
+        preds
+    )
+    labels = _error(pdir, one_labels, scheduler, options=options)
+    assert isinstance(labels, UsageError) and f"the labels {one_labels} is one file" in str(labels)
+
+
+def test_per_sample_parts_of_an_id_join_hold_the_local_rows(scheduler: str, tmp_path: Path) -> None:
+    pdir, ldir = _id_shards(tmp_path, IDS, ORDER)
+    args = ["compute", pdir, ldir, "--id-col", "id", "--loss", "ce", "--top", "0"]
+    whole, parts = tmp_path / "whole.csv", tmp_path / "rows.csv"
+    assert invoke([*args, "--per-sample", whole]).exit_code == 0
+    result = invoke([*args, "--per-sample", parts, "--engine", "dask", "--scheduler", scheduler])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in parts.iterdir())
+    assert names == [f"part-{i:05d}.csv" for i in range(len(names))] and len(names) > 1
+    got = pd.concat([pd.read_csv(parts / n) for n in names]).sort_values("row")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), pd.read_csv(whole))
 
 
 def test_no_common_id_is_the_local_join_s_error(scheduler: str, tmp_path: Path) -> None:

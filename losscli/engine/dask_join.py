@@ -67,6 +67,8 @@ def _frame(part: Part, first_row: int, side: str, settings: Settings) -> Any:
     assert id_col is not None
     cols = _columns(settings, side)
     chunks = list(src.chunks([*cols, id_col]))
+    if not chunks:  # a shard with a header and no rows
+        return _meta(src, side, settings)
     joined = {c: np.concatenate([ch[c] for ch in chunks]) for c in [*cols, id_col]}
     ids = joined[id_col]
     keys = _key_strings(pa.array(ids, from_pandas=True))
