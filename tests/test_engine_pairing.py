@@ -43,12 +43,12 @@ from losscli.engine.slices import SliceCoder, Sliced, key_text
 from losscli.engine.state import (
     _identity,
     _meta,
-    load_state,
     merge_states,
     plan_from_state,
     plan_state,
+    write_state,
 )
-from losscli.errors import InputError
+from losscli.errors import InputError, OutputError
 from losscli.interpret.meta import MetaColumns
 from losscli.interpret.plan import NanPolicy, Options
 from losscli.io.sources import Coded
@@ -417,14 +417,14 @@ def test_samples_take_and_concat() -> None:
         [np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])],
         [None, np.array([0.5, 1.0, 2.0])],
         [np.array([1.0, 2.0, 3.0]), np.array([4.0, np.nan, 6.0])],
-        {"g": np.array(["x", "y", "x"])},
+        {"g": np.array(["x", "y", "x"]), "k": np.array([1, 2, 3])},
     )
     b = Samples(
         np.array([7, 8]),
         [np.array([7.0, 8.0]), np.array([9.0, 10.0])],
         [np.array([3.0, 4.0]), None],
         [np.array([7.0, 8.0]), np.array([9.0, 10.0])],
-        {"g": np.array([None, None], dtype=object)},
+        {"g": np.array([np.nan, np.nan]), "k": np.array([4, 5])},  # a chunk of missing text
     )
     assert a.take(None) is a
     t = a.take(np.array([2, 0]))
@@ -440,7 +440,10 @@ def test_samples_take_and_concat() -> None:
     assert c.weights[0].tolist() == [1.0, 1.0, 1.0, 3.0, 4.0]
     assert c.weights[1].tolist() == [0.5, 1.0, 2.0, 1.0, 1.0]
     assert c.shown[0].tolist() == [1.0, 2.0, 3.0, 7.0, 8.0]
-    assert c.groups["g"].dtype == object and c.groups["g"].tolist() == ["x", "y", "x", None, None]
+    # text and NaN joined as objects (NumPy alone would make the NaN the text "nan")
+    assert c.groups["g"].dtype == object and c.groups["g"][:3].tolist() == ["x", "y", "x"]
+    assert all(isinstance(v, float) and math.isnan(v) for v in c.groups["g"][3:])
+    assert c.groups["k"].dtype == np.int64 and c.groups["k"].tolist() == [1, 2, 3, 4, 5]
     unweighted = Samples.concat([a.take(slice(0, 1)), a.take(slice(1, 3))], 1)
     assert unweighted.weights == [None] and unweighted.keys.tolist() == [1, 2, 3]
     assert unweighted.values[0].tolist() == [1.0, 2.0, 3.0]
@@ -726,6 +729,10 @@ def test_merged_states_are_one_run_over_all_rows(tmp_path: Path, states: list[Pa
     assert merged.labels.columns == ("y",) and merged.preds.format == docs[0]["files"][0][1]
     one = merge_states(states[:1])
     assert (one.preds.sha256, one.preds.path) == (shas[0], docs[0]["files"][0][0])
+    # a state of an input without a content hash: the union has none either
+    unhashed = _altered(states, 1, tmp_path, lambda d: d["files"][0].__setitem__(3, None))
+    assert merge_states([states[0], unhashed]).preds.sha256 is None
+    assert merge_states([unhashed]).preds.sha256 is None
     twice = merge_states([states[0], states[0]])
     assert twice.preds.path == docs[0]["files"][0][0] and twice.n_samples == 2 * 39
 
@@ -792,6 +799,8 @@ def test_a_version_1_state_has_no_meta_columns(states: list[Path]) -> None:
         lambda d: d.pop("moments"),
         lambda d: d["plan"].pop("task"),
         lambda d: d.update(files=[[]]),
+        lambda d: d["files"].pop(),  # was exit 4 (an IndexError) in merge_states
+        lambda d: d["files"].append(d["files"][0]),
         lambda d: d["slices"]["rows"].pop(),
         lambda d: d["slices"]["keys"][0].append("x"),
         lambda d: d["slices"]["moments"].pop(),
@@ -801,7 +810,7 @@ def test_a_damaged_state_is_an_input_error(
     tmp_path: Path, states: list[Path], damage: Callable[[dict[str, Any]], Any]
 ) -> None:
     with pytest.raises(InputError, match="missing or damaged part"):
-        load_state(_altered(states, 0, tmp_path, damage))
+        merge_states([_altered(states, 0, tmp_path, damage)])
 
 
 # --------------------------------------------------------------------------- slices
@@ -969,3 +978,28 @@ def test_slices_are_worst_first_then_by_their_values_and_hidden_ones_last() -> N
         ("x", 1.0),
         ("y", 1.0),
     ]
+
+
+def test_a_state_of_arrays_without_classes_slices_or_columns(tmp_path: Path) -> None:
+    # regression on .npy arrays: no kind, no per-class rows, no slices, no column names
+    rng = np.random.default_rng(14)
+    p, y = rng.normal(size=30), rng.normal(size=30)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", y)
+    state = tmp_path / "s.json"
+    whole = compute_files(
+        tmp_path / "p.npy", tmp_path / "y.npy", ["mse"], Options(), save_state=state
+    )
+    doc = json.loads(state.read_text())
+    assert doc["plan"]["kind"] is None and doc["by_class"] is None and doc["slices"] is None
+    assert [f[2] for f in doc["files"]] == [None, None]
+    merged = merge_states([state, state])
+    assert merged.n_samples == 60 and merged.preds.columns is None
+    # each sample counted twice: the same mean, as one run over both copies
+    assert merged.results[0].value == pytest.approx(whole.results[0].value, rel=1e-12)
+    assert merged.results[0].value == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+
+
+def test_a_state_that_cannot_be_written_names_the_option(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"^--save-state .*: cannot write the file"):
+        write_state(tmp_path / "missing" / "s.json", {"format": "losscli-state"})

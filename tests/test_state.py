@@ -114,3 +114,28 @@ def test_the_installed_command_merges(tmp_path: Path) -> None:
         [str(exe), "merge", str(tmp_path / "nope.json")], capture_output=True, text=True, env=env
     )
     assert missing.returncode == 3 and "no such file" in missing.stderr
+
+
+def _one_file_entry(tmp_path: Path) -> Path:
+    """A damaged state listing one input file instead of two."""
+    whole, args = _regression(tmp_path)
+    state = tmp_path / "s.json"
+    assert invoke(["compute", whole, *args, "--save-state", state]).exit_code == 0
+    doc = json.loads(state.read_text())
+    doc["files"].pop()
+    state.write_text(json.dumps(doc))
+    return state
+
+
+def test_a_state_with_one_file_entry_exits_3_with_the_damaged_part(tmp_path: Path) -> None:
+    result = invoke(["merge", _one_file_entry(tmp_path)])
+    assert result.exit_code == 3, result.output  # was exit 4: an IndexError in merge_states
+    assert "missing or damaged part" in result.stderr
+
+
+def test_the_installed_command_refuses_a_state_with_one_file_entry(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "losscli"
+    env = {k: v for k, v in CLI_ENV.items() if v is not None}
+    state = _one_file_entry(tmp_path)
+    proc = subprocess.run([str(exe), "merge", str(state)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 3 and "missing or damaged part" in proc.stderr

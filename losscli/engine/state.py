@@ -19,7 +19,6 @@ from typing import Any
 from losscli.engine.accumulators import ByClass, Moments, Worst
 from losscli.engine.evaluate import Evaluation
 from losscli.engine.histogram import Histogram
-from losscli.engine.intervals import CiMethod, Intervals
 from losscli.engine.results import FileInfo, Report
 from losscli.engine.slices import Sliced
 from losscli.errors import InputError, UsageError
@@ -79,7 +78,7 @@ def state_of(
     reduction: str,
     files: tuple[FileInfo, FileInfo],
     skipped: int,
-    min_slice_size: int = 0,
+    min_slice_size: int,
 ) -> dict[str, Any]:
     """The document ``--save-state`` writes."""
     if ev.bootstrap is not None:
@@ -127,9 +126,10 @@ def load_state(path: Path) -> dict[str, Any]:
         )
     try:  # every part readable now, so a damaged file is an input error, not a crash later
         _identity(doc)
-        _evaluation(doc, 0)
+        _evaluation(doc, 0)  # pragma: no mutate
         plan_from_state(doc["plan"])
-        for side in doc["files"][:2]:
+        preds, labels = doc["files"]  # two entries, else a ValueError
+        for side in (preds, labels):
             _merged_file([side])
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(
@@ -168,7 +168,6 @@ def _evaluation(doc: dict[str, Any], row_offset: int) -> Evaluation:
         Worst.from_state(doc["worst"], row_offset),
         None if by_class is None else ByClass.from_state(by_class),
         n_samples=int(doc["n_samples"]),
-        intervals=Intervals(CiMethod.T),
         histograms=[Histogram.from_state(h) for h in doc["histograms"]],
         sliced=None if slices is None else Sliced.from_state(slices, len(doc["moments"])),
         meta=_meta(doc),
@@ -191,7 +190,7 @@ def merge_states(paths: list[Path]) -> Report:
     """The report of the union of saved states, as one run over all their rows."""
     docs = [load_state(p) for p in paths]
     first = _identity(docs[0])
-    for path, doc in zip(paths[1:], docs[1:], strict=True):
+    for path, doc in zip(paths[1:], docs[1:], strict=True):  # pragma: no mutate
         for key, value in _identity(doc).items():
             if value != first[key]:
                 raise InputError(
