@@ -82,11 +82,22 @@ def report() -> int:
         return 1
     counts = Counter(status.values())
     total = len(status)
-    killed = counts["killed"] + counts["caught by type check"]
+    # mutmut's own score counts a timeout as a kill (the mutant did not pass the tests), and a
+    # mutant mypy rejects could not land (make lint runs mypy), so both count as killed here.
+    killed = counts["killed"] + counts["caught by type check"] + counts["timeout"]
     print(f"mutants: {total}  " + "  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    reached = total - counts["no tests"]
-    print(f"score: killed {killed} / {total} = {killed / total:.1%}", end="")
-    print(f" (of the {reached} that a selected test reaches: {killed / max(reached, 1):.1%})")
+    print(
+        f"score: {killed} / {total} = {killed / total:.1%} killed"
+        f" (by the tests {counts['killed']}, by mypy {counts['caught by type check']},"
+        f" timeouts {counts['timeout']}); survived {counts['survived']},"
+        f" reached by no selected test {counts['no tests']}"
+    )
+    tested = total - counts["caught by type check"] - counts["no tests"]
+    if tested:
+        print(
+            f"of the {tested} mutants the tests ran on: {counts['killed'] + counts['timeout']}"
+            f" killed ({(counts['killed'] + counts['timeout']) / tested:.1%})"
+        )
     print(f"time in mutant runs: {seconds:.0f} s summed over workers")
     times()
     by_function = Counter(
