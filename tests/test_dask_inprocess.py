@@ -198,6 +198,15 @@ def test_shards_give_the_local_report(data: dict[str, Path], scheduler: str, suf
     assert local.n_samples == N and {w.row for w in local.worst} - set(range(8))
 
 
+def test_a_parquet_shard_with_no_rows_starts_no_row(scheduler: str, tmp_path: Path) -> None:
+    # 5 partitions, the third empty: the ones after it start where it starts.
+    cuts = [(0, 7), (7, 8), (8, 8), (8, 13), (13, 20)]
+    preds = _shard(tmp_path / "p", FRAMES["logits"], "parquet", cuts)
+    labels = _shard(tmp_path / "l", FRAMES["label"], "parquet", cuts)
+    local = _both(preds, labels, ["ce"], scheduler, top=4)
+    assert {w.row for w in local.worst} - set(range(8))
+
+
 def test_skipped_rows_count_in_the_row_numbers(data: dict[str, Path], scheduler: str) -> None:
     local = _both(
         data["yhat.csv"],
