@@ -92,6 +92,22 @@ def main() -> None:
         exact=True,
     )
 
+    # huber with delta = inf where |d| overflows to inf: z < delta is false, so torch takes
+    # delta * (z - delta / 2) = inf * (inf - inf) = nan (the quadratic side would give inf).
+    x, y = np.array([1e308, 0.5]), np.array([-1e308, 0.0])
+    per = F.huber_loss(T(x), T(y), delta=float("inf"), reduction="none")
+    case(
+        cases,
+        "huber-inf-delta-at-inf",
+        ["regression", "huber"],
+        {"delta": float("inf")},
+        x,
+        y,
+        per.numpy(),
+        "torch.nn.functional.huber_loss(x, y, delta=inf, reduction='none'), float64",
+        exact=True,
+    )
+
     # log_cosh at |d| == 1, where the two formulas meet: the correctly rounded log cosh 1.
     x, y = np.array([1.0, -1.0]), np.array([0.0, 0.0])
     mpmath.mp.dps = 50
