@@ -521,6 +521,15 @@ def test_aligned_ids_stream_in_the_same_order_else_refuse() -> None:
         got = Samples.concat([p[m] for p in out], 1)
         np.testing.assert_array_equal(got.keys, keys)
         np.testing.assert_array_equal(got.values[0], model.values[0])
+    # one model in one chunk, the other in two; an empty chunk on the way
+    for streams in (
+        [iter([a]), iter(_stream(b, [0, 11, 20]))],
+        [iter(_stream(a, [0, 3, 3, 20])), iter(_stream(b, [0, 3, 20]))],
+    ):
+        aligned = Aligned(streams, 1, False)
+        out = list(aligned)
+        assert aligned.complete
+        assert Samples.concat([p[1] for p in out], 1).keys.tolist() == keys.tolist()
     with pytest.raises(NotAligned):
         list(Aligned([iter([a]), iter([_model(keys[::-1].copy(), 2)])], 1, False))
     with pytest.raises(NotAligned):  # --join inner kept fewer ids for one model
@@ -781,7 +790,7 @@ def test_the_plans_notes_are_no_part_of_a_runs_identity(tmp_path: Path, states: 
     assert merge_states([states[0], other]).n_samples == 39 + 1
 
 
-def test_a_version_1_state_has_no_meta_columns(states: list[Path]) -> None:
+def test_a_version_1_state_has_no_meta_columns(tmp_path: Path, states: list[Path]) -> None:
     doc = json.loads(states[0].read_text())
     assert _meta(doc) == MetaColumns("w", ("g",))
     for key in ("meta", "min_slice_size", "slices"):
@@ -791,6 +800,10 @@ def test_a_version_1_state_has_no_meta_columns(states: list[Path]) -> None:
     ident = _identity(doc)
     assert (ident["weight column"], ident["group-by"], ident["min-slice-size"]) == (None, (), 0)
     assert ident["top"] == 6 and ident["by-class"] is True
+    old = tmp_path / "v1.json"
+    old.write_text(json.dumps(doc))
+    merged = merge_states([old])
+    assert (merged.slices, merged.group_by, merged.n_samples) == ((), (), 39)
 
 
 @pytest.mark.parametrize(
@@ -1003,3 +1016,42 @@ def test_a_state_of_arrays_without_classes_slices_or_columns(tmp_path: Path) -> 
 def test_a_state_that_cannot_be_written_names_the_option(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match=r"^--save-state .*: cannot write the file"):
         write_state(tmp_path / "missing" / "s.json", {"format": "losscli-state"})
+
+
+def test_a_state_keeps_the_reduction_and_the_convention(tmp_path: Path) -> None:
+    rng = np.random.default_rng(15)
+    p, y = rng.uniform(0.05, 0.95, 20), rng.integers(0, 2, 20)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", y)
+    files = (tmp_path / "p.npy", tmp_path / "y.npy")
+    state = tmp_path / "sum.json"
+    compute_files(*files, ["bce"], Options(), reduction="sum", save_state=state)
+    merged = merge_states([state, state])
+    # --reduction sum over both copies: twice the sum of −[y log p + (1 − y) log(1 − p)]
+    terms = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert merged.results[0].value == pytest.approx(2 * terms.sum(), rel=1e-12)
+    sk = tmp_path / "sk.json"
+    whole = compute_files(*files, ["brier"], Options(), convention="sklearn", save_state=sk)
+    got = merge_states([sk]).results[0]
+    assert (got.convention, got.convention_note) == (
+        whole.results[0].convention,
+        whole.results[0].convention_note,
+    )
+    assert got.convention == "sklearn"
+
+
+def test_a_merged_state_hides_the_slices_under_its_min_slice_size(tmp_path: Path) -> None:
+    preds, labels = _write_binary(tmp_path / "whole", slice(None), NAN_ROWS)
+    whole = compute_files(preds, labels, LOSSES, _options(), top=6, min_slice_size=29)
+    assert any(s.hidden for s in whole.slices) and not all(s.hidden for s in whole.slices)
+    parts = []
+    for i, (a, b) in enumerate(CUTS):
+        preds, labels = _write_binary(tmp_path / f"p{i}", slice(a, b), NAN_ROWS)
+        parts.append(tmp_path / f"p{i}.json")
+        compute_files(
+            preds, labels, LOSSES, _options(), top=6, min_slice_size=29, save_state=parts[-1]
+        )
+    merged = merge_states(parts)
+    assert [(s.values, s.n, s.hidden) for s in merged.slices] == [
+        (s.values, s.n, s.hidden) for s in whole.slices
+    ]

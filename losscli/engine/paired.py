@@ -411,8 +411,6 @@ class Aligned:
             self._buffers = [[r] if len(r) else [] for r in rest]
             if ready is not None and len(ready[0]):
                 yield ready
-        if any(self._buffers):
-            self.complete = False  # samples of some models only, at the end
 
     def _cut(self, held: list[Samples]) -> tuple[list[Samples] | None, list[Samples]]:
         """The samples ready to pair now, and what stays held."""
