@@ -21,6 +21,8 @@ from losscli.engine.accumulators import (
     Moments,
     OutputMoments,
     Worst,
+    hexes,
+    unhex,
 )
 from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap
 from losscli.engine.resample import Resampler
@@ -168,6 +170,19 @@ def test_moments_survive_a_saved_state_bit_for_bit() -> None:
     assert back.outputs is None and back.calibration is None and not back.kish
 
 
+def test_hex_floats_read_back_exactly_and_anything_else_is_refused() -> None:
+    """Nested lists of ``float.hex`` strings read back to the same floats and shape, an empty
+    list to an empty float array; a number where a hex string belongs (a damaged state) is
+    a TypeError, which ``load_state`` turns into an input error."""
+    x = np.array([[0.1, -2.5, math.inf], [1e-300, 0.0, 3.0]])
+    back = unhex(_through_json({"x": hexes(x)})["x"])
+    assert back.dtype == np.float64 and back.tolist() == x.tolist()
+    empty = unhex([])
+    assert empty.dtype == np.float64 and empty.shape == (0,)
+    with pytest.raises(TypeError):
+        unhex(["0x1.0000000000000p+0", 2])
+
+
 # --------------------------------------------------------------------------- OutputMoments
 
 
@@ -180,6 +195,20 @@ def test_output_moments_survive_a_saved_state_bit_for_bit() -> None:
     assert back.mean.shape == (3,) and back.comoment.shape == (3, 3)
     assert back.mean.tolist() == acc.mean.tolist()
     assert back.comoment.tolist() == acc.comoment.tolist()
+
+
+def test_output_moments_state_of_the_wrong_shape_is_refused() -> None:
+    """A damaged state: the means of 2 outputs saved as a 2 × 2 nested list."""
+    acc = OutputMoments()
+    acc.update(np.ones((3, 2)))
+    state = acc.to_state()
+    state["mean"] = [state["mean"], state["mean"]]
+    with pytest.raises(ValueError):
+        OutputMoments.from_state(state)
+    state = acc.to_state()
+    state["comoment"] = state["comoment"][:1]
+    with pytest.raises(ValueError):
+        OutputMoments.from_state(state)
 
 
 def test_moments_merge_their_output_moments() -> None:
@@ -309,6 +338,41 @@ def test_group_moments_of_chunks_are_numpys_sums_per_group(weighted: bool) -> No
         assert m.kish is weighted
 
 
+def test_groups_that_start_empty_ignored_weightless_or_with_one_row() -> None:
+    """Three chunks over groups 0..4, weights below 1 (Σw ≤ 1 in every group): group 0 has
+    small weights; group 1 an ignored row (weight 0, value 0) then a row; group 2 a row of
+    weight 0 and value 1.5 (counted in n, not in Σw) then a weighted row; group 3 nothing,
+    then its first and only row; group 4 nothing at all (every sum 0). Each group of
+    ``GroupMoments`` and a ``Moments`` fed the same chunks' rows of that group hold NumPy's
+    sums of the group's rows."""
+    chunks = [
+        ([0, 0, 1, 2], [0.5, 1.0, 0.0, 1.5], [0.1, 0.2, 0.0, 0.0], 4),
+        ([1, 2, 3, 0], [0.6, 0.8, 2.0, 0.25], [0.3, 0.4, 0.5, 0.05], 4),
+        ([0], [0.7], [0.35], 5),
+    ]
+    codes = np.concatenate([np.array(c[0]) for c in chunks])
+    v = np.concatenate([np.array(c[1]) for c in chunks])
+    w = np.concatenate([np.array(c[2]) for c in chunks])
+    gm = GroupMoments(kish=True)
+    per_group = [Moments(kish=True) for _ in range(5)]
+    for c, cv, cw, size in chunks:
+        c, cv, cw = np.array(c), np.array(cv), np.array(cw)
+        gm.update(c, size, cv, cw)
+        for g, m in enumerate(per_group):
+            m.update(cv[c == g], cw[c == g])
+    assert len(gm) == 5
+    for g in range(4):
+        want = _group_oracle(codes, g, v, w)
+        _assert_holds(gm.moments(g), want)
+        _assert_holds(per_group[g], want)
+    for m in (gm.moments(4), per_group[4]):
+        assert (m.n, m.ignored) == (0, 0)
+        assert all(getattr(m, name) == 0.0 for name in SUMS)
+    empty = GroupMoments()
+    empty.merge(GroupMoments(), np.array([], dtype=np.intp))
+    assert len(empty) == 0  # merging no group makes no room
+
+
 def test_group_moments_merge_maps_their_groups() -> None:
     """A partition whose groups are numbered b, a (its 0 is the whole's 1) merged with ``at``
     = [1, 0, 2] gives each group the whole's sums; an empty ``at`` merges nothing."""
@@ -380,6 +444,8 @@ def test_worst_keeps_nothing_with_k_zero_or_no_rows() -> None:
     acc = Worst(2)
     acc.update(np.array([]), _rows(np.array([]), 0))
     assert acc.finalize() == ()
+    back = Worst.from_state(_through_json(acc.to_state()))  # a state of no rows
+    assert back.finalize() == () and back.keys.shape == (0,) and back.k == 2
 
 
 def test_worst_row_state_keeps_every_float_exactly() -> None:

@@ -56,8 +56,8 @@ def _at(per_group: np.ndarray, codes: np.ndarray | None) -> np.ndarray | float:
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.where(count > 0, count, 1), 0.0)
+    """total / count, and 0 for a group with nothing counted (0 / infinity)."""
+    return total / np.where(count > 0, count, np.inf)
 
 
 @dataclass
@@ -530,17 +530,18 @@ class GroupMoments:
 
 def _chan(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``Moments._merge_sums`` on arrays of groups: a group empty on one side takes the
-    other's sums (the Chan terms vanish with a weight 0)."""
+    other's sums (the Chan terms vanish with a weight 0). A group with no row (no weight)
+    on either side divides 0 by infinity: no Chan term, no 0/0."""
     n = a["n"] + b["n"]
-    safe = np.where(n > 0, n, 1.0)
-    f = a["n"] * b["n"] / safe
-    share = b["n"] / safe
+    n_div = np.where(n > 0, n, np.inf)
+    f = a["n"] * b["n"] / n_div
+    share = b["n"] / n_div
     dv, dw = b["mean_v"] - a["mean_v"], b["mean_w"] - a["mean_w"]
     total = a["sum_w"] + b["sum_w"]
     dl = b["mean_l"] - a["mean_l"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ll = np.where(total > 0, a["sum_w"] * b["sum_w"] / total, 0.0)
-        l_share = np.where(total > 0, b["sum_w"] / total, 0.0)
+    w_div = np.where(total > 0, total, np.inf)
+    ll = a["sum_w"] * b["sum_w"] / w_div
+    l_share = b["sum_w"] / w_div
     return {
         "n": n,
         "ignored": a["ignored"] + b["ignored"],
