@@ -181,6 +181,13 @@ def test_hex_floats_read_back_exactly_and_anything_else_is_refused() -> None:
     assert empty.dtype == np.float64 and empty.shape == (0,)
     with pytest.raises(TypeError):
         unhex(["0x1.0000000000000p+0", 2])
+    # float32 terms and integer counts are written as the float64 of the same value
+    assert hexes(np.array([0.5, -3.0], dtype=np.float32)) == [
+        "0x1.0000000000000p-1",
+        "-0x1.8000000000000p+1",
+    ]
+    assert hexes(np.array([[2]])) == [["0x1.0000000000000p+1"]]
+    assert hexes(np.zeros(0)) == []
 
 
 # --------------------------------------------------------------------------- OutputMoments
@@ -446,6 +453,14 @@ def test_worst_keeps_nothing_with_k_zero_or_no_rows() -> None:
     assert acc.finalize() == ()
     back = Worst.from_state(_through_json(acc.to_state()))  # a state of no rows
     assert back.finalize() == () and back.keys.shape == (0,) and back.k == 2
+
+
+def test_worst_state_with_more_keys_than_rows_is_refused() -> None:
+    acc = Worst(2, np.array([3.0]), [WorstRow(0, None, (3.0,))])
+    state = acc.to_state()
+    state["keys"] = state["keys"] * 2
+    with pytest.raises(ValueError):
+        Worst.from_state(state)
 
 
 def test_worst_row_state_keeps_every_float_exactly() -> None:

@@ -162,7 +162,7 @@ class Calibration:
     def from_state(cls, state: dict[str, Any]) -> Calibration:
         out = cls(int(state["n_bins"]))
         for name in _BIN_SUMS:
-            values = np.array([float.fromhex(x) for x in state[name]], dtype=np.float64)
+            values = np.array([float.fromhex(x) for x in state[name]])  # floats: float64
             if values.shape != (out.n_bins + 1,):
                 raise ValueError(f"{name}: {values.size} bins, expected {out.n_bins + 1}")
             setattr(out, name, values)
