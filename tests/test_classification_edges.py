@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.special import log_softmax
+from scipy.special import log_softmax, softmax
 
 from losscli.errors import DomainError, UsageError
 from losscli.losses.classification import (
@@ -93,3 +93,47 @@ def test_multiclass_focal_reads_dense_maps_and_takes_alpha_zero() -> None:
     assert focal(z, y, logits=True, alpha=0.0).values.tolist() == [0.0] * 8
     with pytest.raises(UsageError, match=r"^focal needs hard labels"):
         focal(z[:, :, 0], np.full((2, 3), 1 / 3), logits=True)
+
+
+def test_unweighted_losses_without_ignored_rows_count_each_row_once() -> None:
+    """PerSample.weights None means 1 per row (the mean divides by n); an ignored row
+    weighs 0 and the others 1 (torch's denominator: the rows counted)."""
+    z = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    y = np.array([0, 2])
+    assert cross_entropy(z, y, logits=True).weights is None
+    assert cross_entropy(softmax(z, axis=1), y, logits=False).weights is None
+    assert nll(log_softmax(z, axis=1), y).weights is None
+    ignored = cross_entropy(z, np.array([0, -100]), logits=True).weights
+    assert ignored is not None and ignored.tolist() == [1.0, 0.0]
+    weighted = cross_entropy(softmax(z, axis=1), y, logits=False, weight=[0.5, 2.0, 4.0])
+    assert weighted.weights is not None and weighted.weights.tolist() == [0.5, 4.0]  # w[y]
+
+
+def test_ignored_rows_of_probabilities_count_zero_with_label_smoothing() -> None:
+    """torch skips an ignored row: its term is 0, the smoothing part too."""
+    p = np.array([[0.0, 0.5, 0.5], [0.2, 0.3, 0.5]])
+    got = cross_entropy(p, np.array([-100, 1]), logits=False, label_smoothing=0.1)
+    assert got.values[0] == 0.0 and got.values[1] > 0
+
+
+def test_multi_margin_refuses_dense_maps() -> None:
+    with pytest.raises(UsageError, match=r"^multi_margin needs one score column per class"):
+        multi_margin(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64))
+
+
+@pytest.mark.parametrize("logits", [True, False])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_soft_targets_with_class_weights(logits: bool, eps: float) -> None:
+    """torch's cross_entropy for class-probability targets: −Σ_c w_c t_c log p_c, with t
+    smoothed to t(1 − ε) + ε/C first; p = softmax(z) or the given probabilities (far from
+    the clip)."""
+    z = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-3.0, 0.0, 3.0]])
+    t = np.array([[0.7, 0.2, 0.1], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    w = [0.5, 2.0, 1.25]
+    logp = log_softmax(z, axis=1)
+    smoothed = t * (1 - eps) + eps / 3
+    expected = -(smoothed * np.asarray(w) * logp).sum(axis=1)
+    preds = z if logits else np.exp(logp)
+    got = cross_entropy(preds, t, logits=logits, weight=w, label_smoothing=eps)
+    assert got.values == pytest.approx(expected, rel=1e-12)
+    assert got.weights is None  # soft targets: the mean divides by n

@@ -141,15 +141,15 @@ def cross_entropy(
     if logits:  # the row-block kernels; dense maps in their own layout
         return _ce_logits(preds, labels, w, label_smoothing, ignore_index, weight)
     if preds.ndim > 2:  # dense probabilities as positions (n·d1·…, C) against (n·d1·…,)
-        preds, labels = np.moveaxis(preds, 1, -1).reshape(-1, n_classes), labels.reshape(-1)
+        preds, labels = np.moveaxis(preds, 1, -1).reshape(-1, n_classes), labels.ravel()
     logp = log_probs(preds, logits=logits, convention=convention)
     eps = label_smoothing
     if labels.ndim == 2:
         # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
-        target = labels * (1.0 - eps) + eps / n_classes if eps else labels
+        target = labels * (1.0 - eps) + eps / n_classes
         return PerSample(-np.sum(target * logp * w, axis=1))
     nll_terms, w_true, kept = _true_class_nll(logp, labels, w, ignore_index)
-    values = (1.0 - eps) * nll_terms if eps else nll_terms
+    values = (1.0 - eps) * nll_terms
     if eps:
         # torch: the smoothing term is weighted by class and shares the nll's denominator.
         values = values + eps / n_classes * np.where(kept, -np.sum(logp * w, axis=1), 0.0)
@@ -173,7 +173,7 @@ def _ce_logits(
     weighted = weight is not None
     if labels.ndim == preds.ndim:
         # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
-        target = labels * (1.0 - eps) + eps / n_classes if eps else labels
+        target = labels * (1.0 - eps) + eps / n_classes
         t = log_softmax_terms(preds, target=target, class_weights=w if weighted else None)
         mass = target @ w if weighted else target.sum(axis=1)
         assert t.dot is not None
@@ -181,7 +181,10 @@ def _ce_logits(
     kept = labels.ravel() != ignore_index
     safe = np.where(kept, labels.ravel(), 0)
     t = log_softmax_terms(
-        preds, labels=safe, dot=bool(eps), class_weights=w if eps and weighted else None
+        preds,
+        labels=safe,
+        dot=bool(eps),
+        class_weights=w if weighted else None,  # for the dot
     )
     w_true = np.where(kept, w[safe], 0.0)
     values = w_true * np.where(kept, -t.log_p_true(), 0.0)  # ignored: 0, as torch, at any z_0
