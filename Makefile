@@ -71,6 +71,7 @@ reference: $(VENV)/.installed $(REFENV)/.installed
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_weighted.py
 	$(REFENV)/bin/python tests/reference/generate_kernels.py
 	$(REFENV)/bin/python tests/reference/generate_compare.py
+	$(REFENV)/bin/python tests/reference/generate_stats.py
 	KERAS_BACKEND=torch $(REFENV)/bin/python tests/reference/generate_loss_edges.py
 	LOSSCLI=$(BIN)/losscli $(REFENV)/bin/python tests/reference/verify_files.py
 
