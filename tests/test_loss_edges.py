@@ -163,3 +163,11 @@ def test_msle_refuses_the_rows_scikit_learn_refuses_and_names_the_first_value() 
             squared_log_error(np.array([0.0, p]), np.array([0.0, -0.5]))
         assert info.value.problem.endswith(f"must be > -1, got {p:g}")
         assert info.value.bad.tolist() == [False, True]
+
+
+def test_task_names_list_the_accepted_tasks_in_task_order() -> None:
+    """mse takes regression, multi-output, binary and distribution inputs (its LossDef); dice
+    only dense maps. Listed in the order Task declares them, for help and refusals."""
+    by_name = {loss.name: loss for loss in LOSSES}
+    assert by_name["mse"].task_names() == ["regression", "multioutput", "binary", "distribution"]
+    assert by_name["dice"].task_names() == ["dense"]
