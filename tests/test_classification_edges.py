@@ -14,6 +14,7 @@ from losscli.losses.classification import (
     binary_cross_entropy,
     cross_entropy,
     focal,
+    hinge,
     multi_margin,
     nll,
 )
@@ -137,3 +138,27 @@ def test_soft_targets_with_class_weights(logits: bool, eps: float) -> None:
     got = cross_entropy(preds, t, logits=logits, weight=w, label_smoothing=eps)
     assert got.values == pytest.approx(expected, rel=1e-12)
     assert got.weights is None  # soft targets: the mean divides by n
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 2, 3)])
+def test_ce_on_dense_probability_maps_is_ce_on_their_positions(shape: tuple[int, ...]) -> None:
+    """(n, C, d1, ...) probabilities against (n, d1, ...) classes: the terms of the
+    (n·d1·…, C) positions, in (n, d1, ...) order, with smoothing and class weights too."""
+    z = (np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape) * 7 % 11) / 3
+    p = softmax(z, axis=1)
+    y = np.arange(int(np.prod(shape)) // 3).reshape((shape[0], *shape[2:])) * 5 % 3
+    w = [0.5, 2.0, 1.25]
+    dense = cross_entropy(p, y, logits=False, label_smoothing=0.1, weight=w)
+    positions = np.moveaxis(p, 1, -1).reshape(-1, 3)
+    flat = cross_entropy(positions, y.reshape(-1), logits=False, label_smoothing=0.1, weight=w)
+    assert dense.values.tolist() == flat.values.tolist()
+
+
+def test_binary_ce_and_hinge_refuse_what_they_cannot_take() -> None:
+    p, y = np.array([0.2, 0.9]), np.array([0.0, 1.0])
+    with pytest.raises(UsageError, match="takes no label_smoothing or weight"):
+        cross_entropy(p, y, logits=False, label_smoothing=0.1)
+    with pytest.raises(UsageError, match="takes no label_smoothing or weight"):
+        cross_entropy(p, y, logits=False, weight=[1.0])
+    with pytest.raises(UsageError, match="hinge losses need hard labels"):
+        hinge(np.zeros((2, 3)), np.full((2, 3), 1 / 3))
