@@ -9,6 +9,7 @@ paths); expected messages are the ones the refusals promise (what was expected, 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +25,7 @@ from losscli.engine.signature import differences, parse_signature
 from losscli.errors import UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
-from losscli.interpret.plan import plan_inputs
+from losscli.interpret.plan import NanPolicy, plan_inputs
 from losscli.spec import parse_specs
 
 # --------------------------------------------------------------------------- prepare's refusals
@@ -288,3 +289,72 @@ def test_parsed_signatures_keep_colons_in_values_and_name_every_differing_field(
         ("slice", "t=12:45", "t=12:30"),
         ("labels", "bbb", "aaa"),
     ]
+
+
+# --------------------------------------------------------------------------- run.py
+
+
+def _regression(n: int = 23) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    return rng.normal(size=n), rng.normal(size=n)
+
+
+def test_run_and_open_run_defaults_keep_ten_worst_rows_and_nothing_per_class() -> None:
+    """``run``'s defaults (and ``open_run``'s, pulled chunk by chunk): the mean, the 10 worst
+    rows by (p − y)², no per-class rows and no slices."""
+    p, y = _regression()
+    specs = parse_specs(["mse"], "mean")
+    squared = (p - y) ** 2
+    worst = np.argsort(-squared)[:10].tolist()
+    report = run(*sources(p, y, 7), specs, options_for(specs, None))
+    opened = open_run(*sources(p, y, 7), specs, options_for(specs, None), chunk_rows=7)
+    rows = [len(chunk.batch) for chunk in opened.chunks()]
+    pulled = opened.report()
+    assert rows == [7, 7, 7, 2]
+    for got in (report, pulled):
+        assert [w.row for w in got.worst] == worst
+        assert (got.by_class, got.slices) == ((), ())
+        assert got.results[0].value == pytest.approx(squared.mean(), rel=1e-12)
+        assert got.results[0].reduction == "mean"
+
+
+def test_verbose_log_counts_chunks_and_rows(caplog: pytest.LogCaptureFixture) -> None:
+    """``--verbose`` says each chunk's rows and the rows so far: 23 rows in chunks of 7."""
+    p, y = _regression()
+    with caplog.at_level(logging.DEBUG, logger="losscli"):
+        run_arrays(["mse"], p, y, chunk_rows=7)
+    lines = [r.getMessage() for r in caplog.records]
+    chunks = [line for line in lines if line.startswith("chunk ")]
+    assert chunks == [
+        "chunk 1: 7 rows (7 so far)",
+        "chunk 2: 7 rows (14 so far)",
+        "chunk 3: 7 rows (21 so far)",
+        "chunk 4: 2 rows (23 so far)",
+    ]
+    assert any(line.startswith("read 23 rows in ") for line in lines)
+
+
+@pytest.mark.parametrize(("nan_rows", "note"), [([4], "skipped 1 row"), ([4, 9], "skipped 2 rows")])
+def test_rows_skipped_for_nan_are_noted_in_the_interpretation(
+    nan_rows: list[int], note: str
+) -> None:
+    p, y = _regression()
+    p[nan_rows] = np.nan
+    specs = parse_specs(["mse"], "mean")
+    options = replace(options_for(specs, None), nan=NanPolicy.SKIP)
+    report = run(*sources(p, y, 7), specs, options, top=0)
+    assert (note, "NaN or infinite values; --nan skip") in report.interpretation
+    keep = np.isfinite(p)
+    assert report.n_samples == keep.sum()
+    assert report.results[0].value == pytest.approx(((p - y)[keep] ** 2).mean(), rel=1e-12)
+
+
+def test_weighted_perfect_predictions_have_a_loss_of_zero() -> None:
+    """Positive weights and no error (Σw·0 / Σw = 0): the "every weight is 0" refusal is for
+    weights, not for a sum of losses that is 0."""
+    y = np.array([0.5, 1.5, 2.0, -1.0])
+    specs = parse_specs(["mse"], "mean")
+    options = replace(options_for(specs, None), meta=MetaColumns("w"))
+    weights = in_memory_table("meta", {"w": np.array([1.0, 2.0, 0.0, 0.5])}, 7)
+    report = run(*sources(y.copy(), y, 7), specs, options, top=0, meta_src=weights)
+    assert report.results[0].value == 0.0

@@ -67,7 +67,7 @@ def run(
     by_class: bool | None = False,
     intervals: Intervals | None = None,
     meta_src: Source | None = None,
-    min_slice_size: int = 0,
+    min_slice_size: int = 0,  # pragma: no mutate
     save_state: Path | None = None,
     engine: DaskEngine | None = None,
 ) -> Report:
@@ -83,7 +83,7 @@ def run(
         options,
         reduction=reduction,
         top=top,
-        chunk_rows=chunk_rows,
+        chunk_rows=chunk_rows,  # pragma: no mutate
         by_class=by_class,
         intervals=intervals,
         meta_src=meta_src,
@@ -190,7 +190,7 @@ def open_run(
     by_class: bool | None = False,
     intervals: Intervals | None = None,
     meta_src: Source | None = None,
-    min_slice_size: int = 0,
+    min_slice_size: int = 0,  # pragma: no mutate
     save_state: Path | None = None,
 ) -> OpenRun:
     """Plan the inputs of a run and set up its accumulators (``run`` without the pass)."""
@@ -284,7 +284,7 @@ def collect(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     meta_src: Source | None = None,
-    min_slice_size: int = 0,
+    min_slice_size: int = 0,  # pragma: no mutate
 ) -> tuple[Report, Samples]:
     """``run`` (mean reduction, no worst rows) plus every sample's loss terms (and group
     values, with ``--group-by``).
@@ -299,7 +299,7 @@ def collect(
         options,
         top=0,
         sink=collector,
-        chunk_rows=chunk_rows,
+        chunk_rows=chunk_rows,  # pragma: no mutate
         meta_src=meta_src,
         min_slice_size=min_slice_size,
     )
