@@ -67,7 +67,9 @@ def _true_class_nll(
     kept = labels.ravel() != ignore_index
     safe = np.where(kept, labels.ravel(), 0)
     w_true = np.where(kept, w[safe], 0.0)
-    return w_true * np.where(kept, -_gather_true(logp, safe), 0.0), w_true, kept
+    with np.errstate(invalid="ignore"):  # 0 · ∞ where an ignored row's class 0 has p = 0
+        terms = w_true * -_gather_true(logp, safe)
+    return np.where(kept, terms, 0.0), w_true, kept
 
 
 def _index_weights(
@@ -187,7 +189,8 @@ def _ce_logits(
         class_weights=w if weighted else None,  # for the dot
     )
     w_true = np.where(kept, w[safe], 0.0)
-    values = w_true * np.where(kept, -t.log_p_true(), 0.0)  # ignored: 0, as torch, at any z_0
+    with np.errstate(invalid="ignore"):  # 0 · ∞ where an ignored row's class 0 has p = 0
+        values = np.where(kept, w_true * -t.log_p_true(), 0.0)  # ignored: 0, as torch
     if eps:
         assert t.dot is not None
         # torch: the smoothing term is weighted by class and shares the nll's denominator.
