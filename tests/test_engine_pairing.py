@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -1055,3 +1055,17 @@ def test_a_merged_state_hides_the_slices_under_its_min_slice_size(tmp_path: Path
     assert [(s.values, s.n, s.hidden) for s in merged.slices] == [
         (s.values, s.n, s.hidden) for s in whole.slices
     ]
+
+
+def test_aligned_rows_are_paired_as_they_stream() -> None:
+    """The first paired chunk comes before the streams end: memory bounded by the chunks."""
+    keys = np.arange(40)
+    pulled = [0, 0]
+
+    def stream(m: int) -> Iterator[Samples]:
+        for part in _stream(_model(keys, m), [0, 10, 20, 30, 40]):
+            pulled[m] += 1
+            yield part
+
+    first = next(iter(Aligned([stream(0), stream(1)], 1, True)))
+    assert pulled == [1, 1] and [len(p) for p in first] == [10, 10]
