@@ -479,7 +479,7 @@ def test_aligned_rows_are_the_common_rows_in_order_whatever_the_chunks() -> None
     for parts in out:  # each yielded chunk pairs the same rows
         for p in parts[1:]:
             np.testing.assert_array_equal(p.keys, parts[0].keys)
-    assert not aligned.complete
+    assert aligned.complete is False
 
 
 def test_aligned_rows_present_in_every_stream_are_complete() -> None:
@@ -492,7 +492,7 @@ def test_aligned_rows_present_in_every_stream_are_complete() -> None:
     np.testing.assert_array_equal(got.values[0], models[1].values[0])
     # a stream longer than the others: its last rows are not paired
     longer = Aligned([iter([models[0]]), iter([models[1].take(slice(0, 20))])], 1, True)
-    assert sum(len(p[0]) for p in longer) == 20 and not longer.complete
+    assert sum(len(p[0]) for p in longer) == 20 and longer.complete is False
 
 
 @pytest.mark.parametrize(
@@ -940,6 +940,16 @@ def test_unused_dictionary_values_make_no_slice() -> None:
     later = Coded(np.array([0, 2]), np.array(["z", "unused", "b"], object))
     assert coder.codes({"g": later}).tolist() == [2, 0]
     assert coder.keys == [("b",), (None,), ("z",)]
+
+
+def test_blank_text_is_missing_and_booleans_are_not_integers() -> None:
+    coder = SliceCoder(("g",))
+    text = np.array(["a", "", "  ", None], dtype=object)  # an empty CSV field is missing
+    assert coder.codes({"g": text}).tolist() == [0, 1, 1, 1]
+    # a boolean chunk, then an integer one (True == 1 in Python): four slices
+    assert coder.codes({"g": np.array([True, False])}).tolist() == [2, 3]
+    assert coder.codes({"g": np.array([1, 0, 1])}).tolist() == [4, 5, 4]
+    assert coder.keys == [("a",), (None,), (True,), (False,), (1,), (0,)]
 
 
 def test_slices_in_a_state_round_trip_exactly(monkeypatch: pytest.MonkeyPatch) -> None:

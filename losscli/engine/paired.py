@@ -443,4 +443,4 @@ class Aligned:
         for r in ready[1:]:
             common = np.intersect1d(common, r.keys, assume_unique=True)
         picks = [np.flatnonzero(np.isin(r.keys, common, assume_unique=True)) for r in ready]
-        return [r.take(p) for r, p in zip(ready, picks, strict=True)], rest
+        return [r.take(p) for r, p in zip(ready, picks, strict=True)], rest  # pragma: no mutate
