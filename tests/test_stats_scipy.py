@@ -220,3 +220,14 @@ def test_log_gamma_ratio_is_within_a_few_ulps_from_1000(case: dict[str, float]) 
     where lgamma's difference loses ~3e-13 to cancellation."""
     got = _log_gamma_ratio(case["a"], case["b"])
     assert abs(got - case["value"]) <= 6e-16 * abs(case["value"]), (case, got)
+
+
+@pytest.mark.parametrize("df", [5, 100])
+def test_t_ppf_of_the_smallest_subnormal_tail(df: float) -> None:
+    """q = 5e-324: the tail of the quantile found rounds back to q itself (SciPy 1.17 gives
+    −inf here). The search bisects its bracket there: a Newton step lands where the tail
+    underflows to 0."""
+    t = t_ppf(5e-324, df)
+    assert math.isfinite(t) and t < 0
+    assert t_sf(-t, df) == 5e-324 and t_sf(t, df) == 1.0
+    assert t_ppf(1 - 5e-324, df) == math.inf  # 1 − 5e-324 is 1.0
