@@ -22,7 +22,7 @@ from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo
 from losscli.engine.run import collect, open_run, run
 from losscli.engine.signature import differences, parse_signature
-from losscli.errors import UsageError
+from losscli.errors import InputError, UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
 from losscli.interpret.plan import NanPolicy, plan_inputs
@@ -358,3 +358,26 @@ def test_weighted_perfect_predictions_have_a_loss_of_zero() -> None:
     weights = in_memory_table("meta", {"w": np.array([1.0, 2.0, 0.0, 0.5])}, 7)
     report = run(*sources(y.copy(), y, 7), specs, options, top=0, meta_src=weights)
     assert report.results[0].value == 0.0
+
+
+def test_soft_labels_refuse_ignore_index_and_a_row_of_zeros() -> None:
+    """ce against label distributions: ignore_index names a class index, which soft labels
+    do not have (exit 2); a label row of zeros is no distribution (exit 3, row 1)."""
+    z = np.array([[0.5, -1.0], [2.0, 0.1], [0.0, 0.3]])
+    soft = np.array([[0.3, 0.7], [1.0, 0.0], [0.5, 0.5]])
+    message = _refusal(["ce:ignore_index=0"], z, soft)
+    assert message.startswith("ce:ignore_index=0: ignore_index applies to class-index labels")
+    soft[1] = 0.0
+    with pytest.raises(InputError, match="label rows must hold a distribution over the classes"):
+        run_arrays(["ce"], z, soft, logits=True)
+
+
+def test_collected_samples_are_keyed_by_id_when_rows_are_joined_by_id() -> None:
+    """With --id-col the samples' keys are the ids (as text), in the predictions' order."""
+    y = np.array([0.5, 1.5, 2.0])
+    preds = in_memory_table("preds", {"id": np.array([30, 10, 20]), "p": y + 1}, 7)
+    labels = in_memory_table("labels", {"id": np.array([10, 20, 30]), "y": y}, 7)
+    specs = parse_specs(["mse"], "mean")
+    options = replace(options_for(specs, None), id_col="id")
+    _, samples = collect(preds, labels, specs, options)
+    assert samples.keys.tolist() == ["30", "10", "20"]

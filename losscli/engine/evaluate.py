@@ -37,15 +37,15 @@ from losscli.losses.numerics import log_softmax
 from losscli.spec import LossSpec
 
 
-def true_classes(batch: Batch, plan: Plan, dense: bool) -> np.ndarray:
-    """Each sample's (or, for dense maps, each position's) true class index."""
+def true_classes(batch: Batch, plan: Plan) -> np.ndarray:
+    """Each sample's (or, for dense maps, each position's) true class index: class labels
+    are one per row (n,) or label maps (n, d1, ...), flattened in the positions' order."""
     if plan.task in (Task.REGRESSION, Task.MULTIOUTPUT):
         raise UsageError("--by-class needs class labels; these labels are numeric targets")
     labels = batch.labels
     if plan.label_mode is LabelMode.SOFT:
         return np.argmax(labels, axis=1)
-    flat = labels.reshape(-1) if dense else labels
-    return flat.astype(np.int64)
+    return labels.reshape(-1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- worst rows
@@ -233,7 +233,7 @@ class Evaluation:
                 positions = len(raw_terms.values) // max(len(batch), 1)
                 raw_terms = sample_weighted(raw_terms, np.repeat(w, positions))
             if self.by_class is not None:
-                split.append((raw_terms, true_classes(batch, plan, dense)))
+                split.append((raw_terms, true_classes(batch, plan)))
                 self.by_class.update(i, *split[-1])
             moments.update(terms.values, terms.weights)
             if terms.outputs is not None:
