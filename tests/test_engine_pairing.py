@@ -952,6 +952,13 @@ def test_blank_text_is_missing_and_booleans_are_not_integers() -> None:
     assert coder.keys == [("a",), (None,), (True,), (False,), (1,), (0,)]
 
 
+def test_new_slices_are_numbered_in_order_of_first_sight() -> None:
+    coder = SliceCoder(("g",))
+    assert coder.codes({"g": np.array(["a", "b"], dtype=object)}).tolist() == [0, 1]
+    assert coder.codes({"g": np.array(["z", None, "a"], dtype=object)}).tolist() == [2, 3, 0]
+    assert coder.keys == [("a",), ("b",), ("z",), (None,)]
+
+
 def test_slices_in_a_state_round_trip_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     sliced, rows = _sliced_in_chunks(monkeypatch, boot=False)
     sliced.kish = True
