@@ -146,15 +146,8 @@ def test_t_sf_where_the_beta_arguments_underflow() -> None:
     assert t_sf(1e-160, 1e7) == float(sps.t.sf(1e-160, 1e7)) == 0.5
 
 
-# Equivalent mutants of losscli/stats.py (make mutation), none of which changes a result:
-# - t_sf: ``t > 0`` vs ``t >= 0`` (or ``t > 1``) for t = ±inf, and ``tail if t >= 0`` (t = 0
-#   returns 1/2 before); _betainc: ``x <= 0`` vs ``x < 0`` and ``y <= 0`` vs ``y < 0`` (the
-#   general formula gives the same 0 or 1 there), and the switch point of the continued
-#   fraction (``<=``, ``+ 3.0``): both branches converge to the same value.
-# - t_ppf: ``q >= 0.5`` (q = 0.5 returns 0 before); _upper_quantile: the growth (×3) of the
-#   bracket, 401 steps, ``>=`` and ``<`` in the comparisons, or a bisection stop test that
-#   never fires: the search ends at the same t to 1e-15; _start's clamps (1e-3, 37): a mere
-#   first guess inside the bracket.
+# Equivalent mutants of losscli/stats.py (make mutation), each with why no input tells it apart:
+# tests/mutation/equivalent-mstats.md.
 
 
 def test_t_ppf_takes_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None:
