@@ -381,3 +381,31 @@ def test_collected_samples_are_keyed_by_id_when_rows_are_joined_by_id() -> None:
     options = replace(options_for(specs, None), id_col="id")
     _, samples = collect(preds, labels, specs, options)
     assert samples.keys.tolist() == ["30", "10", "20"]
+
+
+def test_rows_of_weight_zero_leave_the_mean_the_worst_rows_and_the_quantiles() -> None:
+    """Weights 1, 2, 0, 0.5 (chunks of 3 rows, so the last chunk holds one row): the mean is
+    Σw·e²/Σw; row 2 has the largest error but weight 0, so it is no worst row and not in
+    the distribution (3 rows count); row 3 (weight 0.5) still counts."""
+    y = np.array([0.5, 1.5, 2.0, -1.0])
+    p = y + np.array([0.1, -0.2, 3.0, 0.4])
+    w = np.array([1.0, 2.0, 0.0, 0.5])
+    specs = parse_specs(["mse"], "mean")
+    options = replace(options_for(specs, None), meta=MetaColumns("w"))
+    weights = in_memory_table("meta", {"w": w}, 3)
+    report = run(*sources(p, y, 3), specs, options, chunk_rows=3, meta_src=weights)
+    squared = (p - y) ** 2
+    (result,) = report.results
+    assert result.value == pytest.approx((w * squared).sum() / w.sum(), rel=1e-12)
+    assert [r.row for r in report.worst] == [3, 1, 0]  # errors 0.4, 0.2, 0.1
+    assert result.distribution is not None
+    assert result.distribution.count == 3
+
+
+def test_an_update_needs_one_accumulator_per_loss() -> None:
+    y = np.array([0.5, 1.5, 2.0])
+    one, plan, stream = _planned(["mse"], y + 1, y)
+    two = parse_specs(["mse", "mae"], "mean")
+    (batch,) = stream
+    with pytest.raises(ValueError, match="zip"):
+        start_evaluation(one, plan).update(batch, two, plan)
