@@ -477,14 +477,26 @@ def test_an_empty_id_is_the_local_join_s_error(scheduler: str, tmp_path: Path, w
         assert str(local) == expected.replace(f"{tmp_path / shard}:", f"{folder}:")
 
 
-def test_a_bad_value_in_an_id_join_is_the_local_error(scheduler: str, tmp_path: Path) -> None:
-    pdir, ldir = _id_shards(tmp_path, IDS, ORDER)
-    bad = pd.read_parquet(ldir / "part-00000.parquet")
-    bad.loc[bad.index[2], "label"] = "emu"
-    bad.to_parquet(ldir / "part-00000.parquet", index=False)
+@pytest.mark.parametrize("side", ["labels", "predictions", "duplicated predictions"])
+def test_a_bad_value_in_an_id_join_is_the_local_error(
+    scheduler: str, tmp_path: Path, side: str
+) -> None:
+    ids = IDS.copy()
+    if side == "duplicated predictions":
+        ids[4] = "r16"  # r16 twice: its partition is not evaluated, the duplicate is the error
+    pdir, ldir = _id_shards(tmp_path, ids, ORDER, IDS[ORDER])
+    if side == "labels":
+        bad = pd.read_parquet(ldir / "part-00000.parquet")
+        bad.loc[bad.index[2], "label"] = "emu"
+        bad.to_parquet(ldir / "part-00000.parquet", index=False)
+    else:
+        bad = pd.read_csv(pdir / "part-00002.csv")
+        bad.loc[bad["id"] == "r16", "cat"] = np.nan  # a NaN score: --nan error
+        bad.to_csv(pdir / "part-00002.csv", index=False, na_rep="nan")
     error, local = _strict_errors(pdir, ldir, scheduler)
     assert isinstance(error, InputError) and str(error) == str(local)
-    assert "unknown class 'emu'" in str(error)
+    expected = {"labels": "unknown class 'emu'", "predictions": f"{pdir}: ", "dupl": "(1 dup"}
+    assert expected[side[:4] if side.startswith("dup") else side] in str(error)
 
 
 def test_an_id_join_needs_shards_on_both_sides(scheduler: str, tmp_path: Path) -> None:
