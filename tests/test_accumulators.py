@@ -134,6 +134,16 @@ def test_an_empty_weighted_moments_stays_weighted_when_merging_an_unweighted_par
     assert m.kish and m.n == 2 and m.sum_v == 3.0
 
 
+def test_a_chunk_with_as_many_ignored_rows_as_rows_is_counted() -> None:
+    """One row (value 2, weight 1) and one ignored row: n 1, ignored 1, alone or by group."""
+    v, w = np.array([0.0, 2.0]), np.array([0.0, 1.0])
+    m = Moments()
+    m.update(v, w)
+    assert (m.n, m.ignored, m.sum_v, m.sum_w) == (1, 1, 2.0, 1.0)
+    [(g, part)] = Moments.grouped(np.array([1, 1]), 2, v, w)
+    assert (g, part.n, part.ignored, part.sum_v) == (1, 1, 1, 2.0)
+
+
 def test_only_ignored_rows_are_counted_apart_and_leave_the_sums_empty() -> None:
     """Three rows of weight 0 and value 0 merged into a part with rows: n and the sums are
     the part's, ignored is 3 (both orders of the merge)."""
@@ -411,6 +421,10 @@ def test_group_moments_survive_a_saved_state_bit_for_bit() -> None:
     state["m_vv"] = state["m_vv"][:2]
     with pytest.raises(ValueError, match="different lengths"):
         GroupMoments.from_state(state)
+    state = gm.to_state()  # damaged: every sum as a nested list (3 × 1, not 3)
+    state = {k: [[x] for x in v] if isinstance(v, list) else v for k, v in state.items()}
+    with pytest.raises(ValueError, match="different lengths"):
+        GroupMoments.from_state(state)
 
 
 # --------------------------------------------------------------------------- Worst
@@ -524,30 +538,33 @@ def test_loss_bootstrap_of_partitions_merges_into_the_whole() -> None:
     rng = np.random.default_rng(12)
     n, b = 60, 200
     v0, v1 = rng.exponential(1.0, n), rng.exponential(5.0, n)
-    w1 = rng.uniform(0.5, 2.0, n)
+    w0, w1 = rng.uniform(0.5, 2.0, n), rng.uniform(0.5, 2.0, n)
     classes = rng.integers(0, 3, n)
     intervals = Intervals(CiMethod.BOOTSTRAP, b, 3)
     parts = []
     for lo, hi in [(0, 25), (25, n)]:
         boot = LossBootstrap(intervals, 2, 3)
-        terms = [PerSample(v0[lo:hi]), PerSample(v1[lo:hi], w1[lo:hi])]
+        terms = [PerSample(v0[lo:hi], w0[lo:hi]), PerSample(v1[lo:hi], w1[lo:hi])]
         boot.update(_batch(lo, hi), terms, [(t, classes[lo:hi]) for t in terms])
         parts.append(boot)
     parts[0].merge(parts[1])
     whole = parts[0]
     assert whole.n == n
     r = Resampler(b, 3).matrix(np.arange(n, dtype=np.uint64))
-    reps = (r @ v1) / (r @ w1)
-    assert whole.interval(1, Reduce.MEAN, "mean") == pytest.approx(
-        tuple(np.percentile(reps, [2.5, 97.5])), rel=1e-12
-    )
-    reps_sum = n * (r @ v0) / r.sum(axis=1)  # --reduction sum: n times the replicate's mean
-    assert whole.interval(0, Reduce.MEAN, "sum") == pytest.approx(
-        tuple(np.percentile(reps_sum, [2.5, 97.5])), rel=1e-12
-    )
+    for i, (v, w) in enumerate([(v0, w0), (v1, w1)]):
+        reps = (r @ v) / (r @ w)
+        assert whole.interval(i, Reduce.MEAN, "mean") == pytest.approx(
+            tuple(np.percentile(reps, [2.5, 97.5])), rel=1e-12
+        )
+        reps_sum = n * (r @ v) / r.sum(axis=1)  # --reduction sum: n times Σ r·v / Σ r
+        assert whole.interval(i, Reduce.MEAN, "sum") == pytest.approx(
+            tuple(np.percentile(reps_sum, [2.5, 97.5])), rel=1e-12
+        )
     per_class = whole.class_intervals(1)
     for c in range(3):
         sel = classes == c
         reps_c = (r[:, sel] @ v1[sel]) / (r[:, sel] @ w1[sel])
         assert per_class[c] == pytest.approx(tuple(np.percentile(reps_c, [2.5, 97.5])), rel=1e-12)
-    assert LossBootstrap(intervals, 1).class_intervals(0) == []
+    no_classes = LossBootstrap(intervals, 1)
+    assert no_classes.by_class is None  # no per-class sums without --by-class
+    assert no_classes.class_intervals(0) == []
