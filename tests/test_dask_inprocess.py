@@ -207,6 +207,17 @@ def test_a_parquet_shard_with_no_rows_starts_no_row(scheduler: str, tmp_path: Pa
     assert {w.row for w in local.worst} - set(range(8))
 
 
+def test_each_partition_applies_the_loss_convention(scheduler: str, tmp_path: Path) -> None:
+    preds = pd.DataFrame({"p": np.linspace(0.05, 0.95, N)})
+    preds.loc[9, "p"] = 0.0  # a positive row predicted 0
+    labels = pd.DataFrame({"y": np.arange(N) % 2})
+    p = _shard(tmp_path / "p", preds, "parquet", CUTS)
+    y = _shard(tmp_path / "l", labels, "parquet", CUTS)
+    local = _both(p, y, ["bce"], scheduler, top=0, convention="torch")
+    # torch's BCELoss clamps log(0) at -100 (torch 2.13.0 docs): row 9 alone adds 100 / N.
+    assert local.results[0].value > 100 / N
+
+
 def test_skipped_rows_count_in_the_row_numbers(data: dict[str, Path], scheduler: str) -> None:
     local = _both(
         data["yhat.csv"],
