@@ -316,6 +316,7 @@ def test_run_and_open_run_defaults_keep_ten_worst_rows_and_nothing_per_class() -
         assert (got.by_class, got.slices) == ((), ())
         assert got.results[0].value == pytest.approx(squared.mean(), rel=1e-12)
         assert got.results[0].reduction == "mean"
+        assert got.results[0].convention_note == ""  # mse has one convention only
 
 
 def test_verbose_log_counts_chunks_and_rows(caplog: pytest.LogCaptureFixture) -> None:
@@ -400,6 +401,8 @@ def test_rows_of_weight_zero_leave_the_mean_the_worst_rows_and_the_quantiles() -
     assert [r.row for r in report.worst] == [3, 1, 0]  # errors 0.4, 0.2, 0.1
     assert result.distribution is not None
     assert result.distribution.count == 3
+    assert report.residuals is not None  # p − y of the rows that count
+    assert report.residuals.count == 3
 
 
 def test_an_update_needs_one_accumulator_per_loss() -> None:
@@ -409,3 +412,10 @@ def test_an_update_needs_one_accumulator_per_loss() -> None:
     (batch,) = stream
     with pytest.raises(ValueError, match="zip"):
         start_evaluation(one, plan).update(batch, two, plan)
+
+
+def test_a_mean_and_variance_against_one_label_have_no_residuals() -> None:
+    """gaussian_nll's two prediction columns are no prediction of the label itself."""
+    preds = np.array([[0.2, 1.0], [0.6, 0.5], [0.9, 2.0]])
+    report = run_arrays(["gaussian_nll"], preds, np.array([0.5, 2.0, 0.3]))
+    assert report.residuals is None
