@@ -21,7 +21,7 @@ from losscli.engine.evaluate import EvaluatedChunk, evaluate, start_evaluation
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo
 from losscli.engine.run import collect, open_run, run
-from losscli.engine.signature import differences, parse_signature
+from losscli.engine.signature import differences, loss_text, parse_signature
 from losscli.errors import InputError, UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
@@ -419,3 +419,11 @@ def test_a_mean_and_variance_against_one_label_have_no_residuals() -> None:
     preds = np.array([[0.2, 1.0], [0.6, 0.5], [0.9, 2.0]])
     report = run_arrays(["gaussian_nll"], preds, np.array([0.5, 2.0, 0.3]))
     assert report.residuals is None
+
+
+def test_loss_text_writes_parameters_as_the_signature_format_says() -> None:
+    """Parameters that differ from their defaults, sorted: booleans as true/false, lists in
+    brackets without spaces, floats as repr (0.1), other values as str."""
+    params = {"s": 0.1, "b": True, "f": False, "w": [1.5, 2], "k": 3, "m": "sum", "d": 1}
+    text = loss_text("x", params, {"d": 1})
+    assert text == "x(b=true,f=false,k=3,m=sum,s=0.1,w=[1.5,2])"
