@@ -568,3 +568,25 @@ def test_loss_bootstrap_of_partitions_merges_into_the_whole() -> None:
     no_classes = LossBootstrap(intervals, 1)
     assert no_classes.by_class is None  # no per-class sums without --by-class
     assert no_classes.class_intervals(0) == []
+
+
+def test_intervals_of_two_samples_by_hand() -> None:
+    """Values 1 and 3 (n = 2, unit weights): sample std √2 (m_vv = 2 over n − 1 = 1), t from
+    scipy.stats.t.ppf(0.975, 1). Sum 4 ± t·√n·std = 4 ± 2t; with sample weights (Kish,
+    n_eff = (Σw)²/Σw² = 2) the same std, mean 2 ± t·√2/√2 = 2 ± t, and the sum Σw = 2
+    times that half-width: 4 ± 2t."""
+    from scipy import stats
+
+    t = stats.t.ppf(0.975, 1)
+    plain, kish = Moments(), Moments(kish=True)
+    plain.update(np.array([1.0, 3.0]), None)
+    kish.update(np.array([1.0, 3.0]), np.array([1.0, 1.0]))
+    s = plain.finalize(Reduce.MEAN, "sum")
+    assert (s.value, s.std) == (4.0, pytest.approx(math.sqrt(2), rel=1e-15))
+    assert (s.ci_low, s.ci_high) == pytest.approx((4 - 2 * t, 4 + 2 * t), rel=1e-12)
+    m = kish.finalize(Reduce.MEAN, "mean")
+    assert (m.value, m.std) == (2.0, pytest.approx(math.sqrt(2), rel=1e-12))
+    assert (m.ci_low, m.ci_high) == pytest.approx((2 - t, 2 + t), rel=1e-12)
+    s = kish.finalize(Reduce.MEAN, "sum")
+    assert s.value == 4.0
+    assert (s.ci_low, s.ci_high) == pytest.approx((4 - 2 * t, 4 + 2 * t), rel=1e-12)
