@@ -497,7 +497,8 @@ def test_by_class_sums_are_numpys_per_class_and_survive_a_saved_state() -> None:
     classes = np.random.default_rng(11).integers(-1, 4, 24)
     acc = ByClass(2, 3)
     acc.update(0, PerSample(v, w), classes)
-    acc.update(1, PerSample(2 * v), classes)
+    acc.update(1, PerSample(2 * v[:10]), classes[:10])  # two chunks add up
+    acc.update(1, PerSample(2 * v[10:]), classes[10:])
     keep0 = (classes >= 0) & (classes < 3) & (w > 0)
     keep1 = (classes >= 0) & (classes < 3)
     for c in range(3):
