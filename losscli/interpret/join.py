@@ -36,7 +36,7 @@ from losscli.interpret.memjoin import (
 )
 from losscli.io.arrow import batch_to_chunk
 from losscli.io.cleanup import temp_dir
-from losscli.io.sources import TableChunk, TableSource
+from losscli.io.sources import Coded, TableChunk, TableSource
 
 BUCKETS = 64
 RANGE_ROWS = 1 << 20
@@ -106,15 +106,24 @@ def _arrow_batches(src: TableSource, columns: list[str]) -> Iterator[Any]:
         yield pa.Table.from_batches(pending).combine_chunks()
 
 
-def _to_arrow(values: np.ndarray) -> Any:
+def _to_arrow(values: np.ndarray | Coded) -> Any:
+    """One column of a decoded chunk as Arrow: a ``--group-by`` column stays dictionary-coded
+    (its values as the file types them), a missing number or id (NaN, None) becomes null, so
+    the id checks see an empty id as empty."""
     import pyarrow as pa
 
+    if isinstance(values, Coded):
+        words = values.values.tolist()
+        dictionary = pa.array(words) if words else pa.array([], type=pa.string())
+        return pa.DictionaryArray.from_arrays(
+            pa.array(values.codes, mask=values.codes < 0), dictionary
+        )
     if values.ndim == 2:
         flat = pa.array(np.ascontiguousarray(values, dtype=np.float64).reshape(-1))
         return pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
     if values.dtype == object:
         return pa.array(values, type=pa.string(), from_pandas=True)
-    return pa.array(values)
+    return pa.array(values, from_pandas=True)
 
 
 class _Spill:
