@@ -147,7 +147,7 @@ def test_t_sf_where_the_beta_arguments_underflow() -> None:
 
 
 # Equivalent mutants of losscli/stats.py (make mutation), each with why no input tells it apart:
-# tests/mutation/equivalent-mstats.md.
+# tests/mutation/stats-and-numerics.md.
 
 
 def test_t_ppf_takes_a_few_newton_steps(monkeypatch: pytest.MonkeyPatch) -> None:
