@@ -72,6 +72,27 @@ def test_a_loss_that_can_be_negative_keeps_its_t_interval() -> None:
     assert r.ci_low < 0
 
 
+def test_kl_of_unnormalised_keras_rows_keeps_its_negative_value_inside_the_interval(
+    write, run_cli
+) -> None:
+    # Keras' KLDivergence clips p and q to [1e-7, 1] and sums p log(p / q) without
+    # renormalising q. By hand: q = (1, 0.5) after the clip, p = (0.4, 0.6):
+    # 0.4 log 0.4 + 0.6 log 1.2 = -0.257123; q = (0.3, 0.7), p = (0.5, 0.5):
+    # 0.5 log(5/3) + 0.5 log(5/7) = 0.087177; mean -0.084973 (it was shown with [0, 2.102]).
+    preds = write("q.npy", [[2.0, 0.5], [0.3, 0.7]])
+    labels = write("p.npy", [[0.4, 0.6], [0.5, 0.5]])
+    args = ["compute", preds, labels, "--loss", "kl", "--convention", "keras", "--probs"]
+    result = run_cli([*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    r = json.loads(result.stdout)["results"][0]
+    rows = [
+        0.4 * math.log(0.4) + 0.6 * math.log(1.2),
+        0.5 * math.log(5 / 3) + 0.5 * math.log(5 / 7),
+    ]
+    assert r["value"] == pytest.approx(sum(rows) / 2, rel=1e-12)
+    assert r["ci_low"] <= r["value"] <= r["ci_high"]
+
+
 # --------------------------------------------------------------------------- the replicates
 
 

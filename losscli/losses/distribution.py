@@ -152,6 +152,9 @@ LOSSES: tuple[LossDef, ...] = (
         ),
         log_labels="log_target",
         needs_kind=True,
+        # Negative for q rows that do not sum to 1 (Keras takes them as they are) and by a
+        # little within the 1e-4 row-sum tolerance, so its interval is not cut at 0.
+        nonnegative=False,
         tasks=frozenset({Task.MULTICLASS, Task.DISTRIBUTION}),
         conventions={
             "torch": "KLDivLoss() default reduction 'mean' divides by n·C, not n "
