@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from paired_helpers import fed
 from scipy import stats as scipy_stats
 
 import losscli
@@ -146,19 +147,6 @@ def _models(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return va, rng.uniform(0.5, 2.0, n), vb, rng.uniform(0.5, 2.0, n)
 
 
-def _fed(
-    a: tuple[np.ndarray, np.ndarray | None], b: tuple[np.ndarray, np.ndarray | None], chunk: int
-) -> PairedMoments:
-    m = PairedMoments()
-    for s in range(0, len(a[0]), chunk):
-        cut = slice(s, s + chunk)
-        m.update(
-            (a[0][cut], None if a[1] is None else a[1][cut]),
-            (b[0][cut], None if b[1] is None else b[1][cut]),
-        )
-    return m
-
-
 @pytest.mark.parametrize("weighted", ["both", "a", "b", "none"])
 def test_paired_moments_are_numpys_mean_and_centred_products(weighted: str) -> None:
     va, wa, vb, wb = _models(50, 1)
@@ -176,7 +164,7 @@ def test_paired_moments_are_numpys_mean_and_centred_products(weighted: str) -> N
     mean = x.mean(axis=0)
     comoment = (x - mean).T @ (x - mean)
     for chunk in (50, 7, 1):
-        m = _fed((va, a_w), (vb, b_w), chunk)
+        m = fed((va, a_w), (vb, b_w), chunk)
         assert m.n == 50
         np.testing.assert_allclose(m.mean, mean, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(m.comoment, comoment, rtol=1e-12, atol=1e-12)
@@ -221,7 +209,7 @@ def test_shares_without_counted_samples_are_nan() -> None:
 
 def test_values_are_both_models_ratios_or_their_roots() -> None:
     va, wa, vb, wb = _models(30, 3)
-    m = _fed((va, wa), (vb, wb), 8)
+    m = fed((va, wa), (vb, wb), 8)
     ra, rb = va.sum() / wa.sum(), vb.sum() / wb.sum()
     assert m.values(Reduce.MEAN) == pytest.approx((ra, rb), rel=1e-14)
     assert m.values(Reduce.SQRT_MEAN) == pytest.approx((math.sqrt(ra), math.sqrt(rb)), rel=1e-14)
@@ -255,13 +243,13 @@ def test_weighted_paired_difference_is_the_influence_standard_error(
     va, wa, vb, wb = _models(40, 4)
     va, vb = va * scale, vb * scale  # 0.05: values whose roots are below 1
     diff, se = _influence_se(va, wa, vb, wb, reduce is Reduce.SQRT_MEAN)
-    d = _fed((va, wa), (vb, wb), 9).finalize(reduce)
+    d = fed((va, wa), (vb, wb), 9).finalize(reduce)
     assert d.diff == pytest.approx(diff, rel=1e-12)
     assert d.se == pytest.approx(se, rel=1e-10)
     assert (d.df, d.n) == (39, 40)
     half = scipy_stats.t.ppf(0.975, 39) * se
     assert (d.ci_low, d.ci_high) == pytest.approx((diff - half, diff + half), rel=1e-9)
-    exact = _fed((va, wa), (vb, wb), 9).finalize(reduce, exact=(1.0, 3.0))
+    exact = fed((va, wa), (vb, wb), 9).finalize(reduce, exact=(1.0, 3.0))
     assert exact.diff == 2.0 and exact.se == pytest.approx(se, rel=1e-10)
 
 
@@ -272,24 +260,24 @@ def test_a_weight_column_that_never_varies_adds_nothing_even_with_an_infinite_co
     va, _, vb, wb = _models(20, 7)
     wa = np.full(20, 1e-300)
     diff, se = _influence_se(va, wa, vb, wb, root=True)
-    d = _fed((va, wa), (vb, wb), 6).finalize(Reduce.SQRT_MEAN)
+    d = fed((va, wa), (vb, wb), 6).finalize(Reduce.SQRT_MEAN)
     assert math.isfinite(se) and d.se == pytest.approx(se, rel=1e-9)
     assert d.diff == pytest.approx(diff, rel=1e-12)
 
 
 def test_unweighted_paired_difference_is_scipys_ttest_rel() -> None:
     va, _, vb, _ = _models(25, 5)
-    d = _fed((va, None), (vb, None), 4).finalize(Reduce.MEAN)
+    d = fed((va, None), (vb, None), 4).finalize(Reduce.MEAN)
     ref = scipy_stats.ttest_rel(vb, va)
     assert d.diff / d.se == pytest.approx(ref.statistic, rel=1e-10)
     assert d.test(0.0).p_value == pytest.approx(ref.pvalue, rel=1e-9)
     assert d.method == PAIRED
     # differences 0, 1, 0, 1: their centred squares sum to exactly 1
     va, vb = np.array([1.0, 3.0, 2.0, 5.0]), np.array([1.0, 4.0, 2.0, 6.0])
-    d = _fed((va, None), (vb, None), 4).finalize(Reduce.MEAN)
+    d = fed((va, None), (vb, None), 4).finalize(Reduce.MEAN)
     assert d.diff / d.se == pytest.approx(scipy_stats.ttest_rel(vb, va).statistic, rel=1e-12)
     # two samples: one degree of freedom
-    d = _fed((va[:2], None), (vb[:2], None), 1).finalize(Reduce.MEAN)
+    d = fed((va[:2], None), (vb[:2], None), 1).finalize(Reduce.MEAN)
     ref = scipy_stats.ttest_rel(vb[:2], va[:2])
     assert (d.df, d.diff / d.se) == (1, pytest.approx(ref.statistic, rel=1e-12))
 
@@ -299,7 +287,7 @@ def test_float32_terms_are_summed_in_float64() -> None:
     x = np.column_stack([va, wa, vb - va.astype(np.float64), wb - wa.astype(np.float64)])
     x = x.astype(np.float64)
     mean = x.mean(axis=0)
-    m = _fed((va, wa), (vb, wb), 200)
+    m = fed((va, wa), (vb, wb), 200)
     np.testing.assert_allclose(m.mean, mean, rtol=1e-14)
     np.testing.assert_allclose(m.comoment, (x - mean).T @ (x - mean), rtol=1e-12)
     wide = [np.asarray(v, np.float64) for v in (va, wa, vb, wb)]
@@ -307,9 +295,9 @@ def test_float32_terms_are_summed_in_float64() -> None:
 
 
 def test_one_sample_or_no_weight_has_no_interval() -> None:
-    one = _fed((np.array([1.0]), None), (np.array([3.0]), None), 1).finalize(Reduce.MEAN)
+    one = fed((np.array([1.0]), None), (np.array([3.0]), None), 1).finalize(Reduce.MEAN)
     assert one.diff == 2.0 and math.isnan(one.se) and one.n == 1
-    zero = _fed((np.ones(4), np.zeros(4)), (np.ones(4), None), 2).finalize(Reduce.MEAN)
+    zero = fed((np.ones(4), np.zeros(4)), (np.ones(4), None), 2).finalize(Reduce.MEAN)
     assert math.isnan(zero.diff)
     assert math.isnan(PairedMoments().finalize(Reduce.MEAN).diff)
 
@@ -318,7 +306,7 @@ def test_a_root_of_zero_loss_has_no_influence_and_a_negative_mean_no_root() -> N
     # model A is perfect (all zero): its root is 0 and its influence scale 0, so
     # u = z_B alone: s_B·(v_B − R_B)/1 with s_B = 1/(2√R_B)
     vb = np.array([1.0, 4.0, 0.0, 2.0, 3.0])
-    d = _fed((np.zeros(5), None), (vb, None), 2).finalize(Reduce.SQRT_MEAN)
+    d = fed((np.zeros(5), None), (vb, None), 2).finalize(Reduce.SQRT_MEAN)
     r = vb.mean()
     u = (vb - r) / (2 * math.sqrt(r))
     assert d.diff == pytest.approx(math.sqrt(r), rel=1e-14)
@@ -326,7 +314,7 @@ def test_a_root_of_zero_loss_has_no_influence_and_a_negative_mean_no_root() -> N
     # A's mean is negative: no root (NaN), no influence (scale 0, and its NaN ratio's
     # coefficient meets a weight that never varies); B's influence is the whole spread
     vb = np.array([1.0, 2.0, 4.0])
-    neg = _fed((-np.array([1.0, 2.0, 3.0]), None), (vb, None), 3).finalize(Reduce.SQRT_MEAN)
+    neg = fed((-np.array([1.0, 2.0, 3.0]), None), (vb, None), 3).finalize(Reduce.SQRT_MEAN)
     assert math.isnan(neg.diff)
     u = (vb - vb.mean()) / (2 * math.sqrt(vb.mean()))
     assert neg.se == pytest.approx(np.std(u, ddof=1) / math.sqrt(3), rel=1e-12)

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import pytest
+from paired_helpers import fed
 from scipy import stats
 from stat_oracles import holm as holm_by_definition
 
-from losscli.engine.paired import PairedMoments
 from losscli.losses import Reduce
 from losscli.stats import (
     Difference,
@@ -37,14 +37,7 @@ def paired_difference(
     chunk: int = 1 << 30,
 ) -> Difference:
     """value(B) − value(A) from PairedMoments fed ``chunk`` samples at a time."""
-    m = PairedMoments()
-    for s in range(0, len(a[0]), chunk):
-        cut = slice(s, s + chunk)
-        m.update(
-            (a[0][cut], None if a[1] is None else a[1][cut]),
-            (b[0][cut], None if b[1] is None else b[1][cut]),
-        )
-    return m.finalize(reduce)
+    return fed(a, b, chunk).finalize(reduce)
 
 
 # --------------------------------------------------------------------------- t distribution
