@@ -9,23 +9,35 @@ paths); expected messages are the ones the refusals promise (what was expected, 
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from numeric_helpers import options_for, run_arrays, sources
 
+from losscli.engine import distributed
+from losscli.engine.distributed import DaskEngine
 from losscli.engine.evaluate import EvaluatedChunk, evaluate, start_evaluation
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo
-from losscli.engine.run import collect, open_run, run
-from losscli.engine.signature import differences, loss_text, parse_signature
+from losscli.engine.run import collect, file_info, open_run, run
+from losscli.engine.signature import (
+    Signature,
+    differences,
+    loss_text,
+    parse_signature,
+    signature_of,
+)
 from losscli.errors import InputError, UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
 from losscli.interpret.plan import NanPolicy, plan_inputs
+from losscli.io.readers import open_source
 from losscli.spec import parse_specs
 
 # --------------------------------------------------------------------------- prepare's refusals
@@ -291,6 +303,63 @@ def test_parsed_signatures_keep_colons_in_values_and_name_every_differing_field(
     ]
 
 
+# The installed version, as the signature's last field names it.
+VERSION = importlib.metadata.version("losscli")
+LABELS_SHA = hashlib.sha256(b"labels").hexdigest()  # any 64 hex digits: the text keeps 12
+
+
+def _signatures(texts: list[str], preds: Any, labels: Any, **kwargs: Any) -> list[str]:
+    specs = parse_specs(texts, "mean")
+    plan = plan_inputs(*sources(preds, labels, 7), options_for(specs, None))
+    return [signature_of(s, "mean", plan, len(labels), **kwargs).text() for s in specs]
+
+
+def test_signatures_name_kind_only_for_losses_reading_it_and_classes_only_for_class_tasks() -> None:
+    """The module's contract, field by field: ``kind`` only for the losses that read the
+    predictions as logits or probabilities (ce, brier; not multi_margin, which takes raw
+    scores), on a run whose plan read logits (scores outside [0, 1]); ``classes`` (3 here)
+    only for class tasks, so none for mse's regression; ``labels`` is the first 12 hex digits
+    of the hash given, or ``none`` without one; defaults left out of ``loss``."""
+    z = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2], [1.0, 1.0, 3.0]])
+    y = np.array([0, 2, 1])
+    labels = f"n:3|labels:{LABELS_SHA[:12]}|version:{VERSION}"
+    texts = ["ce:label_smoothing=0.1", "multi_margin", "brier", "ce:label_smoothing=0"]
+    assert _signatures(texts, z, y, labels_sha256=LABELS_SHA) == [
+        f"loss:ce(label_smoothing=0.1)|convention:losscli|reduction:mean|kind:logits|"
+        f"task:multiclass|classes:3|{labels}",
+        f"loss:multi_margin|convention:losscli|reduction:mean|task:multiclass|classes:3|{labels}",
+        f"loss:brier|convention:losscli|reduction:mean|kind:logits|task:multiclass|classes:3|"
+        f"{labels}",
+        f"loss:ce|convention:losscli|reduction:mean|kind:logits|task:multiclass|classes:3|{labels}",
+    ]
+    (mse,) = _signatures(
+        ["mse"], np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 4.0]), labels_sha256=None
+    )
+    assert mse == (
+        f"loss:mse|convention:losscli|reduction:mean|task:regression|n:3|labels:none|"
+        f"version:{VERSION}"
+    )
+
+
+def test_a_signature_field_cannot_break_the_line() -> None:
+    """``|`` separates fields and the signature is one line: a group value holding them
+    reads ``/`` for ``|`` and a space for each of ``\\n`` and ``\\r``."""
+    signature = Signature(
+        loss="mse",
+        convention="losscli",
+        reduction="mean",
+        task="regression",
+        n=2,
+        labels=LABELS_SHA,
+        version="0.1",
+        slice="note=a|b\nc\rd\r\ne",
+    )
+    assert signature.text() == (
+        f"loss:mse|convention:losscli|reduction:mean|task:regression|slice:note=a/b c d  e|"
+        f"n:2|labels:{LABELS_SHA[:12]}|version:0.1"
+    )
+
+
 # --------------------------------------------------------------------------- run.py
 
 
@@ -427,3 +496,76 @@ def test_loss_text_writes_parameters_as_the_signature_format_says() -> None:
     params = {"s": 0.1, "b": True, "f": False, "w": [1.5, 2], "k": 3, "m": "sum", "d": 1}
     text = loss_text("x", params, {"d": 1})
     assert text == "x(b=true,f=false,k=3,m=sum,s=0.1,w=[1.5,2])"
+
+
+def test_file_info_is_the_readers_format_and_the_sha256_of_the_files_bytes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file: its format as the reader names it ("npy", no dot) and the sha256 of its bytes
+    (hashlib here), which ``--verbose`` prints; an in-memory table has no hash to print."""
+    path = tmp_path / "p.npy"
+    np.save(path, np.array([0.5, 1.5]))
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    table = in_memory_table("meta", {"w": np.array([1.0, 2.0])}, 7)
+    with caplog.at_level(logging.INFO, logger="losscli"):
+        assert file_info(open_source(path), None) == FileInfo(str(path), "npy", None, sha)
+        assert file_info(table, ["w"]) == FileInfo("meta", "array", ("w",), None)
+    hashes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sha256 of")]
+    assert len(hashes) == 1
+    assert hashes[0].startswith(f"sha256 of {path}: {sha} (waited ")
+
+
+def test_dask_refuses_a_per_sample_sink_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--engine dask`` writes per-sample losses as part files, so an in-process sink is a
+    usage error, raised before any cluster starts (here one would fail the test)."""
+
+    def no_cluster(*_: Any) -> None:
+        raise AssertionError("run_dask reached")
+
+    monkeypatch.setattr(distributed, "run_dask", no_cluster)
+    p, y = _regression()
+    specs = parse_specs(["mse"], "mean")
+    chunks: list[EvaluatedChunk] = []
+    with pytest.raises(UsageError, match="--engine dask writes per-sample losses as part files"):
+        run(
+            *sources(p, y, 7),
+            specs,
+            options_for(specs, None),
+            sink=chunks.append,
+            engine=DaskEngine(),
+        )
+
+
+@pytest.mark.parametrize(
+    ("types", "expected"),
+    [({"p": "float32"}, "float32"), ({"p": "float64"}, "float64"), ({}, "float64")],
+)
+def test_float32_prediction_columns_of_a_table_are_planned_as_float32(
+    types: dict[str, str], expected: str
+) -> None:
+    """A table whose stored prediction column is float32 (Parquet keeps the type) plans
+    float32 predictions (--convention sklearn then computes in float32); other stored types,
+    or none, keep float64."""
+    y = np.array([0.5, 1.5, 2.0])
+    preds = in_memory_table("preds", {"p": (y + 1).astype(np.float32)}, 7)
+    preds.number_types = types
+    specs = parse_specs(["mse"], "mean")
+    opened = open_run(
+        preds, in_memory_table("labels", {"y": y}, 7), specs, options_for(specs, None)
+    )
+    assert opened.plan.preds_dtype == expected
+
+
+def test_a_meta_table_needs_a_column_read_from_it_and_the_id_column_to_join_on() -> None:
+    """``--meta FILE`` with no weight or group column read from it is refused (drop it or
+    name its columns); rows joined by id need the id column in the meta table too."""
+    y = np.array([0.5, 1.5, 2.0])
+    specs = parse_specs(["mse"], "mean")
+    weights = in_memory_table("meta", {"w": np.array([1.0, 2.0, 1.0])}, 7)
+    with pytest.raises(UsageError, match=r"--meta meta: none of the columns \(no --weight-col"):
+        open_run(*sources(y + 1, y, 7), specs, options_for(specs, None), meta_src=weights)
+    preds = in_memory_table("preds", {"id": np.array([3, 1, 2]), "p": y + 1}, 7)
+    labels = in_memory_table("labels", {"id": np.array([1, 2, 3]), "y": y}, 7)
+    options = replace(options_for(specs, None), id_col="id", meta=MetaColumns("w"))
+    with pytest.raises(UsageError, match="meta: no id column 'id' to match rows by"):
+        open_run(preds, labels, specs, options, meta_src=weights)

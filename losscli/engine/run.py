@@ -49,9 +49,8 @@ def file_info(src: Source, cols: list[str] | None) -> FileInfo:
     if sha256 is not None:
         waited = time.perf_counter() - start
         _LOG.info("sha256 of %s: %s (waited %.3f s for it)", src.name, sha256, waited)
-    return FileInfo(
-        src.name, src.format.lstrip("."), tuple(cols) if cols is not None else None, sha256
-    )
+    # The readers name formats without a dot ("csv", "npy", "parquet", "array").
+    return FileInfo(src.name, src.format, tuple(cols) if cols is not None else None, sha256)
 
 
 def run(
@@ -205,19 +204,16 @@ def open_run(
     _LOG.info(
         "read %s [%s] against %s [%s]: task %s, %s",
         preds_src.name,
-        preds_src.format.lstrip("."),
+        preds_src.format,
         labels_src.name,
-        labels_src.format.lstrip("."),
+        labels_src.format,
         plan.task.value,
         f"{len(plan.classes)} classes" if plan.classes else "no classes",
     )
     for note in plan.notes:
         _LOG.info("decided: %s (%s)", note.what, note.why)
-    meta_plan = (
-        locate(options.meta, preds_src, labels_src, meta_src, plan.id_col)
-        if options.meta or meta_src is not None
-        else None
-    )
+    # Without weight or group columns and without --meta the plan is empty (nothing to read).
+    meta_plan = locate(options.meta, preds_src, labels_src, meta_src, plan.id_col)
     evaluation = start_evaluation(
         specs, plan, top=top, by_class=by_class, intervals=intervals, meta=options.meta
     )
@@ -232,7 +228,7 @@ def open_run(
         reduction,
         min_slice_size,
         save_state,
-        start,
+        start,  # pragma: no mutate
     )
 
 

@@ -38,7 +38,7 @@ def _param_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_param_value(v) for v in value) + "]"
-    return repr(value) if isinstance(value, float) else str(value)
+    return str(value)  # a float's str is its shortest repr: 0.1, 1e-08
 
 
 def loss_text(name: str, params: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
