@@ -24,9 +24,10 @@ from losscli.engine.accumulators import (
     hexes,
     unhex,
 )
-from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap
+from losscli.engine.intervals import CiMethod, Intervals, LossBootstrap, clip_to_range
 from losscli.engine.resample import Resampler
 from losscli.engine.results import CalibrationBin, WorstRow
+from losscli.errors import InputError, UsageError
 from losscli.interpret.plan import Batch
 from losscli.losses import Confidences, PerSample, Reduce
 
@@ -159,6 +160,62 @@ def test_only_ignored_rows_are_counted_apart_and_leave_the_sums_empty() -> None:
     b.merge(ignored)
     for m in (a, b):
         assert (m.n, m.ignored, m.sum_v, m.mean_v, m.m_vv) == (2, 3, 6.0, 3.0, 8.0)
+
+
+def test_merging_a_part_into_an_empty_moments_copies_it_exactly() -> None:
+    """An empty accumulator is the identity of ``merge``: it takes a part's sums as they
+    are, NaN where the part has NaN, also for an infinite per-sample value (a Chan step
+    from the empty side would add ∞·0 = NaN to the co-moment of v and the unit weights,
+    which is 0); merging an empty one into a part changes nothing."""
+    parts = [
+        (np.array([0.5, 1.0, 1.47]), np.array([1.0, 2.0, 0.5])),
+        (np.array([1.0, np.inf]), None),  # m_vw = 0: unit weights equal their mean
+    ]
+    for v, w in parts:
+        part = Moments(kish=w is not None)
+        part.update(v, w)
+        for kish in (False, True):
+            into = Moments(kish=kish)
+            into.merge(part)
+            assert (into.n, into.ignored, into.kish) == (len(v), 0, kish or part.kish)
+            for name in SUMS:
+                got, want = getattr(into, name), getattr(part, name)
+                assert got == want or (math.isnan(got) and math.isnan(want)), name
+        before = [getattr(part, name) for name in SUMS]
+        part.merge(Moments())
+        after = [getattr(part, name) for name in SUMS]
+        assert part.n == len(v) and np.array_equal(after, before, equal_nan=True)
+
+
+def test_parts_whose_rows_all_have_weight_zero_merge_without_dividing_by_zero() -> None:
+    """Rows of weight 0 with a value are counted in n but have no weight: two such parts
+    (values 1, then 2 and an ignored row) merge to n 2, ignored 1, Σv 3, mean 1.5 and
+    m_vv = (1 − 1.5)² + (2 − 1.5)² = 0.5; Σw and the Kish sums stay 0 (no weighted Chan
+    term). The mean is then undefined: an input error."""
+    a, b = Moments(), Moments()
+    a.update(np.array([1.0]), np.array([0.0]))
+    b.update(np.array([2.0, 0.0]), np.array([0.0, 0.0]))
+    a.merge(b)
+    assert (a.n, a.ignored, a.sum_v, a.mean_v, a.m_vv) == (2, 1, 3.0, 1.5, 0.5)
+    assert (a.sum_w, a.sum_ww, a.mean_l, a.m_ll) == (0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(InputError, match="every row is ignored"):
+        a.finalize(Reduce.MEAN, "mean")
+
+
+def test_root_of_the_mean_of_two_samples_by_hand() -> None:
+    """RMSE of squared errors 0.25 and 0.75: value √0.5; sample std s = √(0.125 / 1)
+    (m_vv = 2 · 0.25²), so by the delta method std = s / (2√0.5) = √0.125 / √2 = 0.25.
+    Half-width of the mean t·s/√2 = 0.25·t, t the 97.5% quantile of Student's t with 1 df
+    (the Cauchy distribution: tan(π(0.975 − 1/2)) ≈ 12.706): the mean's low bound
+    0.5 − 0.25·t < 0 is cut at 0 before the root, high = √(0.5 + 0.25·t)."""
+    t = math.tan(math.pi * 0.475)
+    m = Moments()
+    m.update(np.array([0.25, 0.75]), None)
+    est = m.finalize(Reduce.SQRT_MEAN, "mean")
+    assert est.value == math.sqrt(0.5)
+    assert est.std == pytest.approx(0.25, rel=1e-14)
+    assert est.ci_low == 0.0
+    assert est.ci_high == pytest.approx(math.sqrt(0.5 + 0.25 * t), rel=1e-12)
 
 
 def test_moments_survive_a_saved_state_bit_for_bit() -> None:
@@ -458,6 +515,48 @@ def test_worst_rows_of_chunks_are_the_k_largest_of_the_whole(k: int) -> None:
     assert back.keys.tolist() == acc.keys.tolist() and back.k == k
 
 
+def test_worst_keeps_the_first_of_rows_tied_with_the_kth_largest() -> None:
+    """k = 2 of keys 5, 3, 3 in one chunk: rows 0 and 1 (row 2 ties with row 1 and comes
+    later); keys 1, 4, 2, 4, 3, 0 with k = 3: rows 1, 3 (the two 4s), then row 4 (3);
+    keys 1, 4, 2, 3 with k = 3: rows 1 (4), 3 (3), 2 (2)."""
+    cases = [
+        ([5.0, 3.0, 3.0], 2, [0, 1]),
+        ([1.0, 4.0, 2.0, 4.0, 3.0, 0.0], 3, [1, 3, 4]),
+        ([1.0, 4.0, 2.0, 3.0], 3, [1, 3, 2]),
+    ]
+    for keys, k, want in cases:
+        x = np.array(keys)
+        acc = Worst(k)
+        acc.update(x, _rows(x, 0))
+        assert [r.row for r in acc.finalize()] == want
+        assert acc.keys.tolist() == x[want].tolist()
+
+
+def test_worst_describes_no_row_that_cannot_enter() -> None:
+    """Once k rows are kept, a later row whose key is at most the k-th largest kept can never
+    enter (earlier rows win ties), so ``describe`` (which builds a row's ids, labels and
+    predictions) is not asked for it. k = 2: rows 0..2 keep 4 and 3; of the next chunk
+    (3, 1, 2.5, 5) only the 5 (row 6) is described; it replaces the 3."""
+    asked: list[int] = []
+    first = np.array([4.0, 2.0, 3.0])
+    second = np.array([3.0, 1.0, 2.5, 5.0])
+
+    def describe(keys: np.ndarray, offset: int):
+        def build(idx: np.ndarray) -> list[WorstRow]:
+            asked.extend(int(i) + offset for i in idx)
+            return _rows(keys, offset)(idx)
+
+        return build
+
+    acc = Worst(2)
+    acc.update(first, describe(first, 0))
+    assert sorted(asked) == [0, 2]
+    asked.clear()
+    acc.update(second, describe(second, 3))
+    assert asked == [6]
+    assert [r.row for r in acc.finalize()] == [6, 0]
+
+
 def test_worst_keeps_nothing_with_k_zero_or_no_rows() -> None:
     acc = Worst(0)
     acc.update(np.array([1.0]), _rows(np.array([1.0]), 0))
@@ -591,3 +690,29 @@ def test_intervals_of_two_samples_by_hand() -> None:
     s = kish.finalize(Reduce.MEAN, "sum")
     assert s.value == 4.0
     assert (s.ci_low, s.ci_high) == pytest.approx((4 - 2 * t, 4 + 2 * t), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- Intervals
+
+
+def test_interval_settings_at_their_bounds() -> None:
+    """--bootstrap-samples from 1, --seed in [0, 2^64): 1, 0 and 2^64 − 1 are accepted;
+    0 samples, seed −1 and seed 2^64 are usage errors."""
+    assert Intervals(CiMethod.BOOTSTRAP, 1, 0).samples == 1
+    assert Intervals(CiMethod.BOOTSTRAP, 1, 2**64 - 1).seed == 2**64 - 1
+    with pytest.raises(UsageError, match="--bootstrap-samples must be at least 1, got 0"):
+        Intervals(CiMethod.BOOTSTRAP, 0)
+    for seed in (-1, 2**64):
+        with pytest.raises(UsageError, match=r"--seed must be an integer in \[0, 2\^64\)"):
+            Intervals(CiMethod.BOOTSTRAP, 10, seed)
+
+
+def test_clip_to_range_cuts_a_nonnegative_losss_interval_at_zero() -> None:
+    """[0, ∞) for a non-negative loss: −2 and −1 become 0, a positive bound and NaN (no
+    interval) stay; a loss that can be negative keeps its bounds."""
+    assert clip_to_range(-2.0, -1.0, True) == (0.0, 0.0)
+    assert clip_to_range(-2.0, 3.5, True) == (0.0, 3.5)
+    assert clip_to_range(0.25, 3.5, True) == (0.25, 3.5)
+    low, high = clip_to_range(math.nan, math.nan, True)
+    assert math.isnan(low) and math.isnan(high)
+    assert clip_to_range(-2.0, -1.0, False) == (-2.0, -1.0)

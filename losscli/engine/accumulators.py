@@ -30,6 +30,11 @@ def unhex(values: Any) -> np.ndarray:
     return np.vectorize(float.fromhex, otypes=[np.float64])(np.asarray(values, dtype=object))
 
 
+# Σ_i x_i·y_i for np.einsum. A module constant: written in the call, its spelling had
+# equivalent mutants ("I,I->", or the output "[]" of the list form dropped).
+_DOT = "i,i->"
+
+
 def _sums(
     codes: np.ndarray | None, size: int, x: np.ndarray, y: np.ndarray | None = None
 ) -> np.ndarray:
@@ -38,7 +43,7 @@ def _sums(
     One group sums products without BLAS: OpenBLAS's threaded dot contends with the reader
     threads."""
     if codes is None:
-        total = x.sum() if y is None else np.einsum(x, [0], y, [0], [])  # Σ x_i·y_i
+        total = x.sum() if y is None else np.einsum(_DOT, x, y)
         return np.array([float(total)])
     return np.bincount(codes, weights=x if y is None else x * y, minlength=size)
 
@@ -438,7 +443,7 @@ def _group_sums(
             ignored = _counts(codes, size, out)
             values, weights = values[~out], weights[~out]
             codes = None if codes is None else codes[~out]
-    n = _counts(codes, size, np.ones(len(values), dtype=bool))
+    n = _counts(codes, size, np.ones(len(values)))  # every row (a mask of nonzeros)
     sum_v = _sums(codes, size, values)
     mean_v = _mean(sum_v, n)
     with np.errstate(invalid="ignore"):
@@ -587,10 +592,12 @@ class Worst:
             cand = cand[eligible[cand]]
         if not len(cand):
             return
-        if len(cand) > self.k:
+        # (At len(cand) == k the block below keeps every candidate: `>=` is equivalent.)
+        if len(cand) > self.k:  # pragma: no mutate
             # Keep every row tied with the k-th largest, then break ties by row order, so the
             # table does not depend on how the file was cut into chunks.
-            kth = ranked[cand][np.argpartition(-ranked[cand], self.k - 1)[self.k - 1]]
+            last = self.k - 1  # the k-th largest's position, once partitioned
+            kth = ranked[cand][np.argpartition(-ranked[cand], last)[last]]
             cand = cand[ranked[cand] >= kth]
             cand = cand[np.lexsort((cand, -ranked[cand]))[: self.k]]
         self.merge(Worst(self.k, ranked[cand], describe(cand)))

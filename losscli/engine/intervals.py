@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,9 +72,8 @@ def clip_to_range(low: float, high: float, nonnegative: bool) -> tuple[float, fl
     """An interval cut to the loss's range: [0, ∞) for a non-negative loss."""
     if not nonnegative:
         return low, high
-    return (max(low, 0.0) if not math.isnan(low) else low), (
-        max(high, 0.0) if not math.isnan(high) else high
-    )
+    # max keeps its first argument unless a later one compares greater: NaN stays NaN.
+    return max(low, 0.0), max(high, 0.0)
 
 
 def _pooled_by_class(
@@ -147,8 +145,8 @@ class LossBootstrap:
             return
         parts = [_pooled_by_class(raw, cls, n, self.n_classes) for raw, cls in by_class]
         pairs = np.unique(np.concatenate([p[0] for p in parts]))
-        x = np.zeros((len(pairs), 2 * self.n_losses + 1))
-        x[:, -1] = 1.0
+        # Σ r·v and Σ r·w per loss (filled below), then a column of ones (Σ r).
+        x = np.column_stack([np.zeros((len(pairs), 2 * self.n_losses)), np.ones(len(pairs))])
         for i, (idx, v, w) in enumerate(parts):
             at = np.searchsorted(pairs, idx)
             x[at, 2 * i], x[at, 2 * i + 1] = v, w
