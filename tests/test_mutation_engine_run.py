@@ -22,7 +22,13 @@ from numeric_helpers import options_for, run_arrays, sources
 
 from losscli.engine import distributed
 from losscli.engine.distributed import DaskEngine
-from losscli.engine.evaluate import EvaluatedChunk, evaluate, start_evaluation
+from losscli.engine.evaluate import (
+    EvaluatedChunk,
+    describe_rows,
+    evaluate,
+    residuals_of,
+    start_evaluation,
+)
 from losscli.engine.intervals import Intervals
 from losscli.engine.results import FileInfo
 from losscli.engine.run import collect, file_info, open_run, run
@@ -36,7 +42,7 @@ from losscli.engine.signature import (
 from losscli.errors import InputError, UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
-from losscli.interpret.plan import NanPolicy, plan_inputs
+from losscli.interpret.plan import Batch, NanPolicy, plan_inputs
 from losscli.io.readers import open_source
 from losscli.spec import parse_specs
 
@@ -270,6 +276,201 @@ def test_a_chunks_columns_need_one_value_array_per_loss() -> None:
     short = EvaluatedChunk(batch, plan, ["mse", "mae"], [], [np.zeros(2)])
     with pytest.raises(ValueError, match="zip"):
         short.columns()
+
+
+def _batch(preds: Any, labels: Any, raw: Any = None, **more: Any) -> Batch:
+    """A chunk as the aligner yields it, rows 0..n-1 (``ids``, ``meta`` optional)."""
+    preds = np.asarray(preds)
+    rows = np.arange(len(preds))
+    return Batch(preds, np.asarray(labels), raw, rows, more.get("ids"), more.get("meta"))
+
+
+@pytest.mark.parametrize("ignore", [-100, 3])
+def test_a_maps_worst_rows_count_the_positions_of_a_class_only(ignore: int) -> None:
+    """Dense worst rows: ``positions`` are the positions labelled with a class, never the
+    ignore_index (torch's −100 below the classes, or C = 3 above), and ``accuracy`` the
+    share of them where the argmax over the C scores is the label (NumPy below); None when
+    every position of the map is ignored. (−100 used to count as a position: a bug.)"""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(3, 3, 2, 2))
+    y = np.array([[[0, 1], [2, ignore]], [[ignore, ignore], [1, 1]], np.full((2, 2), ignore)])
+    report = run_arrays([f"ce:ignore_index={ignore}"], z, y, logits=True, top=3)
+    got = {w.row: (w.positions, w.accuracy) for w in report.worst}
+    expected = {}
+    for i in range(3):
+        counted = y[i] != ignore
+        hits = (z[i].argmax(axis=0) == y[i])[counted]
+        expected[i] = (int(counted.sum()), float(hits.mean()) if counted.any() else None)
+    assert got == expected
+    assert expected[2] == (0, None)
+
+
+def test_a_distributions_worst_rows_show_one_or_multi_hot_labels_only() -> None:
+    """Soft labels: the argmax of label and prediction; the label row itself only when
+    every value is 0 or 1 (one-hot, multi-hot), not for a distribution such as
+    (0.2, 0.5, 0.3). The scores of the rows are given as probabilities, not shown."""
+    probs = np.array([[0.2, 0.7, 0.1], [0.5, 0.2, 0.3], [0.1, 0.3, 0.6]])
+    soft = np.array([[0.0, 1.0, 0.0], [0.2, 0.5, 0.3], [1.0, 0.0, 1.0]])
+    _, plan, _ = _planned(["kl"], probs, soft[:2])
+    rows = describe_rows(_batch(probs, soft), plan, np.arange(3), [np.zeros(3)])
+    got = [(r.label_class, r.predicted_class, r.label, r.p_true) for r in rows]
+    assert got == [(1, 1, (0.0, 1.0, 0.0), None), (1, 0, None, None), (0, 2, (1.0, 0.0, 1.0), None)]
+
+
+def test_worst_rows_of_two_label_values_without_scores_show_the_values_as_given() -> None:
+    """mse on labels 3 and 7 (a binary task whose predictions are neither logits nor
+    probabilities): no p(true); a value other than the two (5, converted to NaN for the
+    class losses) is shown as given, with the prediction."""
+    preds = np.array([0.2, 6.5, 4.0])
+    _, plan, _ = _planned(["mse"], preds, np.array([3.0, 7.0, 7.0]))
+    assert (plan.task.value, plan.kind) == ("binary", None)
+    batch = _batch(preds, [0.0, 1.0, np.nan], np.array([3.0, 7.0, 5.0]))
+    rows = describe_rows(batch, plan, np.arange(3), [np.zeros(3)])
+    got = [(r.label_class, r.label, r.prediction, r.p_true) for r in rows]
+    assert got == [(0, None, (0.2,), None), (1, None, (6.5,), None), (None, (5.0,), (4.0,), None)]
+
+
+def test_p_true_of_float32_logits_is_computed_in_float64() -> None:
+    """float32 logits stay float32 in the chunk (the kernels read them so); p(true) is
+    σ(z) = 1 / (1 + e^−z) in float64 of each float32 value (float32 arithmetic would
+    differ from it by ~1e-8 relative)."""
+    z = np.array([0.3, -1.7, 2.2], dtype=np.float32)
+    y = np.array([1.0, 0.0, 1.0])
+    _, plan, _ = _planned(["bce"], z.astype(np.float64), y)
+    rows = describe_rows(_batch(z, y), plan, np.arange(3), [np.zeros(3)])
+    sigma = 1 / (1 + np.exp(-z.astype(np.float64)))
+    expected = np.where(y == 1, sigma, 1 - sigma)
+    assert [r.p_true for r in rows] == pytest.approx(expected.tolist(), rel=1e-15, abs=0)
+
+
+def test_a_chunks_labels_keep_class_names_as_written_and_values_without_raw() -> None:
+    """Class names are shown exactly as the plan holds them (a trailing NUL too, which a
+    NumPy string array would drop), an index outside the classes as its number; numeric
+    labels without a raw copy are the labels themselves."""
+    z = np.array([[0.5, -1.0, 0.2], [2.0, 0.1, 0.0], [0.0, 0.3, 1.0]])
+    _, plan, _ = _planned(["ce"], z, np.array([0, 1, 2]))
+    named = replace(plan, classes=["cat\x00", "dog", "eel"])
+    chunk = EvaluatedChunk(_batch(z, np.array([0, 1, 5])), named, [], [], [])
+    labels = chunk.label_text()
+    assert labels is not None
+    assert labels.tolist() == ["cat\x00", "dog", "5"]
+    y = np.array([0.5, 1.5, 2.0])
+    _, values_plan, _ = _planned(["mse"], y + 1, y)
+    values = EvaluatedChunk(_batch(y + 1, y), values_plan, [], [], []).label_text()
+    assert values is not None
+    assert values.tolist() == [0.5, 1.5, 2.0]
+
+
+def test_residuals_are_predictions_minus_the_labels_as_given() -> None:
+    """One label column (n, 1) against one prediction per row (n,): p − y row by row
+    (not an n × n table), from the labels as given (raw), rows of weight 0 left out."""
+    p = np.array([2.5, 7.5, 6.0])
+    given = np.array([[3.0], [7.0], [7.0]])
+    batch = _batch(p, [0.0, 1.0, 1.0], given)
+    assert residuals_of(batch, None).tolist() == [-0.5, 0.5, -1.0]
+    assert residuals_of(batch, np.array([1.0, 0.0, 2.0])).tolist() == [-0.5, -1.0]
+    assert residuals_of(_batch(p, given), None).tolist() == [-0.5, 0.5, -1.0]
+
+
+def test_start_evaluation_keeps_ten_worst_rows_and_skips_none_unless_told() -> None:
+    """``start_evaluation``'s and ``finalize``'s defaults: the 10 worst rows by (p − y)²
+    and no skipped rows (no note about them)."""
+    p, y = _regression()
+    specs, plan, stream = _planned(["mse"], p, y)
+    ev = start_evaluation(specs, plan)
+    for batch in stream:
+        ev.update(batch, specs, plan)
+    report = ev.finalize(specs, plan, reduction="mean", files=FILES)
+    assert [w.row for w in report.worst] == np.argsort(-((p - y) ** 2))[:10].tolist()
+    assert report.n_skipped == 0
+    assert not any(what.startswith("skipped") for what, _ in report.interpretation)
+
+
+def _dense_case() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(3, 3, 2, 2)) * 2, rng.integers(0, 3, size=(3, 2, 2))
+
+
+@pytest.mark.parametrize(
+    ("losses", "case", "per_class"),
+    [
+        (["mse"], "regression", False),
+        (["ce"], "multiclass", True),
+        (["ce"], "dense", True),
+        (["ce", "dice"], "dense", False),
+    ],
+)
+def test_per_class_rows_by_default_when_the_task_has_classes(
+    losses: list[str], case: str, per_class: bool
+) -> None:
+    """``by_class=None`` (the HTML report): per-class rows for class labels, unless a loss
+    scores whole images (dice), never for numeric targets."""
+    rng = np.random.default_rng(4)
+    arrays = {
+        "regression": (rng.normal(size=9), rng.normal(size=9)),
+        "multiclass": (rng.normal(size=(9, 3)) * 2, np.arange(9) % 3),
+        "dense": _dense_case(),
+    }
+    specs, plan, _ = _planned(losses, *arrays[case])
+    assert (start_evaluation(specs, plan, by_class=None).by_class is not None) is per_class
+
+
+@pytest.mark.parametrize(
+    ("losses", "preds", "labels", "residuals"),
+    [
+        (["mse"], [0.2, 1.6, 0.9], [0.5, 2.0, 0.3], True),
+        (["mse"], [0.2, 0.6, 0.9], [0.0, 1.0, 1.0], False),  # binary, no kind
+        (["bce"], [0.2, 0.6, 0.9], [0.5, 1.0, 0.3], False),  # soft targets, probabilities
+        (["ce"], [[2.0, -1.0], [0.5, 1.5], [-0.3, 0.2]], [0, 1, 2], False),
+    ],
+)
+def test_residuals_only_for_numeric_targets_read_as_they_are(
+    losses: list[str], preds: Any, labels: Any, residuals: bool
+) -> None:
+    """Residuals (p − y) for a regression task whose scores are no logits or probabilities;
+    bce's soft targets are a regression task of probabilities, mse on 0/1 labels binary."""
+    specs, plan, _ = _planned(losses, np.array(preds), np.array(labels))
+    assert (start_evaluation(specs, plan).residuals is not None) is residuals
+
+
+def test_a_report_names_the_kind_the_version_and_the_labels_hash() -> None:
+    """The report says how scores were read and which losscli made it (the installed
+    distribution's version); each signature carries the first 12 hex digits of the labels'
+    sha256 (engine/signature.py's format). A part with fewer accumulators than losses is a
+    bug, not a report that drops a loss."""
+    z, y = np.array([[2.0, -1.0, 0.1], [0.5, 1.5, 0.0]]), np.array([0, 2])
+    specs, plan, stream = _planned(["ce"], z, y)
+    ev = evaluate(stream, specs, plan)
+    sha = hashlib.sha256(b"labels").hexdigest()
+    files = (FILES[0], FileInfo("labels", "npy", None, sha))
+    report = ev.finalize(specs, plan, reduction="mean", files=files)
+    assert report.kind == "logits"
+    assert report.version == importlib.metadata.version("losscli")
+    assert parse_signature(report.results[0].signature)["labels"] == sha[:12]
+    with pytest.raises(ValueError, match="zip"):
+        ev.finalize(parse_specs(["ce", "nll"], "mean"), plan, reduction="mean", files=files)
+
+
+def test_one_slice_of_every_row_has_the_runs_bootstrap_interval() -> None:
+    """A slice's bootstrap uses the run's replicate weights restricted to its rows, keyed
+    by id when rows have ids: a slice holding every row has the run's interval exactly
+    (up to the order of summation), and that interval is not the t interval."""
+    p, y = _regression()
+    specs, plan, _ = _planned(["mse"], p, y)
+    ids = np.array([f"s{i}" for i in range(23)], dtype=object)
+    meta = MetaColumns(None, ("g",))
+    batch = _batch(p, y, y, ids=ids, meta={"g": np.array(["a"] * 23, dtype=object)})
+    reports = []
+    for intervals in (Intervals.of("bootstrap", 200, 7), None):
+        ev = start_evaluation(specs, plan, intervals=intervals, meta=meta)
+        ev.update(batch, specs, plan)
+        reports.append(ev.finalize(specs, plan, reduction="mean", files=FILES))
+    (boot, t) = [(r.results[0], r.slices[0].results[0]) for r in reports]
+    assert (boot[1].ci_low, boot[1].ci_high) == pytest.approx(
+        (boot[0].ci_low, boot[0].ci_high), rel=1e-12
+    )
+    assert (t[1].ci_low, t[1].ci_high) == pytest.approx((t[0].ci_low, t[0].ci_high), rel=1e-12)
+    assert abs(boot[0].ci_low - t[0].ci_low) > 1e-3 * abs(t[0].ci_low)
 
 
 # --------------------------------------------------------------------------- signature.py

@@ -45,7 +45,7 @@ def true_classes(batch: Batch, plan: Plan) -> np.ndarray:
     labels = batch.labels
     if plan.label_mode is LabelMode.SOFT:
         return np.argmax(labels, axis=1)
-    return labels.reshape(-1).astype(np.int64)
+    return labels.ravel().astype(np.int64)
 
 
 # --------------------------------------------------------------------------- worst rows
@@ -55,10 +55,10 @@ def _p_scores(batch: Batch, plan: Plan, idx: np.ndarray) -> np.ndarray | None:
     """Probabilities of the rows ``idx`` when the task has classes and the kind is known."""
     if plan.kind is None or plan.task not in (Task.BINARY, Task.MULTICLASS, Task.DISTRIBUTION):
         return None
-    preds = batch.preds[idx].astype(np.float64)
+    preds = np.asarray(batch.preds[idx], dtype=np.float64)
     if plan.kind is Kind.PROBS:
         return preds
-    return 1 / (1 + np.exp(-preds)) if preds.ndim == 1 else np.exp(log_softmax(preds, axis=1))
+    return 1 / (1 + np.exp(-preds)) if preds.ndim == 1 else np.exp(log_softmax(preds))
 
 
 def _values(x: np.ndarray) -> tuple[float, ...]:
@@ -71,7 +71,9 @@ def _row_fields(
     """The task's fields of ``WorstRow`` for row ``i`` (``j``: its place in ``probs``)."""
     pred, label = batch.preds[i], batch.labels[i]
     if plan.task is Task.DENSE:
-        counted = label < plan.n_scores
+        # The positions labelled with a class: a label outside 0..C-1 is an ignore_index
+        # (prepare refuses any other), below 0 (torch's -100) or above (255, or C itself).
+        counted = (label >= 0) & (label < plan.n_scores)
         hit = (pred.argmax(axis=0) == label)[counted]
         return {
             "positions": int(counted.sum()),
@@ -245,7 +247,9 @@ class Evaluation:
         if self.residuals is not None:
             self.residuals.update(residuals_of(batch, w))
         if self.sliced is not None:
-            keys = None if self.bootstrap is None else sample_keys(batch.rows, batch.ids)
+            keys = None
+            if self.bootstrap is not None:  # the replicate weights of the slices' rows
+                keys = sample_keys(batch.rows, batch.ids)
             self.sliced.add(batch.meta or {}, terms_list, keys)
         if self.bootstrap is not None:
             self.bootstrap.update(batch, terms_list, split)
@@ -264,7 +268,7 @@ class Evaluation:
         reduction: str,
         files: tuple[FileInfo, FileInfo],
         skipped: int = 0,
-        min_slice_size: int = 0,
+        min_slice_size: int = 0,  # pragma: no mutate
     ) -> Report:
         """The report of the run: one result per loss, worst rows, per-class rows, slices."""
         if self.n_samples == 0:
@@ -464,7 +468,11 @@ def start_evaluation(
             s.loss.per_image for s in specs
         )
     intervals = intervals or Intervals()
-    n_classes = len(plan.classes) if by_class else 0
+    # Per-class bootstrap sums only for per-class rows (nothing reads them otherwise: a
+    # count there would only cost memory, hence no mutant of the 0).
+    n_classes = 0  # pragma: no mutate
+    if by_class:
+        n_classes = len(plan.classes)
     meta = meta or MetaColumns()
     kish = meta.weight is not None
     binned = [s.text for s in specs if s.loss.reduce.binned]
