@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import CLI_ENV
 from typer.testing import Result
@@ -134,6 +135,48 @@ def test_a_pipe_at_80_columns_keeps_full_ids(tmp_path: Path) -> None:
     assert "…" not in proc.stdout
     for name in LONG_IDS:
         assert name in proc.stdout
+
+
+def _maps_with_ignored_positions(write: Callable[..., Path]) -> list[Path]:
+    """Three 2×2 maps of 3 classes, ignore_index −100 (torch's): the argmax maps are
+    [[0, 1], [1, 1]], [[2, 2], [1, 1]] and [[0, 2], [2, 2]] (seed 0, checked below)."""
+    z = np.random.default_rng(0).normal(size=(3, 3, 2, 2))
+    y = np.array([[[0, 1], [2, -100]], [[-100, -100], [1, 1]], np.full((2, 2), -100)])
+    assert z.argmax(axis=1)[:2].tolist() == [[[0, 1], [1, 1]], [[2, 2], [1, 1]]]
+    return [write("maps.npy", z), write("labels.npy", y)]
+
+
+def test_worst_maps_count_the_positions_of_a_class_not_the_ignored(
+    run_cli: RunCli, write: Callable[..., Path]
+) -> None:
+    """Map 0 has 3 labelled positions, 2 predicted right (0 and 1; 2 read as 1); map 1 has
+    2, both right; map 2 none. The ignored −100 positions were counted before (4 px)."""
+    files = _maps_with_ignored_positions(write)
+    result = run_cli(["compute", *files, "-l", "ce:ignore_index=-100", "--top", "3", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    worst = {w["row"]: (w["label"], w["prediction"]) for w in json.loads(result.stdout)["worst"]}
+    assert worst == {
+        0: ("3 px", "pixel acc 0.667"),
+        1: ("2 px", "pixel acc 1.000"),
+        2: ("0 px", "no pixels"),
+    }
+
+
+def test_the_installed_losscli_counts_the_positions_of_a_class(
+    write: Callable[..., Path],
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in CLI_ENV}
+    env.update({k: v for k, v in CLI_ENV.items() if v is not None})
+    args = [ENTRY_POINT, "compute", *_maps_with_ignored_positions(write)]
+    args += ["-l", "ce:ignore_index=-100", "--top", "3"]
+    proc = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("│") for line in proc.stdout.splitlines() if line.count("│") == 3]
+    cells = {r[0].strip(): (r[1].strip(), r[2].strip()) for r in rows}
+    assert cells["0"] == ("3 px", "pixel acc 0.667")
+    assert cells["1"] == ("2 px", "pixel acc 1.000")
 
 
 # --------------------------------------------------------------------------- Markdown
