@@ -30,6 +30,16 @@ from losscli.engine.evaluate import (
     start_evaluation,
 )
 from losscli.engine.intervals import Intervals
+from losscli.engine.prepare import (
+    _check_probs,
+    _index_labels,
+    as_float64,
+    check_tasks,
+    own_values,
+    pool,
+    prepare,
+    unpooled,
+)
 from losscli.engine.results import FileInfo
 from losscli.engine.run import collect, file_info, open_run, run
 from losscli.engine.signature import (
@@ -42,8 +52,9 @@ from losscli.engine.signature import (
 from losscli.errors import InputError, UsageError
 from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
-from losscli.interpret.plan import Batch, NanPolicy, plan_inputs
+from losscli.interpret.plan import Batch, Kind, NanPolicy, Note, plan_inputs
 from losscli.io.readers import open_source
+from losscli.losses import PerSample
 from losscli.spec import parse_specs
 
 # --------------------------------------------------------------------------- prepare's refusals
@@ -132,6 +143,176 @@ def test_bce_beside_gaussian_nll_says_the_labels_are_numeric() -> None:
     variance) reading, not "regression task" alone, so bce's refusal says "numeric labels"."""
     message = _refusal(["gaussian_nll", "bce"], [[0.2, 1], [0.6, 1], [0.9, 1]], [0.5, 2.0, 0.3])
     assert "read as numbers of a regression target (numeric labels);" in message
+
+
+# ------------------------------------------------------------------ prepare.py, called directly
+
+
+def _batch_of(texts: list[str], preds: Any, labels: Any, convention: str = "losscli") -> tuple:
+    """The specs, plan and first batch (of at most 7 rows) the engine makes of these arrays."""
+    specs = parse_specs(texts, "mean", convention)
+    p_src, l_src = sources(np.asarray(preds, dtype=float), np.asarray(labels, dtype=float), 7)
+    plan = plan_inputs(p_src, l_src, options_for(specs, None))
+    batch = next(iter(BatchStream(p_src, l_src, plan, 7)))
+    return specs, plan, batch
+
+
+def test_a_value_loss_beside_gaussian_nll_says_the_columns_are_a_mean_and_a_variance() -> None:
+    """With gaussian_nll, two prediction columns against one numeric label column read as
+    (mean, variance): the task is regression, which mse takes, so ``check_tasks`` lets it
+    through and mse's own preparation names what the two columns are (not class labels)."""
+    specs, plan, batch = _batch_of(
+        ["gaussian_nll", "mse"], [[0.2, 1.0], [0.6, 1.0], [0.9, 1.0]], [0.5, 2.0, 0.3]
+    )
+    check_tasks(specs, plan)  # both losses take the regression task
+    assert prepare(specs[0], batch, plan)[0].shape == (3, 2)
+    with pytest.raises(UsageError) as caught:
+        prepare(specs[1], batch, plan)
+    assert str(caught.value) == (
+        "mse compares each prediction column with a label column, but the two prediction "
+        "columns are read as the mean and the variance of gaussian_nll, against one label "
+        "column; compute mse in a run of its own, on the mean column alone (--pred-cols for "
+        "a table)"
+    )
+
+
+def test_check_tasks_refuses_a_loss_after_one_that_takes_the_task() -> None:
+    """Every spec is checked: mse takes the regression task, hinge after it does not."""
+    specs, plan, _ = _batch_of(["mse", "hinge"], [0.2, 0.6, 0.9], [0.5, 2.0, 0.3])
+    with pytest.raises(UsageError) as caught:
+        check_tasks(specs, plan)
+    assert str(caught.value) == (
+        "hinge needs class labels, but the labels read as numbers of a regression target; for "
+        "numeric targets use mse, mae or huber (hinge takes binary, multiclass, dense tasks; "
+        "these inputs read as a regression task: one prediction column and labels with more "
+        "than two values)"
+    )
+
+
+def _index_refusal(text: str, labels: list[int]) -> str:
+    (spec,) = parse_specs([text], "mean")
+    batch = Batch(np.zeros((len(labels), 3)), np.array(labels), None, np.arange(len(labels)), None)
+    with pytest.raises(InputError) as caught:
+        _index_labels(spec, batch, batch.labels, 3)
+    return str(caught.value)
+
+
+def test_out_of_range_labels_name_ignore_index_only_for_a_loss_that_has_it() -> None:
+    """3 classes: indices 0..2, and for ce or nll also their ignore_index (torch's default
+    -100, or the one given), which is then no error."""
+    assert _index_refusal("hinge", [0, 3, 1]) == (
+        "label 3 at row 1 is out of range for 3 classes (expected 0..2)"
+    )
+    assert _index_refusal("ce", [0, 2, -1]) == (
+        "label -1 at row 2 is out of range for 3 classes (expected 0..2 or ignore_index=-100)"
+    )
+    assert _index_refusal("nll:ignore_index=5", [5, 3]) == (
+        "label 3 at row 1 is out of range for 3 classes (expected 0..2 or ignore_index=5)"
+    )
+    (spec,) = parse_specs(["ce:ignore_index=5"], "mean")
+    batch = Batch(np.zeros((2, 3)), np.array([5, 2]), None, np.arange(2), None)
+    assert _index_labels(spec, batch, batch.labels, 3).tolist() == [5, 2]
+
+
+PROBS = [[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]]
+
+
+@pytest.mark.parametrize(
+    ("kind_auto", "error", "fix"),
+    [
+        (True, UsageError, "pass --logits if these are scores"),
+        (False, InputError, "pass --logits if these are logits, or fix the probabilities"),
+    ],
+)
+def test_probabilities_outside_0_1_are_a_usage_error_only_when_the_kind_was_guessed(
+    kind_auto: bool, error: type, fix: str
+) -> None:
+    """A later chunk outside [0, 1] after a head read as probabilities: the guess was wrong
+    (exit 2, pass --logits); with --probs given the data are wrong (exit 3)."""
+    specs, plan, batch = _batch_of(["ce"], PROBS, [1, 0, 0])
+    assert (plan.kind, plan.kind_auto) == (Kind.PROBS, True)
+    plan = replace(plan, kind_auto=kind_auto)
+    late = replace(batch, preds=np.array([[0.2, 0.8], [1.5, -0.5], [0.9, 0.1]]))
+    with pytest.raises(error) as caught:
+        _check_probs(specs[0], late, plan, per_row_sum=True)
+    assert type(caught.value) is error
+    assert str(caught.value) == (
+        f"predictions read as probabilities, but row 1 holds 1.5, outside [0, 1]; {fix}"
+    )
+
+
+def test_keras_accepts_scores_above_1_only_in_rows_it_renormalises() -> None:
+    """Keras divides a row of ce's scores by its sum, so 1.5 is valid there (per_row_sum);
+    bce reads each column as a probability of its own, where 1.5 is not, under Keras too."""
+    specs, plan, batch = _batch_of(["ce"], PROBS, [1, 0, 0], "keras")
+    rows = replace(batch, preds=np.array([[0.5, 1.5], [0.5, 0.5], [0.9, 0.1]]))
+    _check_probs(specs[0], rows, plan, per_row_sum=True)  # row 0 sums to 2: noted, not refused
+    specs, plan, batch = _batch_of(["bce"], [0.2, 0.6, 0.9], [1, 0, 1], "keras")
+    late = replace(batch, preds=np.array([0.2, 1.5, 0.9]))
+    with pytest.raises(UsageError, match=r"but row 1 holds 1\.5, outside \[0, 1\]"):
+        _check_probs(specs[0], late, plan, per_row_sum=False)
+
+
+def test_rows_not_summing_to_1_are_noted_once_under_sklearn() -> None:
+    """scikit-learn takes such rows as given: one note, at the first chunk that has them."""
+    specs, plan, batch = _batch_of(["ce"], PROBS, [1, 0, 0], "sklearn")
+    before = len(plan.notes)
+    off = replace(batch, preds=np.array([[0.2, 0.8], [0.5, 0.4], [0.9, 0.1]]))
+    _check_probs(specs[0], off, plan, per_row_sum=True)
+    _check_probs(specs[0], replace(off, rows=off.rows + 3), plan, per_row_sum=True)
+    assert plan.notes[before:] == [
+        Note(
+            "ce [sklearn]: probability rows do not sum to 1 at row 1 (e.g. 0.9)",
+            "scikit-learn uses them as given (with a warning); so does this result",
+        )
+    ]
+
+
+def _crammer_singer(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """max(0, 1 − (z_y − max_{j≠y} z_j)) over axis 1 of dense maps (NumPy, by hand)."""
+    true = np.take_along_axis(z, y[:, None], axis=1)[:, 0]
+    others = np.where(np.arange(z.shape[1])[None, :, None, None] == y[:, None], -np.inf, z)
+    return np.maximum(0.0, 1.0 - (true - others.max(axis=1)))
+
+
+def test_dense_maps_of_a_loss_off_the_kernels_become_positions_in_row_order() -> None:
+    """hinge on (2, 3, 4, 5) maps (C = 3 unlike d1 = 4, d2 = 5): one term per position,
+    sample by sample and in the maps' order; pooled per sample, sums over its 20 positions."""
+    rng = np.random.default_rng(7)
+    z, y = rng.normal(size=(2, 3, 4, 5)), rng.integers(0, 3, size=(2, 4, 5))
+    specs, plan, batch = _batch_of(["hinge"], z, y)
+    terms, dense = unpooled(specs[0], batch, plan)
+    expected = _crammer_singer(z, y)
+    assert dense
+    assert terms.values == pytest.approx(expected.reshape(-1), rel=1e-12)
+    pooled = pool(terms, 2)
+    assert pooled.values == pytest.approx(expected.sum(axis=(1, 2)), rel=1e-12)
+    assert pooled.weights is not None and pooled.weights.tolist() == [20.0, 20.0]
+    # Terms with weights (an ignored position has value 0 and weight 0): sums of both.
+    ignored = pool(PerSample(np.array([1.0, 0.0, 3.0, 4.0]), np.array([1.0, 0.0, 1.0, 1.0])), 2)
+    assert (ignored.values.tolist(), ignored.weights.tolist()) == ([1.0, 7.0], [1.0, 2.0])
+
+
+def test_as_float64_converts_float32_scores_and_keeps_float64_ones() -> None:
+    _, _, batch = _batch_of(["mse"], [0.25, 0.5, 2.0], [0.5, 2.0, 0.3])
+    assert as_float64(batch) is batch
+    narrow = replace(batch, preds=batch.preds.astype(np.float32))
+    wide = as_float64(narrow)
+    assert wide.preds.dtype == np.float64
+    assert wide.preds.tolist() == [0.25, 0.5, 2.0]  # exact in float32
+    assert wide.labels is narrow.labels
+
+
+def test_own_values_divide_by_the_weight_nan_at_weight_0_and_root_for_rmse() -> None:
+    """A sample's own loss is value / weight, NaN where the weight is 0 (whatever the value);
+    rmse's is the root of its own squared error, so |p − y|."""
+    mse, rmse = parse_specs(["mse", "rmse"], "mean")
+    weighted = PerSample(np.array([8.0, 0.0, 3.0, 2.0]), np.array([2.0, 0.0, 0.0, 0.5]))
+    own = [4.0, np.nan, np.nan, 4.0]
+    assert np.array_equal(own_values(mse, weighted), own, equal_nan=True)
+    assert np.array_equal(own_values(rmse, weighted), np.sqrt(own), equal_nan=True)
+    assert own_values(rmse, PerSample(np.array([9.0, 0.25]))).tolist() == [3.0, 0.5]
+    assert own_values(mse, PerSample(np.array([9.0, 0.25]))).tolist() == [9.0, 0.25]
 
 
 # --------------------------------------------------------------------------- evaluate.py

@@ -168,3 +168,27 @@ def test_losses_listing_reads_the_tasks_from_the_registry(run_cli: Any) -> None:
     assert result.exit_code == 0, result.stderr
     listed = {entry["name"]: entry["tasks"] for entry in json.loads(result.stdout)}
     assert listed == {loss.name: loss.task_names() for loss in LOSSES}
+
+
+def test_a_value_loss_beside_gaussian_nll_is_told_the_columns_are_a_mean_and_a_variance(
+    run_cli: Any, write: Any
+) -> None:
+    """With gaussian_nll, two prediction columns against one numeric label column are its
+    (mean, variance): mse beside it cannot compare two columns with one label (exit 2, naming
+    what the columns are read as). The fix it gives, mse on the mean column alone, runs:
+    mean of (m − y)² = (0.25 + 0.25 + 0.25) / 3, by hand."""
+    preds = write("p.csv", {"mean": [0.5, 1.5, 2.0], "var": [1.0, 0.5, 2.0]})
+    labels = write("y.csv", {"y": [1.0, 2.0, 2.5]})
+    args = ["compute", preds, labels, "--loss", "gaussian_nll", "--loss", "mse"]
+    pattern = (
+        r"mse compares each prediction column with a label column, but the two prediction "
+        r"columns are read as the mean and the variance of gaussian_nll, against one label "
+        r"column; compute mse in a run of its own, on the mean column alone \(--pred-cols"
+    )
+    assert_cli_error(run_cli(args), 2, pattern)
+    proc = run_process(ENTRY_POINT, *args)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert "on the mean column alone (--pred-cols for a table)" in proc.stderr
+    fixed = run_cli(["compute", preds, labels, "-l", "mse", "--pred-cols", "mean", "-f", "json"])
+    assert fixed.exit_code == 0, fixed.stderr
+    assert json.loads(fixed.stdout)["results"][0]["value"] == pytest.approx(0.25, rel=1e-12)

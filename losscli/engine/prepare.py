@@ -18,12 +18,24 @@ from losscli.spec import LossSpec
 
 Prepared = tuple[np.ndarray, np.ndarray]
 
+# A reshape's size that NumPy infers from the others ("the rest"): every negative size means
+# that to NumPy, so this is a constant rather than a literal -1 that ``make mutation`` would
+# turn into an equivalent -2 (tests/mutation/evaluate-run-prepare-signature.md).
+_REST = -1
+
 
 def _bad(batch: Batch, mask: np.ndarray) -> np.ndarray:
     """A row mask from a mask over rows, elements, or a dense map's flattened positions."""
     if mask.shape == (len(batch),):
         return mask
-    return np.asarray(mask.reshape(len(batch), -1).any(axis=1))
+    return np.asarray(mask.reshape(len(batch), _REST).any(axis=1))
+
+
+def _off_one(sums: np.ndarray) -> np.ndarray:
+    """Where a row sum is further from 1 than ``PROB_SUM_TOL``. (``np.greater`` rather than
+    ``>``: no row sum is ever exactly 1 ± 1e-4, so ``>=`` would be the same test, an
+    equivalent mutant; tests/mutation/evaluate-run-prepare-signature.md.)"""
+    return np.greater(np.abs(sums - 1.0), PROB_SUM_TOL)
 
 
 # Conventions whose library accepts probability rows that do not sum to 1, and what it does.
@@ -53,7 +65,7 @@ def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) ->
         )
     if per_row_sum and preds.ndim >= 2:
         sums = preds.sum(axis=1)
-        off = np.abs(sums - 1.0) > PROB_SUM_TOL
+        off = _off_one(sums)
         if not off.any():
             return
         where = f"{batch.where(_bad(batch, off))} (e.g. {sums[off][0]:.6g})"
@@ -69,7 +81,7 @@ def _check_probs(spec: LossSpec, batch: Batch, plan: Plan, per_row_sum: bool) ->
 
 def _index_labels(spec: LossSpec, batch: Batch, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Check class indices are in 0..C-1 (or equal ignore_index when the loss has one)."""
-    ignore = spec.value_of("ignore_index") if spec.loss.param("ignore_index") else None
+    ignore = spec.value_of("ignore_index")  # None for a loss without ignore_index
     bad = ((labels < 0) | (labels >= n_classes)) & (labels != ignore)
     if bad.any():
         value = int(labels[bad][0])
@@ -91,7 +103,7 @@ def _soft_log_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
     labels = batch.labels
     with np.errstate(over="ignore"):
         sums = np.exp(labels).sum(axis=1)
-    off = np.abs(sums - 1.0) > PROB_SUM_TOL
+    off = _off_one(sums)
     if off.any():
         raise InputError(
             f"{spec.text}: label rows are read as log-probabilities, so exp of each row must "
@@ -122,7 +134,7 @@ def _soft_labels(spec: LossSpec, batch: Batch) -> np.ndarray:
     if negative.any():
         raise InputError(f"soft labels must be >= 0; {batch.where(negative)} has a negative value")
     if spec.loss.target is Target.DISTRIBUTIONS:
-        off = np.abs(labels.sum(axis=1) - 1.0) > PROB_SUM_TOL
+        off = _off_one(labels.sum(axis=1))
         if off.any():
             raise InputError(
                 f"{spec.text}: label rows must be distributions summing to 1; "
@@ -160,14 +172,14 @@ def _values(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
             "class names or maps; use a classification loss such as ce"
         )
     if batch.preds.shape != batch.raw.shape:
-        cols = (
-            1 if batch.preds.ndim == 1 else batch.preds.shape[1],
-            1 if batch.raw.ndim == 1 else batch.raw.shape[1],
-        )
+        # Only gaussian_nll's reading gets here: its two prediction columns (mean, variance)
+        # against one numeric label column. Every other task a value loss takes has one
+        # prediction column per label column (plan._decide_task refuses other shapes).
         raise UsageError(
-            f"{spec.text} compares each prediction column with a label column, "
-            f"but there are {cols[0]} prediction and {cols[1]} label columns; "
-            "for class labels use ce, hinge or kl"
+            f"{spec.text} compares each prediction column with a label column, but the two "
+            "prediction columns are read as the mean and the variance of gaussian_nll, against "
+            f"one label column; compute {spec.text} in a run of its own, on the mean column "
+            "alone (--pred-cols for a table)"
         )
     return batch.preds, batch.raw
 
@@ -341,7 +353,7 @@ def as_float64(batch: Batch) -> Batch:
     """The batch with float64 scores (itself when they are float64 already)."""
     if batch.preds.dtype == np.float64:
         return batch
-    return replace(batch, preds=batch.preds.astype(np.float64))
+    return replace(batch, preds=np.asarray(batch.preds, dtype=np.float64))
 
 
 def prepare(spec: LossSpec, batch: Batch, plan: Plan) -> Prepared:
@@ -367,8 +379,8 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
     )
     if dense and not on_kernels(spec, plan):  # the kernels read the maps in place
         c = preds.shape[1]
-        preds = np.moveaxis(preds, 1, -1).reshape(-1, c)
-        labels = labels.reshape(-1)
+        preds = np.moveaxis(preds, 1, -1).reshape(labels.size, c)  # a row per label position
+        labels = labels.ravel()
     try:
         return spec.loss.fn(preds, labels, **kwargs), dense
     except DomainError as exc:
@@ -380,7 +392,9 @@ def unpooled(spec: LossSpec, batch: Batch, plan: Plan) -> tuple[PerSample, bool]
 def pool(terms: PerSample, n: int) -> PerSample:
     """Per-position terms of n samples pooled per sample: sums of values and of weights."""
     weights = np.ones(len(terms.values)) if terms.weights is None else terms.weights
-    return PerSample(terms.values.reshape(n, -1).sum(axis=1), weights.reshape(n, -1).sum(axis=1))
+    return PerSample(
+        terms.values.reshape(n, _REST).sum(axis=1), weights.reshape(n, _REST).sum(axis=1)
+    )
 
 
 def own_values(spec: LossSpec, terms: PerSample) -> np.ndarray:
