@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +55,7 @@ from losscli.interpret.align import BatchStream
 from losscli.interpret.meta import MetaColumns, in_memory_table
 from losscli.interpret.plan import Batch, Kind, NanPolicy, Note, plan_inputs
 from losscli.io.readers import open_source
+from losscli.io.shards import open_shards
 from losscli.losses import PerSample
 from losscli.spec import parse_specs
 
@@ -701,7 +703,8 @@ def test_signatures_name_kind_only_for_losses_reading_it_and_classes_only_for_cl
     predictions as logits or probabilities (ce, brier; not multi_margin, which takes raw
     scores), on a run whose plan read logits (scores outside [0, 1]); ``classes`` (3 here)
     only for class tasks, so none for mse's regression; ``labels`` is the first 12 hex digits
-    of the hash given, or ``none`` without one; defaults left out of ``loss``."""
+    of the hash given, or ``none`` without one; defaults left out of ``loss``; ``ci`` (the
+    interval's draws) just before ``version``."""
     z = np.array([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2], [1.0, 1.0, 3.0]])
     y = np.array([0, 2, 1])
     labels = f"n:3|labels:{LABELS_SHA[:12]}|version:{VERSION}"
@@ -714,18 +717,20 @@ def test_signatures_name_kind_only_for_losses_reading_it_and_classes_only_for_cl
         f"{labels}",
         f"loss:ce|convention:losscli|reduction:mean|kind:logits|task:multiclass|classes:3|{labels}",
     ]
+    ci = "bootstrap(b=9,seed=1)"
     (mse,) = _signatures(
-        ["mse"], np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 4.0]), labels_sha256=None
+        ["mse"], np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 4.0]), labels_sha256=None, ci=ci
     )
     assert mse == (
         f"loss:mse|convention:losscli|reduction:mean|task:regression|n:3|labels:none|"
-        f"version:{VERSION}"
+        f"ci:{ci}|version:{VERSION}"
     )
 
 
 def test_a_signature_field_cannot_break_the_line() -> None:
     """``|`` separates fields and the signature is one line: a group value holding them
-    reads ``/`` for ``|`` and a space for each of ``\\n`` and ``\\r``."""
+    reads ``/`` for ``|`` and a space for each of ``\\n`` and ``\\r``. ``weights`` (the
+    weight column) comes between ``task`` and ``slice``."""
     signature = Signature(
         loss="mse",
         convention="losscli",
@@ -734,11 +739,12 @@ def test_a_signature_field_cannot_break_the_line() -> None:
         n=2,
         labels=LABELS_SHA,
         version="0.1",
+        weights="w",
         slice="note=a|b\nc\rd\r\ne",
     )
     assert signature.text() == (
-        f"loss:mse|convention:losscli|reduction:mean|task:regression|slice:note=a/b c d  e|"
-        f"n:2|labels:{LABELS_SHA[:12]}|version:0.1"
+        "loss:mse|convention:losscli|reduction:mean|task:regression|weights:w|"
+        f"slice:note=a/b c d  e|n:2|labels:{LABELS_SHA[:12]}|version:0.1"
     )
 
 
@@ -951,3 +957,121 @@ def test_a_meta_table_needs_a_column_read_from_it_and_the_id_column_to_join_on()
     options = replace(options_for(specs, None), id_col="id", meta=MetaColumns("w"))
     with pytest.raises(UsageError, match="meta: no id column 'id' to match rows by"):
         open_run(preds, labels, specs, options, meta_src=weights)
+
+
+def _three_classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logits of 3 classes and their ce = −log softmax(z)[y], computed by NumPy."""
+    rng = np.random.default_rng(7)
+    z, y = rng.normal(size=(9, 3)) * 2, rng.integers(0, 3, size=9)
+    shifted = z - z.max(axis=1, keepdims=True)
+    return z, y, np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(9), y]
+
+
+def test_run_hands_reduction_by_class_and_save_state_to_the_pass(tmp_path: Path) -> None:
+    """``run(reduction="sum", save_state=...)`` on a class task: the sum of ce, no per-class
+    rows unless asked (``by_class=False`` is not "when the task has classes"), and the state
+    written with the reduction it was computed with."""
+    z, y, ce = _three_classes()
+    specs = parse_specs(["ce"], "mean")
+    state = tmp_path / "state.json"
+    report = run(
+        *sources(z, y, 4), specs, options_for(specs, None), reduction="sum", save_state=state
+    )
+    (result,) = report.results
+    assert result.value == pytest.approx(ce.sum(), rel=1e-12)
+    assert result.reduction == "sum"
+    assert report.by_class == ()
+    doc = json.loads(state.read_text(encoding="utf-8"))
+    assert (doc["reduction"], doc["n_samples"], doc["by_class"]) == ("sum", 9, None)
+
+
+def test_a_reports_files_name_the_columns_read_and_arrays_keep_their_dtype() -> None:
+    """Tables: each file's entry names the columns read from it; an array of float32
+    predictions is planned as float32 (its own dtype)."""
+    y = np.array([0.5, 1.5, 2.0])
+    specs = parse_specs(["mse"], "mean")
+    tables = (in_memory_table("preds", {"p": y + 1}, 7), in_memory_table("labels", {"y": y}, 7))
+    report = run(*tables, specs, options_for(specs, None))
+    assert (report.preds, report.labels) == (
+        FileInfo("preds", "array", ("p",), None),
+        FileInfo("labels", "array", ("y",), None),
+    )
+    opened = open_run(*sources((y + 1).astype(np.float32), y, 7), specs, options_for(specs, None))
+    assert opened.plan.preds_dtype == "float32"
+
+
+def test_rows_in_0_1_that_do_not_sum_to_1_are_ambiguous_for_ce() -> None:
+    """ce reads a row of class scores as one distribution: scores in [0, 1] whose rows do not
+    sum to 1 are neither probabilities nor surely logits (only losses scoring each column
+    on its own, like bce, read them as probabilities), so the planner asks."""
+    preds = np.array([[0.2, 0.3, 0.1], [0.5, 0.1, 0.1]])
+    with pytest.raises(UsageError, match="cannot tell whether the predictions are logits or"):
+        run_arrays(["ce"], preds, np.array([0, 2]))
+
+
+class _Stop(Exception):
+    """Raised by a stand-in for run_dask, holding the settings it was given."""
+
+
+def test_dask_settings_carry_the_runs_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--engine dask`` hands the workers the run's worst-row count, per-class option,
+    reduction and chunk size (run_dask replaced: no cluster starts)."""
+
+    def captured(_p: Any, _l: Any, settings: Any, _e: Any) -> None:
+        raise _Stop(settings)
+
+    monkeypatch.setattr(distributed, "run_dask", captured)
+    z, y, _ = _three_classes()
+    specs = parse_specs(["ce"], "mean")
+    with pytest.raises(_Stop) as stop:
+        run(
+            *sources(z, y, 4),
+            specs,
+            options_for(specs, None),
+            reduction="sum",
+            top=3,
+            by_class=True,
+            chunk_rows=4,
+            engine=DaskEngine(),
+        )
+    settings = stop.value.args[0]
+    assert (settings.top, settings.by_class, settings.reduction, settings.chunk_rows) == (
+        3,
+        True,
+        "sum",
+        4,
+    )
+
+
+def _shards(folder: Path, parts: list[np.ndarray], suffix: str) -> Path:
+    folder.mkdir()
+    for i, part in enumerate(parts):
+        if suffix == ".npy":
+            np.save(folder / f"part-{i}.npy", part)
+        else:
+            (folder / f"part-{i}.csv").write_text("v\n" + "".join(f"{v}\n" for v in part))
+    return folder
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_shards_paired_by_position_need_equal_row_counts(tmp_path: Path, suffix: str) -> None:
+    """Shards of 2 and 3 rows against shards of 3 and 2 (5 rows each, so the pass itself
+    pairs every row): refused when the run is opened where the counts are known up front
+    (arrays), after the pass where they are counted as the rows stream (CSV)."""
+    y = np.array([0.5, 1.5, 2.0, -1.0, 0.25])
+    p_dir = _shards(tmp_path / "preds", [y[:2] + 1, y[2:] + 1], suffix)
+    l_dir = _shards(tmp_path / "labels", [y[:3], y[3:]], suffix)
+
+    def opened(path: Path) -> Any:
+        return open_shards(path, lambda f: open_source(f, chunk_rows=7), 7)
+
+    specs = parse_specs(["mse"], "mean")
+    refusal = "shard .*part-0.* has 2 rows but .*part-0.* has 3"
+    if suffix == ".npy":
+        with pytest.raises(InputError, match=refusal):
+            open_run(opened(p_dir), opened(l_dir), specs, options_for(specs, None))
+    else:
+        start = open_run(opened(p_dir), opened(l_dir), specs, options_for(specs, None))
+        assert start.plan.id_col is None  # opened: CSV shards count their rows as they stream
+        with pytest.raises(InputError, match=refusal):
+            run(opened(p_dir), opened(l_dir), specs, options_for(specs, None))
