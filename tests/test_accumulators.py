@@ -218,6 +218,47 @@ def test_root_of_the_mean_of_two_samples_by_hand() -> None:
     assert est.ci_high == pytest.approx(math.sqrt(0.5 + 0.25 * t), rel=1e-12)
 
 
+def test_mean_of_two_samples_by_hand() -> None:
+    """Values 1 and 3, no weights: mean 2, sample std √((1 + 1) / 1) = √2, half-width
+    t·√2/√2 = t with t = tan(π(0.975 − 1/2)), Student's t quantile for 1 df (Cauchy).
+    A single value has no sample std (n − 1 = 0): NaN."""
+    t = math.tan(math.pi * 0.475)
+    m = Moments()
+    m.update(np.array([1.0, 3.0]), None)
+    est = m.finalize(Reduce.MEAN, "mean")
+    assert (est.value, est.std) == (2.0, pytest.approx(math.sqrt(2), rel=1e-15))
+    assert (est.ci_low, est.ci_high) == pytest.approx((2 - t, 2 + t), rel=1e-12)
+    one = Moments()
+    one.update(np.array([3.0]), None)
+    est = one.finalize(Reduce.MEAN, "mean")  # one sample: no sample std, no interval
+    assert est.value == 3.0 and math.isnan(est.std) and math.isnan(est.ci_low)
+
+
+def test_weighted_mean_std_is_the_linearised_ratio_estimators() -> None:
+    """Without Kish, the std of Σv/Σw is √(Σ(v − r·w)² / (n − 1)) / mean(w), r = Σv/Σw
+    (NumPy): m_vv − 2r·m_vw + r²·m_ww = Σ((v − v̄) − r(w − w̄))² = Σ(v − r·w)², as
+    v̄ − r·w̄ = 0."""
+    rng = np.random.default_rng(13)
+    w = rng.uniform(0.5, 3.0, 25)
+    v = w * rng.normal(2.0, 1.0, 25) + rng.normal(0.0, 0.5, 25)
+    m = Moments()
+    m.update(v, w)
+    r = v.sum() / w.sum()
+    est = m.finalize(Reduce.MEAN, "mean")
+    assert est.value == pytest.approx(r, rel=1e-14)
+    assert est.std == pytest.approx(np.sqrt(((v - r * w) ** 2).sum() / 24) / w.mean(), rel=1e-10)
+
+
+def test_root_of_a_mean_of_zeros_has_no_delta_method_std() -> None:
+    """RMSE of squared errors 0 and 0: value 0, sample std 0, interval [0, 0]; the delta
+    method's s / (2·√mean) is 0 / 0 there, so the std is NaN."""
+    m = Moments()
+    m.update(np.zeros(2), None)
+    est = m.finalize(Reduce.SQRT_MEAN, "mean")
+    assert (est.value, est.ci_low, est.ci_high) == (0.0, 0.0, 0.0)
+    assert math.isnan(est.std)
+
+
 def test_moments_survive_a_saved_state_bit_for_bit() -> None:
     v, w = _weighted_rows(3)
     m = Moments(kish=True)
@@ -298,6 +339,18 @@ def test_moments_merge_their_output_moments() -> None:
     c.merge(b)
     assert c.outputs is not None and c.outputs.n == 10
     np.testing.assert_allclose(c.outputs.mean, x.mean(axis=0), rtol=1e-13)
+
+
+def test_root_mean_of_kept_outputs_is_the_mean_of_their_roots() -> None:
+    """Squared errors of 2 outputs, rows (1, 4) and (1, 4), per-sample value their mean
+    2.5: RMSE over outputs (scikit-learn's multioutput='uniform_average') is
+    (√1 + √4) / 2 = 1.5, while the plain mean stays the mean of the values, 2.5."""
+    x = np.array([[1.0, 4.0], [1.0, 4.0]])
+    m = Moments()
+    m.update(x.mean(axis=1), None)
+    m.update_outputs(x)
+    assert m.finalize(Reduce.SQRT_MEAN, "mean").value == 1.5
+    assert m.finalize(Reduce.MEAN, "mean").value == 2.5
 
 
 # --------------------------------------------------------------------------- Calibration
@@ -705,6 +758,13 @@ def test_interval_settings_at_their_bounds() -> None:
     for seed in (-1, 2**64):
         with pytest.raises(UsageError, match=r"--seed must be an integer in \[0, 2\^64\)"):
             Intervals(CiMethod.BOOTSTRAP, 10, seed)
+
+
+def test_interval_signature_names_the_bootstraps_draws_only() -> None:
+    """The signature's ci field: none for the t interval (the default), else the
+    bootstrap's replicates and seed (format of ``Intervals.signature``)."""
+    assert Intervals().signature() is None
+    assert Intervals(CiMethod.BOOTSTRAP, 300, 5).signature() == "bootstrap(b=300,seed=5)"
 
 
 def test_clip_to_range_cuts_a_nonnegative_losss_interval_at_zero() -> None:
