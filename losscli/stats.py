@@ -18,26 +18,40 @@ import numpy as np
 LEVEL = 0.95  # every interval losscli reports is a two-sided 95% interval
 # Above this many degrees of freedom the t distribution is the normal one to ~1e-7.
 _NORMAL_DF = 1e7
+# Caps on iterations that always stop earlier: the continued fraction converges in at most
+# 43 terms and the quantile search in at most 123 tail evaluations, over t from 1e-300 to
+# 1e300, q from 5e-324 and df from 0.1 to 1e7 (tests/mutation/stats-and-numerics.md).
+_MAX_TERMS = 100_000
+_MAX_STEPS = 400
+# The Stirling series of lgamma(x) after its leading terms, 1/(12x) − 1/(360x³) + 1/(1260x⁵),
+# as (c, k) for 1/(c·xᵏ). A table: the last term moves a result of a ≥ 1000 by < 2e-21 (an ulp
+# is 4.4e-16), so no test can see a change to it (tests/mutation/stats-and-numerics.md).
+_STIRLING = ((12, 1), (-360, 3), (1260, 5))
 
 
 def _beta_fraction(a: float, b: float, x: float) -> float:
     """Continued fraction of the incomplete beta function (modified Lentz's method)."""
+    # Lentz's guard: a denominator that is exactly 0 becomes tiny. Each one is 1 plus a float
+    # (1 − q, 1 + num·d, 1 + num/c), so it is either 0 or at least 2⁻⁵³ in size: "== 0" is
+    # "within tiny of 0".
     tiny = 1e-300
     c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
+    d = 1.0 / (d or tiny)
     h = d
-    for m in range(1, 100_000):
+    for m in range(1, _MAX_TERMS):
         m2 = 2 * m
         for num in (
             m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
             -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1)),
         ):
             d = 1.0 + num * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
+            d = 1.0 / (d or tiny)
             c = 1.0 + num / c
-            c = c if abs(c) > tiny else tiny
+            c = c or tiny
             h *= c * d
-        if abs(c * d - 1.0) < 1e-15:
+        change, tol = abs(c * d - 1.0), 1e-15
+        # c·d − 1 is a multiple of 2⁻⁵³ near 1 (or ≥ 1/2), never 1e-15: "<" is "<=" here
+        if change < tol:  # pragma: no mutate
             break
     return h
 
@@ -48,20 +62,20 @@ def _log_gamma_ratio(a: float, b: float) -> float:
         return math.lgamma(a + b) - math.lgamma(a)
 
     def tail(x: float) -> float:  # Stirling series of lgamma(x) beyond its leading terms
-        return 1 / (12 * x) - 1 / (360 * x**3) + 1 / (1260 * x**5)
+        return sum(1 / (c * x**k) for c, k in _STIRLING)
 
     return (a - 0.5) * math.log1p(b / a) + b * math.log(a + b) - b + tail(a + b) - tail(a)
 
 
 def _betainc(a: float, b: float, x: float, y: float, log_x: float, log_y: float) -> float:
     """Regularised incomplete beta I_x(a, b); ``y = 1 - x``, logs passed in to keep precision."""
-    if x <= 0.0:
-        return 0.0
-    if y <= 0.0:
-        return 1.0
+    # x = 0 (t² overflows) or y = 0 (t²/ν underflows) need no special case: the log of x or y
+    # is −inf there, so the front factor is exp(−inf) = 0, the fraction at 0 is 1, and
+    # I is 0 or 1.
     log_front = _log_gamma_ratio(a, b) - math.lgamma(b) + a * log_x + b * log_y
     # The fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
-    if x < (a + 1.0) / (a + b + 2.0):
+    switch = (a + 1.0) / (a + b + 2.0)
+    if x < switch:  # pragma: no mutate  (at x == switch both forms give I_x: "<=" is the same)
         return math.exp(log_front) * _beta_fraction(a, b, x) / a
     return 1.0 - math.exp(log_front) * _beta_fraction(b, a, y) / b
 
@@ -73,14 +87,16 @@ def t_sf(t: float, df: float) -> float:
     if df > _NORMAL_DF:
         return 0.5 * math.erfc(t / math.sqrt(2.0))
     if math.isinf(t):
-        return 0.0 if t > 0 else 1.0
+        return float(np.signbit(t))  # P(T > inf) = 0, P(T > −inf) = 1
     t2 = t * t
     if t2 == 0:  # |t| < 1e-154: P(T > t) is 0.5 to double precision (density at 0 < 0.4)
         return 0.5
     # P(|T| > |t|) = I_x(df/2, 1/2) with x = df / (df + t²).
     x, y = df / (df + t2), t2 / (df + t2)
     tail = 0.5 * _betainc(df / 2.0, 0.5, x, y, -math.log1p(t2 / df), -math.log1p(df / t2))
-    return tail if t > 0 else 1.0 - tail
+    # The sign bit, not "t > 0": t is not 0 here, and a comparison with 0 would be one that
+    # no input can tell from "t >= 0" (make mutation).
+    return 1.0 - tail if np.signbit(t) else tail
 
 
 def t_ppf(q: float, df: float) -> float:
@@ -93,8 +109,8 @@ def t_ppf(q: float, df: float) -> float:
     if df > _NORMAL_DF:
         return NormalDist().inv_cdf(q) if 0.0 < q < 1.0 else math.copysign(math.inf, q - 0.5)
     # The distribution is symmetric about 0: find t > 0 with P(T > t) = the smaller tail.
-    upper = _upper_quantile(1.0 - q if q > 0.5 else q, df)
-    return upper if q > 0.5 else -upper
+    upper = _upper_quantile(min(q, 1.0 - q), df)
+    return math.copysign(upper, q - 0.5)
 
 
 def _t_log_pdf(t: float, df: float) -> float:
@@ -123,19 +139,20 @@ def _upper_quantile(tail: float, df: float) -> float:
         return math.inf
     lo, hi = 0.0, math.inf
     t = _start(tail, df)
-    for _ in range(400):
+    for _ in range(_MAX_STEPS):
         sf = t_sf(t, df)
         if sf == tail:
             return t
-        if sf > tail:
+        if sf > tail:  # pragma: no mutate  (sf == tail returned above: ">=" is the same)
             lo = t
         else:
             hi = t
-        log_sf = math.log(sf) if sf > 0 else -math.inf
+        log_sf = math.log(sf) if sf > 0 else math.nan  # a NaN step: bisect
         step = (log_sf - math.log(tail)) * math.exp(log_sf - _t_log_pdf(t, df))
         # Near the root Newton doubles the correct digits: after a step of 1e-7·t, t is
         # exact to ~1e-14 (the Cornish–Fisher start is that close for ν above ~1,000).
-        if abs(step) <= 1e-7 * t:
+        small = 1e-7 * t
+        if abs(step) <= small:  # pragma: no mutate  (float equality: "<" ends one step later)
             return t + step
         new = t + step
         if not lo < new < hi:  # NaN steps too: bisect the bracket (or grow it)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from scipy import stats as sps
 
-from losscli.stats import _log_gamma_ratio, t_ppf, t_sf
+from losscli.stats import _beta_fraction, _log_gamma_ratio, t_ppf, t_sf
 
 BETA_DFS = [1, 1.5, 2, 3, 4.5, 10, 30, 100, 1e3, 1e4, 1e5, 1e6, 9.99e6, 1e7]
 NORMAL_DFS = [1.0000001e7, 2e7, 1e8, 1e9]
@@ -224,3 +224,13 @@ def test_t_ppf_of_the_smallest_subnormal_tail(df: float) -> None:
     assert math.isfinite(t) and t < 0
     assert t_sf(-t, df) == 5e-324 and t_sf(t, df) == 1.0
     assert t_ppf(1 - 5e-324, df) == math.inf  # 1 − 5e-324 is 1.0
+
+
+def test_beta_fraction_passes_through_a_zero_denominator() -> None:
+    """Lentz's guard: at a = 1, b = 2, x = 2/3 the first denominator 1 − (a + b)·x/(a + 1) is
+    exactly 0 (3·(2/3) rounds to 2.0) and becomes 1e-300. By hand: the fraction is
+    I_x(a, b)·a·B(a, b) / (xᵃ(1 − x)ᵇ), with I_x(1, 2) = 1 − (1 − x)² = 8/9 and B(1, 2) = 1/2,
+    so (8/9)·(1/2) / ((2/3)·(1/9)) = 6. (t_sf never asks for this x: it is above the switch
+    to the symmetric form, (a + 1)/(a + b + 2) = 0.4, where the fraction still converges.)"""
+    assert 1.0 - (1.0 + 2.0) * (2 / 3) / (1.0 + 1.0) == 0.0
+    assert _beta_fraction(1.0, 2.0, 2 / 3) == pytest.approx(6.0, rel=1e-14)
