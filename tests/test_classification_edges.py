@@ -117,6 +117,23 @@ def test_ignored_rows_of_probabilities_count_zero_with_label_smoothing() -> None
     assert got.values[0] == 0.0 and got.values[1] > 0
 
 
+def test_label_smoothing_on_probabilities_with_class_weights_and_an_ignored_row() -> None:
+    """Index targets, probabilities (far from the clip), ε = 0.2, weights w: torch's term
+    (1 − ε)·w_y·(−log p_y) + ε/C·Σ_c w_c·(−log p_c), 0 for the ignored row, and the mean's
+    denominator Σ w_y of the rows counted. Row 0 by hand: 0.8·0.5·0.35667494 + 0.2/3·
+    (0.5·0.35667494 + 2·1.60943791 + 1.25·2.30258509) = 0.14266998 + 0.41836298 = 0.56103296.
+    torch 2.13.0, cross_entropy(log p, y, weight=w, label_smoothing=0.2, reduction="none"):
+    [0.561032955114168, 0.7906769694230829, 1.3631894551012258, 0.0], mean 0.7239731679035937."""
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.5, 0.25], [0.3, 0.3, 0.4]])
+    y = np.array([0, 2, 1, -100])
+    w = [0.5, 2.0, 1.25]
+    got = cross_entropy(p, y, logits=False, label_smoothing=0.2, weight=w)
+    torch_terms = [0.561032955114168, 0.7906769694230829, 1.3631894551012258, 0.0]
+    assert got.values == pytest.approx(torch_terms, rel=1e-12)
+    assert got.weights is not None and got.weights.tolist() == [0.5, 1.25, 2.0, 0.0]  # w[y]
+    assert got.values.sum() / got.weights.sum() == pytest.approx(0.7239731679035937, rel=1e-12)
+
+
 def test_multi_margin_refuses_dense_maps() -> None:
     with pytest.raises(UsageError, match=r"^multi_margin needs one score column per class"):
         multi_margin(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64))

@@ -6,6 +6,8 @@ binary ``preds`` (n,) with ``labels`` in {0, 1} (soft targets in [0, 1] where al
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from losscli.errors import DomainError, UsageError
@@ -39,24 +41,30 @@ from losscli.losses.numerics import (
 LOG_PROB_SUM_TOL = 1e-4
 
 
-def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
-    """Class weights as an array of length C (ones when not given)."""
+def _given_weights(weight: list[float] | None, n_classes: int) -> FloatArray | None:
+    """Class weights as a float64 array of length C, None when not given."""
     if weight is None:
-        return np.ones(n_classes)
+        return None
     if len(weight) != n_classes:
         raise UsageError(
             f"weight has {len(weight)} values but the predictions have {n_classes} classes; "
             f"give one weight per class, in the order of the prediction columns"
         )
-    return np.asarray(weight, dtype=np.float64)
+    return np.asarray([float(v) for v in weight])
+
+
+def _class_weights(weight: list[float] | None, n_classes: int) -> FloatArray:
+    """Class weights as an array of length C (ones when not given)."""
+    given = _given_weights(weight, n_classes)
+    return np.ones(n_classes) if given is None else given
 
 
 def _gather_true(scores: FloatArray, labels: np.ndarray) -> FloatArray:
     """Each position's score of its class: (n,) from (n, C) and (n,), or (n·d1·…,) from dense
     (n, C, d1, ...) and (n, d1, ...), in (n, d1, ...) order; labels in 0..C−1."""
     n, c = scores.shape[:2]
-    idx = labels.reshape(n, 1, -1)
-    return np.take_along_axis(scores.reshape(n, c, -1), idx, axis=1).ravel()
+    d = math.prod(scores.shape[2:])  # positions a sample: d1·…, 1 for (n, C) scores
+    return np.take_along_axis(scores.reshape(n, c, d), labels.reshape(n, 1, d), axis=1).ravel()
 
 
 def _true_class_nll(
@@ -65,7 +73,7 @@ def _true_class_nll(
     """(w[y]·(−log p_y), w[y], kept) per row (or position of a dense map) for int labels; 0 and
     0 where y == ignore_index (as torch, even where the stand-in class 0 has log p = −inf)."""
     kept = labels.ravel() != ignore_index
-    safe = np.where(kept, labels.ravel(), 0)
+    safe = labels.ravel() * kept  # an ignored row's stand-in class: 0
     w_true = np.where(kept, w[safe], 0.0)
     with np.errstate(invalid="ignore"):  # 0 · ∞ where an ignored row's class 0 has p = 0
         terms = w_true * -_gather_true(logp, safe)
@@ -73,7 +81,7 @@ def _true_class_nll(
 
 
 def _index_weights(
-    w_true: FloatArray, kept: np.ndarray, weight: list[float] | None
+    w_true: FloatArray, kept: np.ndarray, weight: list[float] | FloatArray | None
 ) -> FloatArray | None:
     """torch's denominator shares for index targets: Σ w[y] of counted rows (None: 1 each)."""
     return None if weight is None and bool(kept.all()) else w_true
@@ -139,11 +147,13 @@ def cross_entropy(
         log_p, log_q = _binary_log_terms(preds, logits=logits, convention=convention)
         return PerSample(-(labels * log_p + (1.0 - labels) * log_q))
     n_classes = preds.shape[1]
-    w = _class_weights(weight, n_classes)
     if logits:  # the row-block kernels; dense maps in their own layout
-        return _ce_logits(preds, labels, w, label_smoothing, ignore_index, weight)
+        given = _given_weights(weight, n_classes)
+        return _ce_logits(preds, labels, given, label_smoothing, ignore_index)
+    w = _class_weights(weight, n_classes)
     if preds.ndim > 2:  # dense probabilities as positions (n·d1·…, C) against (n·d1·…,)
-        preds, labels = np.moveaxis(preds, 1, -1).reshape(-1, n_classes), labels.ravel()
+        positions = np.moveaxis(preds, 1, -1)
+        preds, labels = positions.reshape(preds.size // n_classes, n_classes), labels.ravel()
     logp = log_probs(preds, logits=logits, convention=convention)
     eps = label_smoothing
     if labels.ndim == 2:
@@ -161,33 +171,28 @@ def cross_entropy(
 def _ce_logits(
     preds: FloatArray,
     labels: np.ndarray,
-    w: FloatArray,
+    given: FloatArray | None,
     eps: float,
     ignore_index: int,
-    weight: list[float] | None,
 ) -> PerSample:
-    """Multiclass cross-entropy from logits by the fused row-block kernel (``kernels``).
+    """Multiclass cross-entropy from logits by the fused row-block kernel (``kernels``);
+    ``given``: the class weights, None when not given (the kernel then multiplies by none).
 
     With m the row max and l = log Σ exp(z − m): −log p_y = l − (z_y − m), and
     −Σ_c a_c log p_c = (Σ_c a_c)·l − Σ_c a_c (z_c − m) for the smoothing and soft targets.
     """
     n_classes = preds.shape[1]
-    weighted = weight is not None
     if labels.ndim == preds.ndim:
         # Soft targets: smoothing mixes in the uniform distribution; the mean divides by n.
         target = labels * (1.0 - eps) + eps / n_classes
-        t = log_softmax_terms(preds, target=target, class_weights=w if weighted else None)
-        mass = target @ w if weighted else target.sum(axis=1)
+        t = log_softmax_terms(preds, target=target, class_weights=given)
+        mass = target.sum(axis=1) if given is None else target @ given
         assert t.dot is not None
         return PerSample(mass * t.log_sum - t.dot)
     kept = labels.ravel() != ignore_index
-    safe = np.where(kept, labels.ravel(), 0)
-    t = log_softmax_terms(
-        preds,
-        labels=safe,
-        dot=bool(eps),
-        class_weights=w if weighted else None,  # for the dot
-    )
+    safe = labels.ravel() * kept  # an ignored row's stand-in class: 0
+    t = log_softmax_terms(preds, labels=safe, dot=bool(eps), class_weights=given)  # for the dot
+    w = np.ones(n_classes) if given is None else given
     w_true = np.where(kept, w[safe], 0.0)
     with np.errstate(invalid="ignore"):  # 0 · ∞ where an ignored row's class 0 has p = 0
         values = np.where(kept, w_true * -t.log_p_true(), 0.0)  # ignored: 0, as torch
@@ -196,7 +201,7 @@ def _ce_logits(
         # torch: the smoothing term is weighted by class and shares the nll's denominator.
         smooth = np.where(kept, w.sum() * t.log_sum - t.dot, 0.0)
         values = (1.0 - eps) * values + eps / n_classes * smooth
-    return PerSample(values, _index_weights(w_true, kept, weight))
+    return PerSample(values, _index_weights(w_true, kept, given))
 
 
 def _pos_weights(pos_weight: list[float] | None, preds: FloatArray) -> FloatArray | float:
@@ -211,7 +216,7 @@ def _pos_weights(pos_weight: list[float] | None, preds: FloatArray) -> FloatArra
             f"pos_weight has {len(pos_weight)} values but the predictions have {k} "
             "column(s); give one value, or one per prediction column in their order"
         )
-    return np.asarray(pos_weight, dtype=np.float64)
+    return np.asarray([float(v) for v in pos_weight])
 
 
 def binary_cross_entropy(
