@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from losscli.engine.histogram import (
     N_BINS,
     TINY,
     Histogram,
+    bin_edges,
     bin_index,
 )
 
@@ -141,8 +143,10 @@ def test_bins_follow_the_definition_at_edges_and_extremes() -> None:
         rng.lognormal(0, 6, 3000) * rng.choice([-1.0, 1.0], 3000),
     ]
     rng.shuffle(values)
-    for part in (values, values[1:], values.astype(np.float32).astype(np.float64)):
-        assert (bin_index(part) == _bins_by_definition(part)).all()
+    with warnings.catch_warnings():  # zeros and infinities too: no NumPy warning either
+        warnings.simplefilter("error")
+        for part in (values, values[1:], values.astype(np.float32).astype(np.float64)):
+            assert (bin_index(part) == _bins_by_definition(part)).all()
 
 
 def test_counts_are_exact_and_memory_is_fixed() -> None:
@@ -183,6 +187,137 @@ def test_exact_zeros_get_their_own_bar() -> None:
 def test_empty_histogram_has_no_distribution() -> None:
     hist = _filled(np.array([np.nan, np.nan]))
     assert hist.finalize() is None and math.isnan(hist.quantile(0.5))
+
+
+def test_bin_edges_bound_the_values_of_their_bin() -> None:
+    """By the module's definition: positive bin _K + 1 + o holds the magnitudes in
+    (γ^(o + K_MIN − 1), γ^(o + K_MIN)], the negative bin _K − 1 − o their negatives, the zero
+    bucket (−TINY, TINY). Checked on the ends of the range and on bins around 1."""
+    assert bin_edges(_K) == (-TINY, TINY)
+    for o in (0, 1, 2763, 2764, _K - 1):
+        k = o + _K_MIN
+        assert bin_edges(_K + 1 + o) == pytest.approx(
+            (GAMMA ** (k - 1), GAMMA**k), rel=1e-12, abs=0
+        )
+        assert bin_edges(_K - 1 - o) == pytest.approx(
+            (-(GAMMA**k), -(GAMMA ** (k - 1))), rel=1e-12, abs=0
+        )
+    values = np.array([-3.0, -1.0, -1e-9, 1e-9, 1.0, 3.0])
+    for v, b in zip(values, bin_index(values), strict=True):
+        low, high = bin_edges(int(b))
+        assert (low < v <= high) if v > 0 else (low <= v < high)
+
+
+def test_nan_in_the_only_chunk_is_left_out_of_min_and_max() -> None:
+    hist = _filled(np.array([3.0, np.nan, 1.0, 2.0]))
+    assert (hist.n, hist.min, hist.max) == (3, 1.0, 3.0)
+    assert hist.exact is not None and sorted(hist.exact) == [1.0, 2.0, 3.0]
+    hist.update(np.empty(0))  # nothing: unchanged
+    assert (hist.n, hist.min, hist.max) == (3, 1.0, 3.0)
+
+
+def test_one_chunk_of_exactly_exact_limit_values_stays_exact() -> None:
+    values = np.arange(EXACT_LIMIT, 0, -1, dtype=np.float32)  # EXACT_LIMIT .. 1
+    hist = _filled(values)
+    assert hist.exact is not None and hist.exact.dtype == np.float64
+    assert hist.quantile(0.5) == 2048.0  # rank ⌊0.5 · 4095⌋ = 2047 of 1..4096
+    hist.update(np.array([0.5]))  # one more: past the limit, the values are dropped
+    assert hist.exact is None
+
+
+def test_a_histogram_without_its_values_does_not_regain_them_by_merging() -> None:
+    kept, dropped = _filled(np.array([1.0, 2.0])), _filled(np.array([3.0]))
+    dropped.exact = None  # e.g. a saved state of a larger run, cut down
+    kept.merge(dropped)
+    assert kept.exact is None and kept.n == 3
+    dropped.merge(_filled(np.array([4.0])))
+    assert dropped.exact is None and dropped.n == 2
+
+
+def test_binned_quantiles_give_the_ends_exactly() -> None:
+    """Past EXACT_LIMIT, levels 0 and 1 are the exact min and max. ±1.0 are the upper edges
+    of the bins (γ^-1, 1] and [-1, -γ^-1], whose representatives ±2/(γ + 1) = ±0.995 are not
+    the ends; level 1/(n − 1) is rank 1, the second smallest value (−0.5, bin representative
+    within α)."""
+    values = np.r_[-1.0, np.linspace(-0.5, 0.5, EXACT_LIMIT), 1.0]
+    hist = _filled(values)
+    assert hist.exact is None
+    assert hist.quantile(0.0) == -1.0 and hist.quantile(1.0) == 1.0
+    assert hist.quantile(1 / (len(values) - 1)) == pytest.approx(-0.5, rel=ALPHA)
+    assert hist.quantile(1 - 1 / (len(values) - 1)) == pytest.approx(0.5, rel=ALPHA)
+
+
+def _binned(bins: dict[int, int]) -> Histogram:
+    """A histogram past EXACT_LIMIT with the given counts per bin, its ends the outer edges."""
+    counts = np.zeros(N_BINS, dtype=np.int64)
+    counts[list(bins)] = list(bins.values())
+    lo, hi = min(bins), max(bins)
+    return Histogram(counts, bin_edges(lo)[0], bin_edges(hi)[1], None)
+
+
+def _run(first: int, span: int, count: int = 1) -> dict[int, int]:
+    return dict.fromkeys(range(first, first + span), count)
+
+
+def test_default_is_20_bars_of_equal_runs_of_bins() -> None:
+    """100 filled positive bins, no zeros: 20 bars of 5 bins; inner edges are the lower edges
+    of bins _K + 1 + 5j (j = 1..19), i.e. γ^(K_MIN − 1 + 5j)."""
+    dist = _binned(_run(_K + 1, 100)).finalize()
+    assert dist is not None
+    assert dist.counts == (5,) * 20
+    expected = [GAMMA ** (_K_MIN - 1 + 5 * j) for j in range(1, 20)]
+    assert dist.edges[1:-1] == pytest.approx(expected, rel=1e-12, abs=0)
+    assert (dist.edges[0], dist.edges[-1]) == (GAMMA ** (_K_MIN - 1), GAMMA ** (_K_MIN + 99))
+
+
+def test_zeros_take_one_bar_and_a_side_the_rest() -> None:
+    # 3 zeros and 4 positive bins, 5 bars: the zero bar (from −TINY), then one bar per bin,
+    # from the lower edges γ^(K_MIN − 1 + o) of bins _K + 1 + o, up to the maximum.
+    small = _binned({_K: 3, **{_K + 1 + o: o + 1 for o in range(4)}})
+    edges, counts = small._coarse(5)
+    assert counts == (3, 1, 2, 3, 4)
+    assert edges[0] == -TINY and edges[-1] == small.max == pytest.approx(GAMMA ** (_K_MIN + 3))
+    assert edges[1:-1] == pytest.approx([GAMMA ** (_K_MIN - 1 + o) for o in range(4)], abs=0)
+    # 7 zeros and 95 positive bins, 20 bars: the zero bar and 19 bars of 5 bins.
+    wide = _binned({_K: 7, **_run(_K + 1, 95)}).finalize()
+    assert wide is not None and wide.counts == (7,) + (5,) * 19
+
+
+def test_two_sides_share_the_bars_in_proportion_to_their_bins() -> None:
+    """10 negative bins (1 each) and 30 positive ones (2 each), 8 bars: 8 · 10/40 = 2 bars of 5
+    bins for the negatives, 8 · 30/40 = 6 of 5 bins for the positives."""
+    hist = _binned({**_run(_K - 10, 10), **_run(_K + 1, 30, 2)})
+    edges, counts = hist._coarse(8)
+    assert counts == (5, 5, 10, 10, 10, 10, 10, 10)
+    assert edges[1:3] == (bin_edges(_K - 5)[0], bin_edges(_K + 1)[0])
+
+
+@pytest.mark.parametrize("neg_first", [True, False])
+def test_a_side_of_few_bins_gets_one_bar_and_the_total_stays_at_most_groups(
+    neg_first: bool,
+) -> None:
+    """95 bins on one side, 2 bins on the other, 20 bars: the small side's share
+    20 · 2/97 = 0.41 rounds to 0 but it gets one bar (its 2 bins together); the wide side's
+    20 · 95/97 = 19.6 rounds to 20, cut to the 19 left: 19 bars of 5 bins (20 bars in all; the
+    rounded shares alone gave 21)."""
+    if neg_first:
+        bins, expected = {**_run(_K - 95, 95), _K + 1: 4, _K + 2: 6}, (5,) * 19 + (10,)
+    else:
+        bins, expected = {_K - 2: 4, _K - 1: 6, **_run(_K + 1, 95)}, (10,) + (5,) * 19
+    dist = _binned(bins).finalize()
+    assert dist is not None and dist.counts == expected
+
+
+def test_zeros_and_two_equal_sides_stay_within_20_bars() -> None:
+    """Zeros, 10 negative and 10 positive bins: 19 bars left, each side's share 19 · 10/20 = 9.5
+    rounds (to even) to 10; the negatives, first, get 10 bars (one per bin), the positives the
+    9 left, so 20 bars in all (the rounded shares alone gave 21)."""
+    hist = _binned({**_run(_K - 10, 10), _K: 5, **_run(_K + 1, 10, 3)})
+    dist = hist.finalize()
+    assert dist is not None
+    assert len(dist.counts) == 20 and sum(dist.counts) == hist.n
+    assert dist.counts[:11] == (1,) * 10 + (5,)
+    assert len(dist.counts[11:]) == 9 and sum(dist.counts[11:]) == 30
 
 
 # --------------------------------------------------------------------------- through compute

@@ -37,8 +37,10 @@ EXACT_LIMIT = 4096  # up to this many samples the values themselves are kept: ex
 def bin_index(values: np.ndarray) -> np.ndarray:
     """Each finite or infinite value's bin, in value order: equal values share a bin.
 
-    A magnitude ``m`` ≥ TINY has the bucket offset ``ceil(log(min(m, HUGE)) / log γ)``
-    clipped to 0.._K-1; bin ``_K ± (offset + 1)`` by its sign; below TINY the zero bucket.
+    A magnitude ``m`` ≥ TINY has the bucket offset ``ceil(log(min(m, HUGE)) / log γ) - _K_MIN``,
+    in 0.._K-1 (log(TINY) / log γ = -2763.08 and log(HUGE) / log γ = 2763.08 are far from an
+    integer, so the magnitudes clipped to [TINY, HUGE] give exactly _K_MIN.._K_MAX, no second
+    clip); bin ``_K ± (offset + 1)`` by its sign; below TINY the zero bucket.
     Computed in place in one float buffer (one pass per step, no masked copies)."""
     t = np.abs(values)
     small = t < TINY
@@ -46,7 +48,6 @@ def bin_index(values: np.ndarray) -> np.ndarray:
     np.log(t, out=t)
     t /= _LOG_GAMMA
     np.ceil(t, out=t)
-    np.clip(t, _K_MIN, _K_MAX, out=t)
     t -= _K_MIN - 1  # offset + 1
     np.copysign(t, values, out=t)
     t += _K
@@ -64,12 +65,12 @@ def _representative(index: int) -> float:
 
 
 def bin_edges(index: int) -> tuple[float, float]:
-    """The (lower, upper) values of a bin."""
+    """The (lower, upper) values of a bin: a negative bin mirrors the positive one."""
     if index == _K:
         return -TINY, TINY
     k = abs(index - _K) - 1 + _K_MIN
-    low, high = GAMMA ** (k - 1), GAMMA**k
-    return (low, high) if index > _K else (-high, -low)
+    low, high = sorted(math.copysign(GAMMA**e, index - _K) for e in (k - 1, k))
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +97,18 @@ class Histogram:
     exact: np.ndarray | None = field(default_factory=lambda: np.empty(0))
 
     def update(self, values: np.ndarray) -> None:
-        low = float(np.min(values)) if len(values) else math.nan
-        if math.isnan(low):  # NaN values (or none at all): left out
+        if not len(values):
+            return
+        low = float(np.min(values))
+        if math.isnan(low):  # NaN values: left out
             values = values[~np.isnan(values)]
-            low = float(np.min(values)) if len(values) else math.nan
-        if len(values):
-            chunk = Histogram(np.bincount(bin_index(values), minlength=N_BINS))
-            chunk.min, chunk.max = low, float(np.max(values))
-            chunk.exact = values.astype(np.float64) if len(values) <= EXACT_LIMIT else None
-            self.merge(chunk)
+            if not len(values):
+                return
+            low = float(np.min(values))
+        self.counts += np.bincount(bin_index(values), minlength=N_BINS)
+        self.min, self.max = min(self.min, low), max(self.max, float(np.max(values)))
+        if self.exact is not None:  # the values are kept (a copy, float64) while few
+            self.exact = np.concatenate([self.exact, values]) if self.n <= EXACT_LIMIT else None
 
     def merge(self, other: Histogram) -> None:
         self.counts += other.counts
@@ -171,18 +175,20 @@ class Histogram:
     def _coarse(self, groups: int) -> tuple[tuple[float, ...], tuple[int, ...]]:
         """Runs of neighbouring bins as at most ``groups`` bars, low to high. Exact zeros
         (and magnitudes below TINY) get a bar of their own; the bars left are shared by the
-        negative and the positive values in proportion to the bins they span."""
+        negative and the positive values in proportion to the bins they span, at least one
+        each (a rounded share that would pass ``groups`` bars in all is cut to what is left)."""
         filled = np.flatnonzero(self.counts)
-        first, last = int(filled[0]), int(filled[-1])
-        regions = (filled[filled < _K], filled[filled == _K], filled[filled > _K])
-        parts = [(int(r[0]), int(r[-1])) for r in regions if len(r)]
-        spans = [hi - lo + 1 if lo != _K else 0 for lo, hi in parts]
-        free = groups - sum(1 for lo, _ in parts if lo == _K)
-        cuts: list[int] = []
-        for (lo, hi), span in zip(parts, spans, strict=True):
-            bars = 1 if span == 0 else max(1, min(span, round(free * span / sum(spans))))
-            cuts += [int(c) for c in np.unique(np.linspace(lo, hi + 1, bars + 1).round())[:-1]]
-        counts = np.add.reduceat(self.counts[first : last + 1], np.array(cuts) - first)
-        edges = [bin_edges(c)[0] for c in cuts] + [bin_edges(last)[1]]
-        inner = [min(max(e, self.min), self.max) for e in edges[1:-1]]
+        regions = (filled[filled < _K], filled[filled > _K])
+        sides = [(int(r[0]), int(r[-1] - r[0]) + 1) for r in regions if len(r)]  # (first, span)
+        total = sum(span for _, span in sides)
+        cuts = [_K] if self.counts[_K] else []  # the zero bucket's own bar
+        free = groups - len(cuts)
+        room = free - len(sides) + 1  # what a side may take: one bar left for the next side
+        for lo, span in sides:
+            bars = max(1, min(span, round(free * span / total), room))
+            room += 1 - bars
+            cuts += [int(c) for c in np.unique(np.linspace(lo, lo + span, bars + 1).round())[:-1]]
+        cuts.sort()
+        counts = np.add.reduceat(self.counts, cuts)
+        inner = [min(max(bin_edges(c)[0], self.min), self.max) for c in cuts[1:]]
         return (self.min, *inner, self.max), tuple(int(c) for c in counts)
