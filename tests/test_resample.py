@@ -20,6 +20,7 @@ from losscli.engine.resample import (
     Draw,
     ResampledSums,
     Resampler,
+    mix,
     paired_bootstrap,
     percentile_interval,
     ratio_replicates,
@@ -29,6 +30,67 @@ from losscli.engine.resample import (
 from losscli.stats import tail_p
 
 # --------------------------------------------------------------------------- the weights
+
+
+# splitmix64 by its definition (Steele, Lea and Flood 2014; Vigna's splitmix64.c), on Python
+# ints: the oracle of the weights below, written from the module docstring's scheme.
+_M64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix_by_hand(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _hash_by_hand(seed: int, stream: int, key: int, group: int) -> int:
+    """mix(base + (g + 1)·γ), base = mix(key ^ mix(seed ^ stream << 48)), mod 2⁶⁴."""
+    base = _mix_by_hand(key ^ _mix_by_hand((seed & _M64) ^ (stream << 48)))
+    return _mix_by_hand((base + (group + 1) * _GOLDEN) & _M64)
+
+
+def test_mix_is_splitmix64s_finaliser() -> None:
+    """splitmix64 from state 0 outputs mix(k·γ), k = 1, 2, ...: its published first outputs
+    (Vigna's splitmix64.c, xoshiro's seeder; Java's SplittableRandom(0).nextLong() too)."""
+    published = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F, 0xF88BB8A8724C81EC]
+    states = np.array([(k * _GOLDEN) & _M64 for k in range(1, 5)], dtype=np.uint64)
+    assert mix(states).tolist() == published
+    assert [_mix_by_hand(int(s)) for s in states] == published
+
+
+def test_poisson_weights_are_the_documented_counter_scheme() -> None:
+    """Replicate 4g + q of a key: lane q (bits 16q..16q+15) u of hash g, counted as
+    #{k >= 1 : u >= T_k}, T_k = round(2¹⁶·P(X <= k − 1)) for X ~ Poisson(1) (SciPy's CDF).
+    Key 266's replicate 0 has u = T_4 = 64292 and key 13147's replicate 9 u = T_1 = 24109
+    exactly (found by search), so u >= T and u > T differ there. B = 10: 3 hashes a key."""
+    thresholds = []
+    for k in range(1, 20):
+        t = round(65536 * float(scipy_stats.poisson(1).cdf(k - 1)))
+        if t >= 65536:
+            break
+        thresholds.append(t)
+    keys = [0, 1, 266, 13147, (1 << 64) - 3]
+    expected = np.zeros((10, len(keys)))
+    for i, key in enumerate(keys):
+        for b in range(10):
+            u = (_hash_by_hand(3, 0x5A17, key, b // 4) >> (16 * (b % 4))) & 0xFFFF
+            expected[b, i] = sum(u >= t for t in thresholds)
+    assert expected[0, 2] == 4 and expected[9, 3] == 1  # the two exact hits, counted
+    got = Resampler(samples=10, seed=3).matrix(np.array(keys, dtype=np.uint64))
+    assert got.dtype == np.float64  # (samples, n) float64, as documented
+    assert got.tolist() == expected.tolist()
+
+
+def test_sign_flips_are_the_documented_counter_scheme() -> None:
+    """Replicate 64g + j of a key: 1 − 2·(bit j of hash g). B = 70: 2 hashes a key."""
+    keys = [0, 7, (1 << 64) - 1]
+    expected = [
+        [1.0 - 2.0 * ((_hash_by_hand(11, 0x51C4, key, b // 64) >> (b % 64)) & 1) for key in keys]
+        for b in range(70)
+    ]
+    got = Resampler(samples=70, seed=11, draw=Draw.SIGNS).matrix(np.array(keys, np.uint64))
+    assert got.tolist() == expected
 
 
 def test_poisson_weights_follow_poisson_one() -> None:
@@ -84,6 +146,10 @@ def test_id_keys_hash_the_text_alone() -> None:
     assert short[0] == padded[0] and short[1] == padded[2]
     assert len(set(padded.tolist())) == 3
     assert np.array_equal(sample_keys(np.array([4, 9]), None), np.array([4, 9], np.uint64))
+    # no samples: no keys, still uint64 (they are concatenated with other chunks' keys)
+    for ids in (np.array([], dtype=str), np.array([], dtype=object)):
+        none = sample_keys(np.arange(0), ids)
+        assert none.dtype == np.uint64 and none.shape == (0,)
     # numbers read as ids are keyed by their text
     assert sample_keys(np.arange(1), np.array([12]))[0] == sample_keys(
         np.arange(1), np.array(["12"])
@@ -119,6 +185,20 @@ def test_sums_are_identical_for_chunks_of_7_1000_and_the_whole() -> None:
     for g in range(3):
         sel = keys % 3 == g
         np.testing.assert_allclose(grouped[g], r.matrix(keys[sel]) @ x[sel], rtol=1e-12)
+
+
+def test_sums_hold_fewer_than_a_block_of_samples_between_updates() -> None:
+    """Memory stays one block: samples wait only until a block of them has come (B = 4096:
+    blocks of 2¹⁸ / 4096 = 64 samples; chunks of 16 fill one exactly every 4 updates)."""
+    acc = ResampledSums(Resampler(samples=4096, seed=2), 1)
+    assert acc.resampler.block == 64
+    keys = np.arange(160, dtype=np.uint64)
+    for start in range(0, 160, 16):
+        acc.update(keys[start : start + 16], np.ones((16, 1)))
+        waiting = sum(len(k) for k in acc._keys)
+        assert waiting == (start + 16) % 64 and acc._pending == waiting
+    assert acc.finalize().shape == (1, 4096, 1)
+    assert acc._pending == 0 and sum(len(k) for k in acc._keys) == 0
 
 
 def test_merge_adds_partitions() -> None:
@@ -188,11 +268,13 @@ def test_coverage_by_simulation_matches_scipys_percentile_bootstrap() -> None:
 
 
 def test_ratio_replicates_skip_empty_resamples() -> None:
-    num, den = np.array([1.0, 0.0, 4.0]), np.array([2.0, 0.0, 1.0])
-    np.testing.assert_array_equal(ratio_replicates(num, den), [0.5, np.nan, 4.0])
-    np.testing.assert_array_equal(
-        ratio_replicates(num, den, root=True), [math.sqrt(0.5), np.nan, 2.0]
-    )
+    # no weight: NaN whatever the numerator; a weight sum below 1 divides as any other; a
+    # ratio 0 has the root 0
+    num = np.array([1.0, 0.0, 4.0, 0.0, 1.0, 1.0])
+    den = np.array([2.0, 0.0, 1.0, 3.0, 0.5, 0.0])
+    expected = [0.5, np.nan, 4.0, 0.0, 2.0, np.nan]
+    np.testing.assert_array_equal(ratio_replicates(num, den), expected)
+    np.testing.assert_array_equal(ratio_replicates(num, den, root=True), np.sqrt(expected))
     assert percentile_interval(np.array([np.nan, 1.0, 3.0]), 0.5) == (
         1.5,
         2.5,

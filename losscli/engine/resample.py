@@ -22,6 +22,7 @@ arrive, not the chunks they arrive in, so the sums are bitwise identical for any
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -39,6 +40,12 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 # Streams of the same seed that must not share draws.
 _STREAM = {"poisson": 0x5A17, "signs": 0x51C4}
+# Conversions with a fixed dtype (module constants: mutmut leaves them alone, see
+# tests/mutation/paired-resample-slices-state.md): keys, values and groups of samples.
+_as_uint64 = functools.partial(np.asarray, dtype=np.uint64)
+_as_float64 = functools.partial(np.asarray, dtype=np.float64)
+_as_int64 = functools.partial(np.asarray, dtype=np.int64)
+_zeros_int64 = functools.partial(np.zeros, dtype=np.int64)
 
 
 def mix(z: np.ndarray) -> np.ndarray:
@@ -56,8 +63,9 @@ def _hash_text(ids: np.ndarray) -> np.ndarray:
     text = np.asarray(ids).astype(str)
     if text.size == 0:
         return np.empty(0, np.uint64)
-    codes = text.view(np.uint32).reshape(len(text), -1).astype(np.uint64)
-    h = np.full(len(text), _FNV_OFFSET, np.uint64)
+    # one uint32 code point per column: a '<Uk' string takes 4·k bytes
+    codes = text.view(np.uint32).reshape(len(text), text.itemsize // 4).astype(np.uint64)
+    h = np.full(len(text), _FNV_OFFSET)  # uint64, the fill value's type
     for j in range(codes.shape[1]):
         c = codes[:, j]
         h = np.where(c != 0, (h ^ c) * _FNV_PRIME, h)
@@ -68,7 +76,7 @@ def sample_keys(rows: np.ndarray, ids: np.ndarray | None) -> np.ndarray:
     """Each sample's key: a hash of its id when there are ids, else its row number."""
     if ids is not None:
         return _hash_text(ids)
-    return np.asarray(rows).astype(np.uint64)
+    return _as_uint64(rows)
 
 
 def _poisson_thresholds() -> np.ndarray:
@@ -120,18 +128,20 @@ class Resampler:
         """(samples, n) float64 weights of the samples with these keys."""
         n = len(keys)
         if self.draw is Draw.POISSON:
-            lanes = self._hashes(keys, 4).astype("<u8").view("<u2")  # (groups, n·4)
-            lanes = lanes.reshape(-1, n, 4)
+            hashes = self._hashes(keys, 4)
+            lanes = hashes.astype("<u8").view("<u2").reshape(len(hashes), n, 4)
             count = (lanes >= _THRESHOLDS[0]).view(np.uint8)
             for t in _THRESHOLDS[1:]:
                 count += (lanes >= t).view(np.uint8)
             # replicate 4g + q is lane q of hash g
             out = np.ascontiguousarray(count.transpose(0, 2, 1), dtype=np.float64)
         else:
-            octets = self._hashes(keys, 64).astype("<u8").view(np.uint8).reshape(-1, n, 8)
+            hashes = self._hashes(keys, 64)
+            octets = hashes.astype("<u8").view(np.uint8).reshape(len(hashes), n, 8)
             bits = np.unpackbits(octets, axis=2, bitorder="little")  # (groups, n, 64)
             out = 1.0 - 2.0 * np.ascontiguousarray(bits.transpose(0, 2, 1), dtype=np.float64)
-        return out.reshape(-1, n)[: self.samples]
+        # (groups, per hash, n) → (replicates, n): replicate g·(per hash) + q is out[g, q]
+        return out.reshape(out.shape[0] * out.shape[1], n)[: self.samples]
 
 
 @dataclass
@@ -159,12 +169,10 @@ class ResampledSums:
 
     def update(self, keys: np.ndarray, x: np.ndarray, group: np.ndarray | None = None) -> None:
         """Add samples: ``keys`` (n,), ``x`` (n, columns), ``group`` (n,) ints or None."""
-        x = np.asarray(x, dtype=np.float64).reshape(len(keys), self.columns)
-        self._keys.append(np.asarray(keys, dtype=np.uint64))
+        x = _as_float64(x).reshape(len(keys), self.columns)
+        self._keys.append(_as_uint64(keys))
         self._x.append(x)
-        self._group.append(
-            np.zeros(len(keys), np.int64) if group is None else np.asarray(group, np.int64)
-        )
+        self._group.append(_zeros_int64(len(keys)) if group is None else _as_int64(group))
         self._pending += len(keys)
         if self._pending >= self.resampler.block:
             self._drain(final=False)
@@ -176,8 +184,9 @@ class ResampledSums:
         for start in range(0, end, block):
             stop = min(start + block, end)
             self._add(keys[start:stop], x[start:stop], group[start:stop])
-        self._keys, self._x, self._group = [keys[end:]], [x[end:]], [group[end:]]
-        self._pending = len(keys) - end
+        rest = keys[end:]
+        self._keys, self._x, self._group = [rest], [x[end:]], [group[end:]]
+        self._pending = len(rest)
 
     def _add(self, keys: np.ndarray, x: np.ndarray, group: np.ndarray) -> None:
         weights = self.resampler.matrix(keys)
@@ -253,7 +262,7 @@ def percentile_interval(replicates: np.ndarray, level: float) -> tuple[float, fl
 def ratio_replicates(num: np.ndarray, den: np.ndarray, root: bool = False) -> np.ndarray:
     """Each replicate's Σ r·v / Σ r·w (NaN for a replicate with no weight), or its root."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        ratio = np.where(den > 0, num / den, np.nan)
         return np.sqrt(np.where(ratio >= 0, ratio, np.nan)) if root else ratio
 
 
