@@ -225,6 +225,15 @@ def test_one_chunk_of_exactly_exact_limit_values_stays_exact() -> None:
     assert hist.exact is None
 
 
+def test_two_halves_of_exact_limit_values_merge_exactly() -> None:
+    values = np.arange(1.0, EXACT_LIMIT + 1)
+    merged = _filled(values[: EXACT_LIMIT // 2])
+    merged.merge(_filled(values[EXACT_LIMIT // 2 :]))
+    assert merged.exact is not None and np.array_equal(merged.exact, values)
+    merged.merge(_filled(np.array([0.5])))  # one more: past the limit
+    assert merged.exact is None
+
+
 def test_a_histogram_without_its_values_does_not_regain_them_by_merging() -> None:
     kept, dropped = _filled(np.array([1.0, 2.0])), _filled(np.array([3.0]))
     dropped.exact = None  # e.g. a saved state of a larger run, cut down
@@ -265,6 +274,7 @@ def test_default_is_20_bars_of_equal_runs_of_bins() -> None:
     dist = _binned(_run(_K + 1, 100)).finalize()
     assert dist is not None
     assert dist.counts == (5,) * 20
+    assert list(dist.quantiles) == ["p50", "p90", "p99"]
     expected = [GAMMA ** (_K_MIN - 1 + 5 * j) for j in range(1, 20)]
     assert dist.edges[1:-1] == pytest.approx(expected, rel=1e-12, abs=0)
     assert (dist.edges[0], dist.edges[-1]) == (GAMMA ** (_K_MIN - 1), GAMMA ** (_K_MIN + 99))

@@ -185,7 +185,7 @@ class Histogram:
         free = groups - len(cuts)
         room = free - len(sides) + 1  # what a side may take: one bar left for the next side
         for lo, span in sides:
-            bars = max(1, min(span, round(free * span / total), room))
+            bars = max(1, min(round(free * span / total), room))  # past span: one per bin
             room += 1 - bars
             cuts += [int(c) for c in np.unique(np.linspace(lo, lo + span, bars + 1).round())[:-1]]
         cuts.sort()
