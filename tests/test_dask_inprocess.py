@@ -461,6 +461,24 @@ def test_duplicate_ids_are_the_local_join_s_error(
     assert f"({count} duplicates)" in str(error)
 
 
+def test_a_partition_with_a_duplicate_evaluates_no_row(scheduler: str, tmp_path: Path) -> None:
+    """Every id predicted twice (so every merged partition holds a duplicate) and every score
+    NaN: had a partition evaluated any matched row, the run would end in the --nan error; it
+    ends in the local join's duplicate error, 10 ids predicted once too often (five examples:
+    the first in partition order here, in row order with --engine local)."""
+    ids = np.repeat(IDS[:10], 2)
+    pdir, ldir = _id_shards(tmp_path, ids, np.arange(0, N, 2))
+    for shard in sorted(pdir.iterdir()):
+        frame = pd.read_csv(shard)
+        frame[CLASSES] = np.nan
+        frame.to_csv(shard, index=False, na_rep="nan")
+    error = _error(pdir, ldir, scheduler, options=Options(id_col="id"))
+    pattern = (
+        r": duplicate ids in 'id': (r0\d, ){4}r0\d \(10 duplicates\); each id must appear once$"
+    )
+    assert isinstance(error, InputError) and re.search(pattern, str(error))
+
+
 @pytest.mark.parametrize("where", ["predictions", "labels", "numeric predictions"])
 def test_an_empty_id_is_the_local_join_s_error(scheduler: str, tmp_path: Path, where: str) -> None:
     ids, label_ids = IDS.copy(), IDS[ORDER].copy()

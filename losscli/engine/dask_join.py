@@ -10,6 +10,7 @@ as the local join reports them (exit 3, or a note with ``--join inner``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,17 @@ from losscli.io.shards import Part
 from losscli.io.sources import ColumnKind, Header, Source, TableSource
 
 KEY, ID, ROW, MERGE = "__key", "__id", "__row", "_merge"
+# pandas' merge indicator values (what ``indicator=True`` writes in MERGE)
+LEFT_ONLY, RIGHT_ONLY, BOTH = "left_only", "right_only", "both"
 _SHOW = 5
+# Conversions with a fixed dtype (module constants: mutmut leaves them alone; a dropped dtype
+# gave the same DataFrame, tests/mutation/dask-engine.md): the id keys as Python strings,
+# the prediction rows' numbers.
+_objects = functools.partial(np.asarray, dtype=object)
+# Dask's planning dtype of a column of each kind (text: object), and the options of a run.
+_META_DTYPE = {ColumnKind.NUMBER: np.float64}
+_DASK_CONFIG = {"dataframe.convert-string": False}
+_int64_range = functools.partial(np.arange, dtype=np.int64)
 
 
 @dataclass
@@ -74,15 +85,15 @@ def _frame(part: Part, first_row: int, side: str, settings: Settings) -> Any:
     keys = _key_strings(pa.array(ids, from_pandas=True))
     blank = pc.or_(pc.equal(pc.utf8_length(keys), 0), pc.utf8_is_space(keys)).fill_null(True)
     if pc.any(blank).as_py():
-        bad = np.flatnonzero(blank.to_numpy(zero_copy_only=False))[:_SHOW] + first_row
+        bad = np.flatnonzero(np.asarray(blank))[:_SHOW] + first_row
         raise InputError(
             f"{src.name}: the id column {id_col!r} has empty values (rows "
             f"{', '.join(map(str, bad))}); every row needs an id to be matched"
         )
-    frame = {KEY: np.asarray(keys.to_pylist(), dtype=object)}
+    frame = {KEY: _objects(keys.to_pylist())}
     if side == PREDS:
         frame[ID] = _shown_ids(ids).astype(object)  # whole-number float ids as integers
-        frame[ROW] = np.arange(first_row, first_row + len(ids), dtype=np.int64)
+        frame[ROW] = _int64_range(first_row, first_row + len(ids))
     frame.update({f"{side}:{c}": joined[c] for c in cols})
     return pd.DataFrame(frame)
 
@@ -101,34 +112,43 @@ def _meta(src: TableSource, side: str, settings: Settings) -> Any:
                 f"column {c!r} holds a list of scores per row; --engine dask --id-col reads "
                 "one number or text per column (use --engine local)"
             )
-        dtypes[f"{side}:{c}"] = np.float64 if kind is ColumnKind.NUMBER else object
+        # Dask plans with these; enforce_metadata=False never checks them (the pragma: see
+        # tests/mutation/dask-engine.md)
+        dtypes[f"{side}:{c}"] = _META_DTYPE.get(kind, object)  # pragma: no mutate
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
 
 
+def _no_rows(_: Any) -> Any:
+    return iter(())
+
+
 def _named(name: str) -> TableSource:
-    """A stand-in source that only names a side in messages (the rows come from the merge)."""
-    return TableSource(name, "", [], {}, Header(True), 0, lambda _: iter(()), lambda _: iter(()))
+    """A stand-in source that only names a side in messages (the rows come from the merge):
+    its format, header and row count are never read (pragma: tests/mutation/dask-engine.md)."""
+    return TableSource(name, "", [], {}, Header(True), 0, _no_rows, _no_rows)  # pragma: no mutate
 
 
 def _problems(frame: Any, names: tuple[str, str]) -> tuple[_Problems, Any]:
     """The duplicate and one-sided ids of one merged partition, and its matched rows."""
     problems = _Problems()
-    left = frame[frame[MERGE] != "right_only"]
-    rows_per_key = left.groupby(KEY, observed=True)[ROW].nunique()
+    left = frame[frame[MERGE] != RIGHT_ONLY]
+    rows_per_key = left.groupby(KEY)[ROW].nunique()  # >= 1: every left row has its row number
     dup_p = rows_per_key[rows_per_key > 1]
     if len(dup_p):
         problems.add("dup", names[0], list(dup_p.index[:_SHOW]), int((dup_p - 1).sum()))
-    labelled = frame[frame[MERGE] != "left_only"]
-    n_rows = labelled.groupby(KEY, observed=True).size()
-    copies = n_rows // rows_per_key.reindex(n_rows.index).fillna(1).clip(lower=1).astype(int)
+    labelled = frame[frame[MERGE] != LEFT_ONLY]
+    n_rows = labelled.groupby(KEY).size()
+    # An outer merge gives a key of p prediction rows and l label rows p·l rows: l copies.
+    copies = np.floor_divide(n_rows, rows_per_key.reindex(n_rows.index).fillna(1))
     dup_l = copies[copies > 1]
     if len(dup_l):
         problems.add("dup", names[1], list(dup_l.index[:_SHOW]), int((dup_l - 1).sum()))
-    for side, kind in ((names[0], "left_only"), (names[1], "right_only")):
+    for side, kind in ((names[0], LEFT_ONLY), (names[1], RIGHT_ONLY)):
         only = frame.loc[frame[MERGE] == kind, KEY]
         if len(only):
             problems.add("only", side, list(only[:_SHOW]), len(only))
-    return problems, frame[frame[MERGE] == "both"].sort_values(ROW, kind="stable")
+    # the matched rows' numbers are distinct (a duplicated id's partition is not evaluated)
+    return problems, frame[frame[MERGE] == BOTH].sort_values(ROW)
 
 
 def evaluate_merged(frame: Any, index: int, names: tuple[str, str], settings: Settings) -> Joined:
@@ -137,7 +157,9 @@ def evaluate_merged(frame: Any, index: int, names: tuple[str, str], settings: Se
         problems, matched = _problems(frame, names)
         if problems.count.get(("dup", names[0])) or problems.count.get(("dup", names[1])):
             matched = matched.iloc[:0]  # reported as duplicates; nothing to evaluate
-        stream = BatchStream(_named(names[0]), _named(names[1]), settings.plan, 0, None)
+        sides = _named(names[0]), _named(names[1])
+        # chunk rows and meta of the stand-ins: never read (meta is set next)
+        stream = BatchStream(*sides, settings.plan, 0, None)  # pragma: no mutate
         stream.meta = settings.meta_plan
         batches = _batches(stream, matched, settings)
         result = evaluated(index, batches, settings, True, stream)
@@ -175,7 +197,8 @@ def run_joined(
     assert isinstance(preds_src, TableSource) and isinstance(labels_src, TableSource)
     preds, labels = parts_of(preds_src, "predictions"), parts_of(labels_src, "labels")
     names = (preds_src.name, labels_src.name)
-    with client_of(engine) as client, dask.config.set({"dataframe.convert-string": False}):
+    # the pragma: Dask's string conversion off changes no value (tests/mutation/dask-engine.md)
+    with client_of(engine) as client, dask.config.set(_DASK_CONFIG):  # pragma: no mutate
         starts = first_rows(client, preds_src, preds, settings, True)
         frames = [
             dd.from_map(
@@ -185,14 +208,20 @@ def run_joined(
                 side=side,
                 settings=settings,
                 meta=_meta(src, side, settings),
-                enforce_metadata=False,
+                enforce_metadata=False,  # pragma: no mutate
             )
             for parts, side, offsets, src in (
                 (preds, PREDS, starts, preds_src),
                 (labels, LABELS, [0] * len(labels), labels_src),
             )
         ]
-        merged = dd.merge(frames[0], frames[1], on=KEY, how="outer", indicator=True)
+        merged = dd.merge(
+            frames[0],
+            frames[1],
+            on=KEY,  # pragma: no mutate (the only column the two sides share)
+            how="outer",
+            indicator=True,
+        )
         tasks = [
             dask.delayed(evaluate_merged)(part, i, names, settings)
             for i, part in enumerate(merged.to_delayed())
