@@ -79,9 +79,6 @@ class SyncClient:
     def submit(self, fn: Any, *args: Any, pure: bool = True, **kwargs: Any) -> _Done:
         return _Done(fn(*map(_value, args), **{k: _value(v) for k, v in kwargs.items()}))
 
-    def map(self, fn: Any, items: list[Any], pure: bool = True, **kwargs: Any) -> list[_Done]:
-        return [self.submit(fn, item, **kwargs) for item in items]
-
     def gather(self, futures: list[_Done]) -> list[Any]:
         return [f.result() for f in futures]
 

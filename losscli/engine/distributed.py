@@ -115,7 +115,7 @@ def check_available() -> None:
 def _numbered(batches: Iterable[Batch], first_row: int) -> Iterator[Batch]:
     """Batches with their rows numbered from ``first_row`` (the rows of earlier shards)."""
     for batch in batches:
-        yield replace(batch, rows=batch.rows + first_row) if first_row else batch
+        yield replace(batch, rows=batch.rows + first_row)
 
 
 def evaluate_part(
@@ -273,11 +273,18 @@ def _kill_workers(cluster: Any) -> None:
             os.kill(nanny.process.process.pid, signal.SIGKILL)
 
 
+def _submit(client: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """A task ``fn(*args)`` that Dask does not name by a hash of its arguments: no two tasks
+    of a run have the same arguments, so only the name changes (the pragma: plumbing, see
+    tests/mutation/dask-engine.md)."""
+    return client.submit(fn, *args, pure=False)  # pragma: no mutate
+
+
 def tree(client: Any, futures: list[Any], merge: Callable[..., Any]) -> Any:
     """Merge adjacent futures pairwise, level by level, keeping their order."""
     while len(futures) > 1:
         pairs = [futures[i : i + 2] for i in range(0, len(futures), 2)]
-        futures = [client.submit(merge, *p, pure=False) if len(p) == 2 else p[0] for p in pairs]
+        futures = [_submit(client, merge, *p) if len(p) == 2 else p[0] for p in pairs]
     return futures[0].result()
 
 
@@ -301,7 +308,7 @@ def first_rows(
     if any(c is None for c in counts):
         if not need:
             return [None] * len(parts)
-        futures = client.map(count_rows, parts, chunk_rows=settings.chunk_rows, pure=False)
+        futures = [_submit(client, count_rows, part, settings.chunk_rows) for part in parts]
         counts = list(client.gather(futures))
     starts = np.concatenate([[0], np.cumsum([int(c or 0) for c in counts])[:-1]])
     return [int(s) for s in starts]
@@ -334,8 +341,8 @@ def run_dask(
     with client_of(engine) as client:
         starts = first_rows(client, preds_src, preds, settings, need)
         futures = [
-            client.submit(evaluate_part, i, p, lab, start, settings, pure=False)
-            for i, (p, lab, start) in enumerate(zip(preds, labels, starts, strict=True))
+            _submit(client, evaluate_part, i, part, labels[i], starts[i], settings)
+            for i, part in enumerate(preds)  # as many labels shards (checked above) and starts
         ]
         total = tree(client, futures, combine)
     if isinstance(total, PartError):
