@@ -111,6 +111,12 @@ def test_saved_state_round_trips_exactly(n: int) -> None:
     assert (back.exact is None) == (n > EXACT_LIMIT)
 
 
+def test_saved_state_of_an_empty_histogram_round_trips() -> None:
+    back = Histogram.from_state(json.loads(json.dumps(Histogram().to_state())))
+    assert back.n == 0 and back.finalize() is None
+    assert back.exact is not None and len(back.exact) == 0
+
+
 def _bins_by_definition(values: np.ndarray) -> np.ndarray:
     """The bins as the module docstring defines them, value by value: zero bucket _K below
     TINY, else offset k = clip(ceil(log(min(|v|, HUGE)) / log γ), K_MIN, K_MAX) − K_MIN and
