@@ -9,6 +9,7 @@ or a hand derivation written beside it.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 import losscli
 from losscli.engine.accumulators import Moments
-from losscli.engine.slices import SliceCoder, Sliced
+from losscli.engine.slices import SliceCoder, Sliced, _order, _rank
 from losscli.errors import InputError
 from losscli.losses import PerSample
 
@@ -83,6 +84,17 @@ def test_coder_numbers_persist_across_chunks_and_read_csv_numbers_as_integers() 
 def test_a_fractional_group_value_is_an_input_error() -> None:
     with pytest.raises(InputError, match=r"--group-by g: the column holds 0\.5"):
         losscli.compute("mse", [1, 2], [1, 1], groups={"g": [1.0, 0.5]})
+
+
+def test_slices_rank_worst_first_nan_last_and_ties_with_missing_first() -> None:
+    """The shown order: the first loss's value descending, a NaN value after every number
+    (even −inf, which ties with it and keeps its place); ties by the values' text, a missing
+    value before any text (here "0", the text "None" itself, and "~")."""
+    values = [1.0, math.nan, 3.0, -math.inf]
+    ranked = sorted(values, key=lambda v: -_rank(v))
+    assert ranked[:2] == [3.0, 1.0] and math.isnan(ranked[2]) and ranked[3] == -math.inf
+    keys = [("0",), ("None",), (None,), ("~",)]
+    assert sorted(keys, key=_order) == [(None,), ("0",), ("None",), ("~",)]
 
 
 def test_sliced_merge_by_key_equals_one_pass() -> None:

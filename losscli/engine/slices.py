@@ -13,6 +13,8 @@ the rows; two ``Sliced`` merge key by key.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,16 @@ from losscli.losses import PerSample, Reduce
 
 SliceValue = str | int | bool | None
 FLUSH_ROWS = 1 << 20
+# Module constants (mutmut leaves them alone; their mutants were equivalent, see
+# tests/mutation/paired-resample-slices-state.md): the tag that keeps a boolean slice value
+# apart from an integer one, the mark of a value not coded yet (only compared < 0), the sort
+# text of a missing value (before every "~value"), and conversions with a fixed dtype.
+_BOOL_TAG = "bool"
+_UNSEEN = -1
+_MISSING_FIRST = ""
+_objects = functools.partial(np.asarray, dtype=object)
+_int64s = functools.partial(np.asarray, dtype=np.int64)
+_float64s = functools.partial(np.asarray, dtype=np.float64)
 SliceKey = tuple[SliceValue, ...]
 
 
@@ -57,7 +69,7 @@ def _value(raw: Any, column: str) -> SliceValue:
 def _key(value: SliceValue) -> Any:
     """A value as a dict key: True and 1 are equal in Python, a boolean slice and an integer
     slice are not."""
-    return ("bool", value) if isinstance(value, bool) else value
+    return (_BOOL_TAG, value) if isinstance(value, bool) else value
 
 
 class SliceCoder:
@@ -88,8 +100,8 @@ class SliceCoder:
         """Codes of the rows whose ``local`` codes index ``distinct`` (−1: missing), in the
         column's persistent numbering; text already seen is one dict lookup."""
         known = self._codes[k]
-        found = [known.get(raw, -1) if type(raw) is str else -1 for raw in distinct]
-        table = np.array([*found, -1], dtype=np.int64)
+        found = [known.get(raw, _UNSEEN) if type(raw) is str else _UNSEEN for raw in distinct]
+        table = _int64s([*found, _UNSEEN])
         for i in np.flatnonzero(table[:-1] < 0):
             table[i] = self._code(k, distinct[int(i)])
         if (local < 0).any():  # the index −1 picks the last entry: the code of a missing value
@@ -102,8 +114,8 @@ class SliceCoder:
             return self._table(k, list(raw.values), raw.codes)
         import pandas as pd
 
-        local, uniques = pd.factorize(np.asarray(raw), use_na_sentinel=True)
-        return self._table(k, list(np.asarray(uniques, dtype=object)), np.asarray(local))
+        local, uniques = pd.factorize(np.asarray(raw))  # a missing value's code: −1
+        return self._table(k, list(_objects(uniques)), np.asarray(local))
 
     def codes(self, meta: Mapping[str, Any]) -> np.ndarray:
         """Each row's slice number; new slices get the next numbers."""
@@ -115,13 +127,13 @@ class SliceCoder:
         numbers = np.empty(len(uniques), dtype=np.int64)
         for j in np.argsort(first):  # new slices numbered in order of first appearance
             numbers[j] = self._number(tuple(int(x) for x in uniques[j]))
-        return numbers[inverse.reshape(-1)]
+        return numbers[inverse.ravel()]
 
     def _single(self, codes: np.ndarray) -> np.ndarray:
         """One group column: slice numbers through a table indexed by value code."""
         size = len(self._values[0])
         if len(self._slot) < size:
-            self._slot = np.concatenate([self._slot, np.full(size - len(self._slot), -1)])
+            self._slot = np.concatenate([self._slot, np.full(size - len(self._slot), _UNSEEN)])
         seen = np.bincount(codes, minlength=size) > 0
         for code in np.flatnonzero(seen & (self._slot < 0)):  # codes: in order of first sight
             self._slot[code] = self._number((int(code),))
@@ -266,7 +278,7 @@ class Sliced:
             if len(key) != len(out.columns):
                 raise ValueError(f"slice key {key!r} for columns {out.columns!r}")
             out.coder.number_of(tuple(key))
-        out.rows_of = np.array(state["rows"], dtype=np.float64)
+        out.rows_of = _float64s(state["rows"])
         out.moments = [GroupMoments.from_state(m) for m in state["moments"]]
         sizes = {len(out.rows_of), len(state["keys"]), *(len(m) for m in out.moments)}
         if len(sizes) != 1 or len(out.moments) != n_losses:
@@ -306,13 +318,13 @@ def key_text(columns: Sequence[str], key: SliceKey) -> str:
             return "(missing)"
         return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
-    return ",".join(f"{c}={text(v)}" for c, v in zip(columns, key, strict=True))
+    return ",".join(f"{c}={text(key[i])}" for i, c in enumerate(columns))  # one value a column
 
 
 def _rank(value: float) -> float:
-    return value if value == value else -float("inf")  # NaN ranks last
+    return value if value == value else -math.inf  # NaN ranks last
 
 
 def _order(values: Sequence[SliceValue]) -> tuple[str, ...]:
     """A stable tie-break between slices: their values as text (missing first)."""
-    return tuple("" if v is None else f"~{v}" for v in values)
+    return tuple(_MISSING_FIRST if v is None else f"~{v}" for v in values)
