@@ -93,7 +93,11 @@ def t_sf(t: float, df: float) -> float:
         return 0.5
     # P(|T| > |t|) = I_x(df/2, 1/2) with x = df / (df + t²).
     x, y = df / (df + t2), t2 / (df + t2)
-    tail = 0.5 * _betainc(df / 2.0, 0.5, x, y, -math.log1p(t2 / df), -math.log1p(df / t2))
+    # log x = −log1p(t²/ν); below ν = 1, t²/ν overflows before t² does: log ν − log t² there
+    # (the log1p(ν/t²) it leaves out is below 1e-308)
+    ratio = t2 / df
+    log_x = -math.log1p(ratio) if ratio != math.inf else math.log(df) - math.log(t2)
+    tail = 0.5 * _betainc(df / 2.0, 0.5, x, y, log_x, -math.log1p(df / t2))
     # The sign bit, not "t > 0": t is not 0 here, and a comparison with 0 would be one that
     # no input can tell from "t >= 0" (make mutation).
     return 1.0 - tail if np.signbit(t) else tail
@@ -117,7 +121,9 @@ def _t_log_pdf(t: float, df: float) -> float:
     """The log density of Student's t: log Γ((ν+1)/2) − log Γ(ν/2) − log √(νπ)
     − (ν+1)/2 · log(1 + t²/ν) (a log: the density of a far tail underflows)."""
     log_norm = _log_gamma_ratio(df / 2.0, 0.5) - 0.5 * math.log(df * math.pi)
-    return log_norm - (df + 1.0) / 2.0 * math.log1p((t / df) * t)
+    ratio = (t / df) * t  # overflows before t² does below ν = 1: log t² − log ν there
+    log_1p = math.log1p(ratio) if ratio != math.inf else 2.0 * math.log(abs(t)) - math.log(df)
+    return log_norm - (df + 1.0) / 2.0 * log_1p
 
 
 def _start(tail: float, df: float) -> float:

@@ -234,3 +234,16 @@ def test_beta_fraction_passes_through_a_zero_denominator() -> None:
     to the symmetric form, (a + 1)/(a + b + 2) = 0.4, where the fraction still converges.)"""
     assert 1.0 - (1.0 + 2.0) * (2 / 3) / (1.0 + 1.0) == 0.0
     assert _beta_fraction(1.0, 2.0, 2 / 3) == pytest.approx(6.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("df", [0.005, 0.01, 0.1, 0.5])
+def test_t_below_1_df_where_t_squared_over_df_overflows(df: float) -> None:
+    """Below ν = 1, t²/ν overflows before t² does (|t| > 1.34e154·√ν): t_sf gave 0 there
+    (SciPy: 0.084 at ν = 0.005, t = 1e153; mpmath's 0.5·I_x(ν/2, 1/2) agrees to 1e-16) and
+    t_ppf missed its quantile by up to a factor of 2; the weighted interval asks for
+    t_ppf(0.975, n_eff − 1), with n_eff − 1 below 1 when one weight dominates."""
+    for t in (1e153, 5e153, 1.3e154):
+        expected = float(sps.t.sf(t, df))
+        assert close(t_sf(t, df), expected, rel=1e-12), (t, df)
+        assert close(t_sf(-t, df), 1.0 - expected, rel=1e-12), (t, df)
+        assert close(-t_ppf(expected, df), t, rel=1e-11), (t, df)
