@@ -17,14 +17,14 @@ from losscli.losses.base import (
     Target,
     Task,
 )
-from losscli.losses.numerics import log_sigmoid, log_softmax, one_hot
+from losscli.losses.numerics import log_sigmoid, log_softmax_classes, one_hot
 
 
 def _probabilities(preds: FloatArray, *, logits: bool) -> FloatArray:
     """Probabilities from logits (sigmoid for one column, softmax over classes) or as given."""
     if not logits:
         return preds
-    return np.exp(log_sigmoid(preds) if preds.ndim == 1 else log_softmax(preds, axis=1))
+    return np.exp(log_sigmoid(preds) if preds.ndim == 1 else log_softmax_classes(preds))
 
 
 def brier(

@@ -7,11 +7,18 @@ every other classification loss).
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from losscli.errors import DomainError, UsageError
 from losscli.losses.base import NON_NEGATIVE, FloatArray, LossDef, Param, PerSample, Target, Task
 from losscli.losses.numerics import log_softmax
+
+# booleans as float64 (a module constant: its fixed dtype is not mutated; astype(None) of
+# booleans was float64 too)
+_float64s = functools.partial(np.asarray, dtype=np.float64)
 
 
 def dice(preds: FloatArray, labels: np.ndarray, *, logits: bool, smooth: float = 1.0) -> PerSample:
@@ -35,8 +42,9 @@ def dice(preds: FloatArray, labels: np.ndarray, *, logits: bool, smooth: float =
         )
     n, n_classes = preds.shape[:2]
     p = np.exp(log_softmax(preds, axis=1)) if logits else preds
-    p = p.reshape(n, n_classes, -1)
-    g = (labels.reshape(n, 1, -1) == np.arange(n_classes)[None, :, None]).astype(np.float64)
+    d = math.prod(preds.shape[2:])  # positions of a map: d1·…
+    p = p.reshape(n, n_classes, d)
+    g = _float64s(labels.reshape(n, 1, d) == np.arange(n_classes)[None, :, None])  # one-hot
     inter = np.sum(p * g, axis=2)
     den = np.sum(p, axis=2) + np.sum(g, axis=2) + smooth
     undefined = den == 0

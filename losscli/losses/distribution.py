@@ -8,13 +8,19 @@ import numpy as np
 
 from losscli.losses.base import LOG_BASE, FloatArray, LossDef, Param, PerSample, Target, Task
 from losscli.losses.kernels import log_softmax_blocks
-from losscli.losses.numerics import KERAS_EPS, Convention, log_softmax, rel_entr, xlogy
+from losscli.losses.numerics import (
+    KERAS_EPS,
+    Convention,
+    log_softmax_classes,
+    rel_entr,
+    xlogy,
+)
 
 
 def _kl_log_target(preds: FloatArray, log_p: FloatArray, *, logits: bool) -> FloatArray:
     """Σ_c p_c (log p_c − log q_c) from log p itself (torch ``log_target=True``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_q = log_softmax(preds, axis=1) if logits else np.log(preds)
+        log_q = log_softmax_classes(preds) if logits else np.log(preds)
         p = np.exp(log_p)
         # 0 where p = 0 (log p = −inf), +inf where q = 0 < p, as rel_entr.
         return np.sum(np.where(p > 0, p * (log_p - log_q), 0.0), axis=1)
@@ -126,7 +132,7 @@ def entropy(preds: FloatArray, labels: np.ndarray, *, logits: bool) -> PerSample
     array([0.69314718, 0.        ])
     """
     if logits:
-        log_q = log_softmax(preds, axis=1)
+        log_q = log_softmax_classes(preds)
         return PerSample(0.0 - np.sum(np.exp(log_q) * log_q, axis=1))
     # 0.0 - x rather than -x: a one-hot row has entropy 0.0, not -0.0.
     return PerSample(0.0 - np.sum(xlogy(preds, preds), axis=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 import numpy as np
@@ -52,6 +53,11 @@ def log_softmax(z: FloatArray, axis: int = -1) -> FloatArray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+# log-softmax over the classes (axis 1) of (n, C) scores; a module constant, so its fixed axis
+# is not mutated (dropped, it was the default −1: the same axis of (n, C) scores).
+log_softmax_classes = functools.partial(log_softmax, axis=1)
+
+
 def log_sigmoid(x: FloatArray) -> FloatArray:
     """log(sigmoid(x)) = -log1p(exp(-x)), written as min(x, 0) - log1p(exp(-|x|)) to stay finite."""
     return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
@@ -70,7 +76,7 @@ def log_probs(
     Keras renormalises probability rows before its clip; the others take rows as given.
     """
     if logits:
-        return log_softmax(scores, axis=1)
+        return log_softmax_classes(scores)
     if convention is Convention.KERAS:
         scores = scores / scores.sum(axis=1, keepdims=True)
     return prob_log(scores, convention)
