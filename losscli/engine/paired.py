@@ -348,7 +348,7 @@ class Samples:
                 else None
             )
             out.shown.append(joined([p.shown[j] for p in parts]))
-        for c in parts[0].groups if parts else ():
+        for c in dict.fromkeys(c for p in parts for c in p.groups):  # every part's columns
             columns = [p.groups[c] for p in parts]
             if len({g.dtype for g in columns}) > 1:  # e.g. text in one chunk, all-null in another
                 columns = [g.astype(object) for g in columns]
