@@ -23,7 +23,12 @@ from losscli.losses.deviance import gamma_deviance, poisson_deviance, tweedie
 from losscli.losses.explanations import EXPLANATIONS, explanation_for
 from losscli.losses.multilabel import multilabel_margin, soft_margin
 from losscli.losses.numerics import Convention
-from losscli.losses.regression import gaussian_nll, pinball, squared_log_error
+from losscli.losses.regression import (
+    gaussian_nll,
+    pinball,
+    squared_error_by_output,
+    squared_log_error,
+)
 
 EDGES = json.loads((Path(__file__).parent / "reference" / "loss_edges.json").read_text())
 
@@ -171,3 +176,19 @@ def test_task_names_list_the_accepted_tasks_in_task_order() -> None:
     by_name = {loss.name: loss for loss in LOSSES}
     assert by_name["mse"].task_names() == ["regression", "multioutput", "binary", "distribution"]
     assert by_name["dice"].task_names() == ["dense"]
+
+
+def test_rmse_per_output_terms_are_kept_only_for_more_than_one_output_under_sklearn() -> None:
+    # The docstring's contract: per-output terms only with k > 1 outputs under scikit-learn's
+    # convention (with one output they would add a per-output block to a saved state).
+    # Hand derivation: (0.5 − 0)² = 0.25, (1 − 3)² = 4, (2 − 2)² = 0.
+    one = squared_error_by_output(
+        np.array([[0.5], [1.0]]), np.array([[0.0], [3.0]]), convention=Convention.SKLEARN
+    )
+    assert one.outputs is None
+    np.testing.assert_array_equal(one.values, [0.25, 4.0])
+    two = squared_error_by_output(
+        np.array([[0.5, 2.0]]), np.array([[0.0, 2.0]]), convention=Convention.SKLEARN
+    )
+    assert two.outputs is not None
+    np.testing.assert_array_equal(two.outputs, [[0.25, 0.0]])
