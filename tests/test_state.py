@@ -5,6 +5,7 @@ relative, n exact, the same worst rows and per-class rows)."""
 from __future__ import annotations
 
 import json
+import locale
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,9 @@ import pandas as pd
 import pytest
 from conftest import CLI_ENV, invoke
 from state_helpers import assert_close, installed_merge_json, report_json, save_part_states
+
+from losscli.engine.state import load_state
+from losscli.errors import InputError
 
 CUTS = [(0, 130), (130, 131), (131, 300)]
 
@@ -139,3 +143,19 @@ def test_the_installed_command_refuses_a_state_with_one_file_entry(tmp_path: Pat
     state = _one_file_entry(tmp_path)
     proc = subprocess.run([str(exe), "merge", str(state)], capture_output=True, text=True, env=env)
     assert proc.returncode == 3 and "missing or damaged part" in proc.stderr
+
+
+def test_a_state_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """States are written as UTF-8 (``write_text``); under a C locale (ASCII: LC_CTYPE=C,
+    Python's locale encoding is then 'ANSI_X3.4-1968') a state holding non-ASCII text must
+    still decode: here its version is read and refused, not an ascii decode error."""
+    path = tmp_path / "s.json"
+    path.write_bytes('{"format": "losscli-state", "version": 99, "x": "é"}'.encode())
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C")
+        assert locale.getencoding() != "utf-8"  # the locale would not decode UTF-8
+        with pytest.raises(InputError, match="state version 99"):
+            load_state(path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
