@@ -247,3 +247,13 @@ def test_t_below_1_df_where_t_squared_over_df_overflows(df: float) -> None:
         assert close(t_sf(t, df), expected, rel=1e-12), (t, df)
         assert close(t_sf(-t, df), 1.0 - expected, rel=1e-12), (t, df)
         assert close(-t_ppf(expected, df), t, rel=1e-11), (t, df)
+
+
+@pytest.mark.parametrize("t", [2.094, 2.177, 2.217])
+def test_t_sf_at_1000_df_just_below_the_switch_to_the_symmetric_form(t: float) -> None:
+    """x = ν/(ν + t²) just below _betainc's switch (a + 1)/(a + b + 2) (a = 500, b = ½: t from
+    1.73 to 2.234 at ν = 1000; a switch at (a + 1)/(a + b + 3) would move the lower end of that
+    range to 2.234): the direct fraction gives SciPy 1.17's t.sf to 2e-14 relative at these t,
+    the symmetric form 1 − I_y(b, a) only to 2e-12 (both measured by hand against it)."""
+    expected = float(sps.t.sf(t, 1000.0))
+    assert close(t_sf(t, 1000.0), expected, rel=2e-13), (t, t_sf(t, 1000.0), expected)
