@@ -204,6 +204,23 @@ def test_a_parquet_shard_with_no_rows_starts_no_row(scheduler: str, tmp_path: Pa
     assert {w.row for w in local.worst} - set(range(8))
 
 
+def test_counting_a_shards_rows_reads_its_first_column_only(tmp_path: Path) -> None:
+    """``count_rows`` counts a CSV shard by its first column. Its second column ("notes", no
+    loss reads it) is numbers in the first read block (128 KiB: 30,000 rows of 6 bytes reach
+    past it) and text after: reading it would refuse the shard (exit 3) where the local
+    engine evaluates the file."""
+    import functools
+
+    from losscli.engine.distributed import count_rows
+    from losscli.io.shards import Part
+    from losscli.io.text import read_csv
+
+    path = tmp_path / "p.csv"
+    path.write_text("pred,notes\n" + "0.5,2\n" * 30_000 + "0.5,x\n")
+    part = Part(path, {}, functools.partial(read_csv, chunk_rows=4096))
+    assert count_rows(part, 4096) == 30_001
+
+
 def test_each_partition_applies_the_loss_convention(scheduler: str, tmp_path: Path) -> None:
     preds = pd.DataFrame({"p": np.linspace(0.05, 0.95, N)})
     preds.loc[9, "p"] = 0.0  # a positive row predicted 0

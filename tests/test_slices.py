@@ -81,6 +81,16 @@ def test_coder_numbers_persist_across_chunks_and_read_csv_numbers_as_integers() 
     assert coder.keys == [(1, "u"), (2, "v"), (None, "u"), (3, None)]
 
 
+def test_coder_keeps_a_boolean_apart_from_an_integer_seen_in_an_earlier_chunk() -> None:
+    """True == 1 and hash(True) == hash(1) in Python, but a boolean slice is not the integer
+    slice (``_key``): True after 1 is a new slice, False after 0 too (numbered by hand)."""
+    coder = SliceCoder(("g",))
+    assert coder.codes({"g": np.array([1, 0])}).tolist() == [0, 1]
+    assert coder.codes({"g": np.array([True, False, True])}).tolist() == [2, 3, 2]
+    assert coder.keys == [(1,), (0,), (True,), (False,)]
+    assert [type(k[0]) for k in coder.keys] == [int, int, bool, bool]
+
+
 def test_a_fractional_group_value_is_an_input_error() -> None:
     with pytest.raises(InputError, match=r"--group-by g: the column holds 0\.5"):
         losscli.compute("mse", [1, 2], [1, 1], groups={"g": [1.0, 0.5]})
@@ -130,6 +140,32 @@ def test_sliced_merge_by_key_equals_one_pass() -> None:
             a, b = getattr(merged[key][1], name), getattr(state, name)
             assert a == pytest.approx(b, rel=1e-10), name
             assert b == pytest.approx(getattr(ref, name), rel=1e-10), name
+
+
+def test_sliced_holds_fewer_than_flush_rows_and_counts_each_flush(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks wait only until ``FLUSH_ROWS`` rows have come (here 4): exactly 4 rows flush,
+    and the count starts again at 0, so 3 more rows wait. A later flush in which a slice
+    has no row adds 0 rows to it (hand count: a, b, then a, a, a; then a, a, a, then b)."""
+    import losscli.engine.slices as slices
+
+    monkeypatch.setattr(slices, "FLUSH_ROWS", 4)
+    sliced = Sliced(("g",), 1)
+
+    def add(*values: str) -> None:
+        sliced.add({"g": np.array(values, dtype=object)}, [PerSample(np.ones(len(values)))])
+
+    add("a", "b")
+    add("a", "a")  # 4 rows: flushed
+    assert sliced._pending == [] and sliced.rows_of.tolist() == [3.0, 1.0]
+    add("a", "a", "a")  # 3 rows: held
+    assert len(sliced._pending) == 1 and sliced.rows_of.tolist() == [3.0, 1.0]
+    sliced.flush()  # slice b has no row here
+    assert sliced.rows_of.tolist() == [6.0, 1.0]
+    add("b")
+    sliced.flush()  # slice a has none: its row count 6, not 7
+    assert sliced.rows_of.tolist() == [6.0, 2.0]
 
 
 def test_slices_do_not_depend_on_chunk_size(write: Any, run_cli: Any) -> None:
